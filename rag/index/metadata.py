@@ -1,0 +1,227 @@
+"""Article and passage metadata in SQLite: looked up by row, never loaded whole."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict
+from datetime import datetime
+from pathlib import Path
+
+from rag.records import Article, Chunk
+
+SCHEMA = """
+CREATE TABLE articles (
+  id TEXT PRIMARY KEY, title TEXT NOT NULL, text TEXT NOT NULL, url TEXT, source TEXT,
+  published TEXT, author TEXT, tags TEXT NOT NULL, path TEXT, content_hash TEXT NOT NULL,
+  urls TEXT NOT NULL, dates TEXT NOT NULL
+);
+CREATE TABLE chunks (
+  row INTEGER PRIMARY KEY, id TEXT NOT NULL, article_id TEXT NOT NULL,
+  ordinal INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL
+);
+CREATE INDEX chunks_article ON chunks(article_id);
+CREATE INDEX articles_published ON articles(published);
+-- one row per source file: its raw hash and the article parsed from it, so an update
+-- re-reads only files whose bytes changed
+CREATE TABLE sources (path TEXT PRIMARY KEY, raw_hash TEXT NOT NULL, article TEXT NOT NULL);
+"""
+
+
+def article_to_json(article: Article) -> str:
+    data = asdict(article)
+    data["published"] = article.published.isoformat() if article.published else None
+    data["dates"] = [d.isoformat() for d in article.dates]
+    return json.dumps(data, ensure_ascii=False)
+
+
+def article_from_json(text: str) -> Article:
+    data = json.loads(text)
+    data["published"] = datetime.fromisoformat(data["published"]) if data["published"] else None
+    data["dates"] = tuple(datetime.fromisoformat(d) for d in data["dates"])
+    data["tags"] = tuple(data["tags"])
+    data["urls"] = tuple(data["urls"])
+    return Article(**data)
+
+
+def _utc_key(value: datetime | None) -> str | None:
+    """Publication time as a sortable UTC string, for date filters in SQL."""
+    if value is None:
+        return None
+    from datetime import timezone
+
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def write_metadata(
+    path: Path,
+    articles: Sequence[Article],
+    chunks: Sequence[Chunk],
+    sources: Iterable[tuple[str, str, Article]],
+) -> None:
+    """Write a new metadata database; chunk ``row`` i is vector i of the dense index."""
+    conn = sqlite3.connect(path)
+    try:
+        conn.executescript(SCHEMA)
+        conn.executemany(
+            "INSERT INTO articles VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                (
+                    a.id,
+                    a.title,
+                    a.text,
+                    a.url,
+                    a.source,
+                    _utc_key(a.published),
+                    a.author,
+                    json.dumps(list(a.tags), ensure_ascii=False),
+                    a.path,
+                    a.content_hash,
+                    json.dumps(list(a.urls), ensure_ascii=False),
+                    json.dumps([d.isoformat() for d in a.dates]),
+                )
+                for a in articles
+            ),
+        )
+        conn.executemany(
+            "INSERT INTO chunks VALUES (?,?,?,?,?,?)",
+            ((row, c.id, c.article_id, c.ordinal, c.start, c.end) for row, c in enumerate(chunks)),
+        )
+        conn.executemany(
+            "INSERT INTO sources VALUES (?,?,?)",
+            ((p, h, article_to_json(a)) for p, h, a in sources),
+        )
+        conn.commit()
+    finally:
+        conn.close()
+
+
+class MetadataStore:
+    """Read-only access to one index version's metadata; safe to share between threads."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._local = threading.local()
+        self._article_cache: dict[str, Article] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            # immutable=1: versions never change after publishing, so SQLite may skip locking
+            conn = sqlite3.connect(f"file:{self.path}?mode=ro&immutable=1", uri=True)
+            self._local.conn = conn
+        return conn
+
+    def count(self, table: str) -> int:
+        assert table in ("articles", "chunks", "sources")
+        return int(self.conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+
+    def article(self, article_id: str) -> Article | None:
+        with self._lock:
+            cached = self._article_cache.get(article_id)
+        if cached is not None:
+            return cached
+        row = self.conn.execute(
+            "SELECT id, title, text, url, source, author, tags, path, content_hash, urls, dates "
+            "FROM articles WHERE id = ?",
+            (article_id,),
+        ).fetchone()
+        if row is None:
+            return None
+        dates = tuple(datetime.fromisoformat(d) for d in json.loads(row[10]))
+        article = Article(
+            id=row[0],
+            title=row[1],
+            text=row[2],
+            url=row[3],
+            source=row[4],
+            published=min(dates) if dates else None,
+            author=row[5],
+            tags=tuple(json.loads(row[6])),
+            path=row[7],
+            content_hash=row[8],
+            urls=tuple(json.loads(row[9])),
+            dates=dates,
+        )
+        with self._lock:
+            if len(self._article_cache) > 4096:
+                self._article_cache.clear()
+            self._article_cache[article_id] = article
+        return article
+
+    def chunks(self, rows: Sequence[int]) -> dict[int, Chunk]:
+        """Chunks by dense-index row, with their text cut from the article."""
+        if not rows:
+            return {}
+        found: dict[int, Chunk] = {}
+        for start in range(0, len(rows), 500):
+            part = [int(r) for r in rows[start : start + 500]]
+            marks = ",".join("?" * len(part))
+            for row, cid, aid, ordinal, s, e in self.conn.execute(
+                f'SELECT row, id, article_id, ordinal, start, "end" FROM chunks '
+                f"WHERE row IN ({marks})",
+                part,
+            ):
+                article = self.article(aid)
+                text = article.text[s:e] if article else ""
+                found[row] = Chunk(
+                    id=cid, article_id=aid, ordinal=ordinal, start=s, end=e, text=text
+                )
+        return found
+
+    def article_chunks(self, article_id: str) -> list[Chunk]:
+        rows = [
+            r[0]
+            for r in self.conn.execute(
+                "SELECT row FROM chunks WHERE article_id = ? ORDER BY ordinal", (article_id,)
+            )
+        ]
+        by_row = self.chunks(rows)
+        return [by_row[r] for r in rows]
+
+    def rows_matching(
+        self, since: str | None = None, until: str | None = None, source: str | None = None
+    ) -> list[int]:
+        """Dense-index rows of passages whose article passes the filters (inclusive dates)."""
+        where, args = [], []
+        if since:
+            where.append("a.published >= ?")
+            args.append(since)
+        if until:
+            where.append("a.published <= ?")
+            args.append(until)
+        if source:
+            where.append("(lower(a.source) LIKE ? OR lower(a.url) LIKE ?)")
+            needle = f"%{source.lower()}%"
+            args += [needle, needle]
+        sql = "SELECT c.row FROM chunks c JOIN articles a ON a.id = c.article_id"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        return [r[0] for r in self.conn.execute(sql, args)]
+
+    def sources(self) -> dict[str, tuple[str, Article]]:
+        """Every source file's raw hash and parsed article (the update's parse cache)."""
+        return {
+            path: (raw_hash, article_from_json(blob))
+            for path, raw_hash, blob in self.conn.execute(
+                "SELECT path, raw_hash, article FROM sources"
+            )
+        }
+
+    def source_names(self) -> list[tuple[str, int]]:
+        return [
+            (r[0], r[1])
+            for r in self.conn.execute(
+                "SELECT source, count(*) FROM articles GROUP BY source ORDER BY count(*) DESC"
+            )
+        ]
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None

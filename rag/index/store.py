@@ -1,0 +1,207 @@
+"""On-disk layout of an index: immutable versions, an atomic CURRENT pointer, a writer lock.
+
+    indexes/<name>/
+      CURRENT                 name of the live version (replaced atomically)
+      versions/<version>/     manifest.json, dense.faiss, meta.sqlite, bm25/
+      cache/embeddings.sqlite embedding cache shared by all versions
+      .lock                   held by the one process writing
+
+A writer builds a complete new version in a temporary directory, fsyncs it, renames it
+into ``versions/`` and only then swaps ``CURRENT``. Readers resolve ``CURRENT`` once and
+read only that version, so they see the old index or the new one, never a mix. A writer
+killed at any point leaves at most a ``tmp-*`` directory, removed by the next writer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import json
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from rag.errors import IndexCorruptError, IndexLockedError, IndexMissingError
+
+FORMAT_VERSION = 1
+CURRENT = "CURRENT"
+VERSIONS = "versions"
+MANIFEST = "manifest.json"
+KEEP_OLD_VERSIONS = 1  # readers that resolved the previous version can finish
+
+
+@dataclass(frozen=True)
+class IndexManifest:
+    """What an index version holds and how it was built (``manifest.json``)."""
+
+    format_version: int
+    embedder: str
+    dim: int
+    chunk_size: int
+    chunk_overlap: int
+    tokenizer: str
+    index_kind: str
+    articles: int
+    passages: int
+    sources: int
+    built_at: str
+    source_roots: tuple[str, ...] = ()
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        data = asdict(self)
+        data["source_roots"] = list(self.source_roots)
+        return json.dumps(data, ensure_ascii=False, indent=2)
+
+    @classmethod
+    def from_file(cls, path: Path) -> IndexManifest:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise IndexCorruptError(
+                f"index version {path.parent} has no manifest.json; rebuild with 'rag index build'"
+            ) from None
+        except (OSError, ValueError) as exc:
+            raise IndexCorruptError(f"cannot read {path}: {exc}; rebuild the index") from None
+        version = data.get("format_version") if isinstance(data, dict) else None
+        if not isinstance(version, int):
+            raise IndexCorruptError(f"{path} is not an index manifest; rebuild the index")
+        if version > FORMAT_VERSION:
+            raise IndexCorruptError(
+                f"index at {path.parent} has format version {version}, newer than this "
+                f"tool's {FORMAT_VERSION}; upgrade rag or rebuild the index"
+            )
+        try:
+            data["source_roots"] = tuple(data.get("source_roots", ()))
+            return cls(**data)
+        except TypeError as exc:
+            raise IndexCorruptError(f"{path} is damaged ({exc}); rebuild the index") from None
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_tree(path: Path) -> None:
+    """Flush every file and directory under ``path`` to disk."""
+    for root, _dirs, files in os.walk(path):
+        for name in files:
+            fd = os.open(os.path.join(root, name), os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        fsync_dir(Path(root))
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    fsync_dir(path.parent)
+
+
+def current_version_dir(index_dir: Path) -> Path:
+    """The directory of the live version; clear errors when there is none or it is damaged."""
+    pointer = index_dir / CURRENT
+    if not pointer.exists():
+        if not index_dir.exists() or not any(index_dir.iterdir()):
+            raise IndexMissingError(
+                f"no index at {index_dir}; build one with 'rag index build PATH...'"
+            )
+        raise IndexCorruptError(
+            f"{index_dir} is not an index (no CURRENT file); rebuild with 'rag index build'"
+        )
+    try:
+        name = pointer.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise IndexCorruptError(f"cannot read {pointer}: {exc}") from None
+    version = index_dir / VERSIONS / name
+    if not name or "/" in name or not version.is_dir():
+        raise IndexCorruptError(
+            f"{pointer} names a missing version {name!r}; rebuild with 'rag index build'"
+        )
+    return version
+
+
+@contextlib.contextmanager
+def writer_lock(index_dir: Path, wait_seconds: float = 0.0) -> Iterator[None]:
+    """Hold the index's writer lock; a second writer waits up to ``wait_seconds``, then fails."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    handle = open(index_dir / ".lock", "a+")  # noqa: SIM115 - held for the whole block
+    try:
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                    raise
+                if time.monotonic() >= deadline:
+                    raise IndexLockedError(
+                        f"another process is writing {index_dir}; wait for it to finish "
+                        "(or pass --wait SECONDS)"
+                    ) from None
+                time.sleep(0.2)
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        yield
+    finally:
+        handle.close()  # closing releases the flock, also when the process dies
+
+
+def new_staging_dir(index_dir: Path) -> Path:
+    staging = index_dir / VERSIONS / f"tmp-{uuid.uuid4().hex[:12]}"
+    staging.mkdir(parents=True)
+    return staging
+
+
+def publish_version(index_dir: Path, staging: Path) -> Path:
+    """Make a fully written staging directory the live version (the commit point)."""
+    fsync_tree(staging)
+    name = "v-" + datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+    final = staging.parent / name
+    os.rename(staging, final)
+    fsync_dir(final.parent)
+    write_text_atomic(index_dir / CURRENT, name + "\n")
+    return final
+
+
+def collect_garbage(index_dir: Path) -> None:
+    """Remove crashed staging dirs and all but the newest old versions (writer lock held)."""
+    versions = index_dir / VERSIONS
+    if not versions.is_dir():
+        return
+    try:
+        live = current_version_dir(index_dir).name
+    except (IndexMissingError, IndexCorruptError):
+        live = None
+    old = sorted(
+        (p for p in versions.iterdir() if p.name.startswith("v-") and p.name != live),
+        key=lambda p: p.name,
+    )
+    doomed = [p for p in versions.iterdir() if p.name.startswith("tmp-")]
+    doomed += old[: max(0, len(old) - KEEP_OLD_VERSIONS)]
+    for path in doomed:
+        shutil.rmtree(path, ignore_errors=True)

@@ -1,0 +1,252 @@
+"""Search an index: dense, keyword or hybrid ranking, filters, and a per-article cap."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rag.config import Settings
+from rag.embed import Embedder, embedder_name, get_embedder
+from rag.errors import EmbedderMismatchError, IndexCorruptError, RagError
+from rag.index.dense import cosine_for_rows, load_dense, search_dense
+from rag.index.metadata import MetadataStore
+from rag.index.sparse import KeywordIndex
+from rag.index.store import MANIFEST, IndexManifest, current_version_dir
+from rag.records import Hit
+from rag.sentences import best_sentence
+
+MODES = ("hybrid", "dense", "keyword")
+RRF_K = 60
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    """Restrictions applied inside the search: inclusive dates (UTC) and a source substring."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+    source: str | None = None
+
+    def active(self) -> bool:
+        return bool(self.since or self.until or self.source)
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    query: str
+    mode: str
+    index: str
+    hits: tuple[Hit, ...]
+    filters: SearchFilters = field(default_factory=SearchFilters)
+    notice: str | None = None
+
+
+def parse_day(value: str, end_of_day: bool = False) -> datetime:
+    """'2023-01-01' (or a full ISO datetime) as an aware UTC datetime."""
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise RagError(f"invalid date {value!r}; use YYYY-MM-DD") from None
+    if len(value) <= 10:
+        parsed = datetime.combine(parsed.date(), time.max if end_of_day else time.min)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed
+
+
+def _utc_key(value: datetime | date | None) -> str | None:
+    if value is None:
+        return None
+    assert isinstance(value, datetime)
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+class IndexReader:
+    """One loaded index version. Thread-safe for searching; never sees a later version."""
+
+    def __init__(self, index_dir: Path, embedder: Embedder | None = None, mmap: bool = False):
+        self.index_dir = Path(index_dir)
+        self.version_dir = current_version_dir(self.index_dir)
+        self.manifest = IndexManifest.from_file(self.version_dir / MANIFEST)
+        self._embedder = embedder
+        try:
+            self.dense: Any = load_dense(self.version_dir, mmap=mmap)
+            self.keyword = KeywordIndex.load(
+                self.version_dir, self.manifest.tokenizer, self.manifest.passages, mmap=mmap
+            )
+        except (RuntimeError, OSError, ValueError) as exc:
+            raise IndexCorruptError(
+                f"index files in {self.version_dir} are damaged ({str(exc).splitlines()[0]}); "
+                "rebuild with 'rag index build'"
+            ) from None
+        self.meta = MetadataStore(self.version_dir / "meta.sqlite")
+        if self.dense.ntotal != self.manifest.passages:
+            raise IndexCorruptError(
+                f"{self.version_dir}: {self.dense.ntotal} vectors but the manifest says "
+                f"{self.manifest.passages} passages; rebuild the index"
+            )
+        self._lock = threading.Lock()
+
+    @property
+    def embedder(self) -> Embedder:
+        with self._lock:
+            if self._embedder is None:
+                self._embedder = get_embedder(self._embedder_spec())
+            return self._embedder
+
+    def _embedder_spec(self) -> str:
+        name = self.manifest.embedder
+        return "e5-small" if name == embedder_name("e5-small") else name
+
+    def check_embedder(self, spec: str) -> None:
+        """Refuse to search with a model other than the one the index was built with."""
+        if embedder_name(spec) != self.manifest.embedder:
+            raise EmbedderMismatchError(
+                f"index {self.index_dir} was built with {self.manifest.embedder}, not "
+                f"{embedder_name(spec)}; ask without --embedder or rebuild the index"
+            )
+
+    def search(
+        self,
+        query: str,
+        k: int = 5,
+        mode: str = "hybrid",
+        per_article: int = 2,
+        filters: SearchFilters | None = None,
+    ) -> SearchResult:
+        """The top ``k`` passages for ``query``, at most ``per_article`` from one article."""
+        query = query.strip()
+        if not query:
+            raise RagError(
+                'the question is empty; ask something, e.g. rag ask "中美在COP28上承诺了什么"'
+            )
+        if mode not in MODES:
+            raise RagError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
+        if k < 1:
+            raise RagError("k must be at least 1")
+        filters = filters or SearchFilters()
+        allowed: list[int] | None = None
+        if filters.active():
+            allowed = self.meta.rows_matching(
+                _utc_key(filters.since), _utc_key(filters.until), filters.source
+            )
+            if not allowed:
+                return SearchResult(
+                    query,
+                    mode,
+                    str(self.index_dir),
+                    (),
+                    filters,
+                    notice="no article matches the filters",
+                )
+        qvec = self.embedder.embed_query(query) if mode != "keyword" else None
+        total = self.dense.ntotal if allowed is None else len(allowed)
+        depth = max(50, k * 10)
+        while True:
+            ranked = self._rank(query, qvec, mode, min(depth, total), allowed)
+            hits = self._cap(ranked, k, per_article)
+            if len(hits) >= k or depth >= total:
+                break
+            depth *= 4
+        return SearchResult(
+            query, mode, str(self.index_dir), tuple(self._hits(query, qvec, hits)), filters
+        )
+
+    def _rank(
+        self, query: str, qvec: np.ndarray | None, mode: str, depth: int, allowed: list[int] | None
+    ) -> list[tuple[int, float]]:
+        dense: list[tuple[int, float]] = []
+        sparse: list[tuple[int, float]] = []
+        if mode in ("dense", "hybrid") and qvec is not None:
+            scores, rows = search_dense(self.dense, qvec, depth, allowed)
+            dense = list(zip(rows.tolist(), scores.tolist(), strict=True))
+        if mode in ("keyword", "hybrid"):
+            scores, rows = self.keyword.search(query, depth, allowed)
+            sparse = list(zip(rows.tolist(), scores.tolist(), strict=True))
+        if mode == "dense":
+            return dense
+        if mode == "keyword":
+            return sparse
+        return reciprocal_rank_fusion([dense, sparse])
+
+    def _cap(
+        self, ranked: list[tuple[int, float]], k: int, per_article: int
+    ) -> list[tuple[int, float]]:
+        if per_article <= 0:
+            return ranked[:k]
+        chunks = self.meta.chunks([row for row, _ in ranked[: k * 20 + 50]])
+        per: dict[str, int] = {}
+        out = []
+        for row, score in ranked:
+            chunk = chunks.get(row)
+            if chunk is None:
+                continue
+            if per.get(chunk.article_id, 0) >= per_article:
+                continue
+            per[chunk.article_id] = per.get(chunk.article_id, 0) + 1
+            out.append((row, score))
+            if len(out) == k:
+                break
+        return out
+
+    def _hits(
+        self, query: str, qvec: np.ndarray | None, ranked: Sequence[tuple[int, float]]
+    ) -> list[Hit]:
+        rows = [row for row, _ in ranked]
+        chunks = self.meta.chunks(rows)
+        if qvec is None:
+            qvec = self.embedder.embed_query(query)
+        cosines = cosine_for_rows(self.dense, qvec, rows)
+        hits = []
+        for rank, ((row, rank_score), cosine) in enumerate(zip(ranked, cosines, strict=True), 1):
+            chunk = chunks[row]
+            article = self.meta.article(chunk.article_id)
+            assert article is not None
+            hits.append(
+                Hit(
+                    rank=rank,
+                    score=float(cosine),
+                    chunk=chunk,
+                    article=article,
+                    rank_score=float(rank_score),
+                    highlight=best_sentence(query, chunk.text),
+                )
+            )
+        return hits
+
+    def close(self) -> None:
+        self.meta.close()
+
+
+def reciprocal_rank_fusion(
+    lists: Sequence[Sequence[tuple[int, float]]], k: int = RRF_K
+) -> list[tuple[int, float]]:
+    """Rows ranked by the sum of 1/(k + rank) over the input rankings."""
+    fused: dict[int, float] = {}
+    for ranking in lists:
+        for rank, (row, _score) in enumerate(ranking, 1):
+            fused[row] = fused.get(row, 0.0) + 1.0 / (k + rank)
+    return sorted(fused.items(), key=lambda item: (-item[1], item[0]))
+
+
+def open_index(settings: Settings, embedder: Embedder | None = None) -> IndexReader:
+    """Load the live version of ``settings.index_dir`` for searching."""
+    reader = IndexReader(settings.index_dir, embedder)
+    if embedder is None:
+        reader.check_embedder(settings.embedder)
+    return reader
+
+
+def search(question: str, settings: Settings, filters: SearchFilters | None = None) -> SearchResult:
+    """One-shot search with ``settings`` (opens the index, searches, closes it)."""
+    reader = open_index(settings)
+    try:
+        return reader.search(question, settings.top_k, settings.mode, settings.per_article, filters)
+    finally:
+        reader.close()

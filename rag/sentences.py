@@ -1,0 +1,58 @@
+"""Sentence spans in Chinese and English text, and which one best matches a question."""
+
+from __future__ import annotations
+
+import re
+
+from rag.textnorm import normalize_for_matching
+
+# A sentence ends at Chinese end punctuation (with any closing quotes), a Latin end mark
+# followed by a space, or a line break.
+_SENTENCE_END = re.compile(r"[。！？!?；;…]+[」』”’\"')）]*|(?<=[.])\s+|\n+")
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each non-blank sentence of ``text``, end punctuation included."""
+    spans = []
+    start = 0
+    for match in _SENTENCE_END.finditer(text):
+        end = match.end()
+        spans.append((start, end))
+        start = end
+    if start < len(text):
+        spans.append((start, len(text)))
+    out = []
+    for s, e in spans:
+        while s < e and text[s].isspace():
+            s += 1
+        while e > s and text[e - 1].isspace():
+            e -= 1
+        if e > s:
+            out.append((s, e))
+    return out
+
+
+def _grams(text: str) -> set[str]:
+    norm = re.sub(r"\s+", "", normalize_for_matching(text))
+    words = set(re.findall(r"[0-9a-z]+", norm))
+    cjk = re.sub(r"[0-9a-z\W_]+", "|", norm)
+    bigrams = {cjk[i : i + 2] for i in range(len(cjk) - 1) if "|" not in cjk[i : i + 2]}
+    return words | bigrams
+
+
+def lexical_overlap(question: str, sentence: str) -> float:
+    """Share of the question's words/character bigrams that occur in ``sentence``."""
+    q = _grams(question)
+    if not q:
+        return 0.0
+    return len(q & _grams(sentence)) / len(q)
+
+
+def best_sentence(question: str, text: str) -> tuple[int, int] | None:
+    """Span of the sentence of ``text`` sharing the most with ``question``; None if none does."""
+    best, best_score = None, 0.0
+    for start, end in sentence_spans(text):
+        score = lexical_overlap(question, text[start:end])
+        if score > best_score:
+            best, best_score = (start, end), score
+    return best
