@@ -1,0 +1,169 @@
+"""Ingest: turn source files (seed feed files, front-matter pages, HTML, Markdown, text)
+into cleaned ``Article`` records.
+
+``load_article`` reads one file and raises ``IngestError`` with a one-line reason when
+it cannot; ``iter_articles`` walks many paths and never raises for a bad file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from rag.errors import IngestError
+from rag.ingest.clean import clean_html, clean_markdown, clean_text
+from rag.ingest.dedup import merge_duplicates
+from rag.ingest.discover import SOURCE_EXTENSIONS, discover_sources, display_path
+from rag.ingest.encoding import decode_bytes
+from rag.ingest.formats import RawDocument, parse_datetime, parse_document
+from rag.records import Article, IngestFailure
+
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "SOURCE_EXTENSIONS",
+    "RawDocument",
+    "decode_bytes",
+    "discover_sources",
+    "display_path",
+    "iter_articles",
+    "load_article",
+    "merge_duplicates",
+    "parse_document",
+]
+
+DEFAULT_MAX_BYTES = 20_000_000
+
+
+def load_article(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[Article, list[str]]:
+    """Read, decode, parse and clean one source file into an ``Article``.
+
+    Returns the article and one-line warnings about problems that did not stop it
+    (a broken header, metadata recovered from the page). Raises ``IngestError`` with a
+    one-line reason when the file is unreadable, empty, too large, binary or has no
+    extractable text.
+    """
+    data = _read_limited(path, max_bytes)
+    if not data.strip():
+        raise IngestError("empty file")
+    text = decode_bytes(data)
+    raw = parse_document(text, suffix=path.suffix.lower(), stem=path.stem)
+    warnings = list(raw.warnings)
+    title, url, published, author = raw.title, raw.url, raw.published, raw.author
+    sitename: str | None = None
+    if raw.body_kind == "html":
+        cleaned = clean_html(raw.body, url=url)
+        body = cleaned.text
+        sitename = cleaned.sitename
+        if warnings:
+            missing = {"title": title is None, "url": url is None, "date": published is None}
+            found = {"title": cleaned.title, "url": cleaned.url, "date": cleaned.date}
+            recovered = [name for name in missing if missing[name] and found[name]]
+            if recovered:
+                warnings.append(f"metadata recovered from the page: {', '.join(recovered)}")
+        title = title or cleaned.title
+        url = url or cleaned.url
+        published = published or parse_datetime(cleaned.date)
+        author = author or cleaned.author
+    elif raw.body_kind == "markdown":
+        body = clean_markdown(raw.body)
+    else:
+        body = clean_text(raw.body)
+    if not body.strip():
+        raise IngestError("no extractable text")
+    if not title:
+        title = _first_line(body) or path.stem
+    content_hash = hashlib.sha256(body.encode("utf-8")).hexdigest()
+    article = Article(
+        id=article_id(url, path),
+        title=title,
+        text=body,
+        url=url,
+        source=sitename or _domain(url),
+        published=published,
+        author=author,
+        tags=raw.tags,
+        path=str(path),
+        content_hash=content_hash,
+        urls=(url,) if url else (),
+        dates=(published,) if published else (),
+    )
+    return article, warnings
+
+
+def iter_articles(
+    paths: Sequence[str], *, max_bytes: int = DEFAULT_MAX_BYTES
+) -> Iterator[Article | IngestFailure]:
+    """Yield an ``Article`` per readable source under ``paths``; never raises for a bad file.
+
+    A file that cannot be loaded yields ``IngestFailure(skipped=True)``; warnings about
+    a file that still loaded come first as ``IngestFailure(skipped=False)``, then its
+    article. Paths and patterns that name nothing yield skipped failures first.
+    """
+    files, failures = discover_sources(paths)
+    yield from failures
+    for path in files:
+        shown = display_path(path)
+        try:
+            article, warnings = load_article(path, max_bytes=max_bytes)
+        except IngestError as exc:
+            yield IngestFailure(shown, _one_line(str(exc)))
+            continue
+        except (RecursionError, MemoryError, ValueError, LookupError) as exc:
+            yield IngestFailure(shown, _one_line(f"could not parse: {type(exc).__name__}: {exc}"))
+            continue
+        for warning in warnings:
+            yield IngestFailure(shown, _one_line(warning), skipped=False)
+        yield article
+
+
+def article_id(url: str | None, path: Path) -> str:
+    """First 16 hex digits of the SHA-1 of the canonical URL, or of the resolved path."""
+    key = canonical_url(url) if url else str(path.resolve())
+    return hashlib.sha1(key.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+
+
+def canonical_url(url: str) -> str:
+    """The URL with a lower-case scheme/host, no fragment and no trailing slash."""
+    parts = urlsplit(url.strip())
+    path = parts.path.rstrip("/") or "/"
+    query = f"?{parts.query}" if parts.query else ""
+    return f"{parts.scheme.lower()}://{parts.netloc.lower()}{path}{query}"
+
+
+def _read_limited(path: Path, max_bytes: int) -> bytes:
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(max_bytes + 1)
+    except FileNotFoundError:
+        raise IngestError("file vanished before it could be read") from None
+    except IsADirectoryError:
+        raise IngestError("is a folder, not a file") from None
+    except PermissionError:
+        raise IngestError("permission denied") from None
+    except OSError as exc:
+        raise IngestError(f"cannot read file: {exc.strerror or exc}") from None
+    if len(data) > max_bytes:
+        try:
+            size = path.stat().st_size
+        except OSError:
+            size = len(data)
+        raise IngestError(f"file is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:g} MB limit")
+    return data
+
+
+def _domain(url: str | None) -> str | None:
+    if not url:
+        return None
+    host = (urlsplit(url).hostname or "").lower()
+    return host.removeprefix("www.") or None
+
+
+def _first_line(text: str) -> str | None:
+    line = text.split("\n", 1)[0].strip()
+    return line[:80] if line else None
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split()) or "unknown error"
