@@ -110,7 +110,7 @@ def iter_articles(
         except IngestError as exc:
             yield IngestFailure(shown, _one_line(str(exc)))
             continue
-        except (RecursionError, MemoryError, ValueError, LookupError) as exc:
+        except Exception as exc:  # one odd file must never end a whole run
             yield IngestFailure(shown, _one_line(f"could not parse: {type(exc).__name__}: {exc}"))
             continue
         for warning in warnings:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import lxml.html
 from lxml import etree
 from trafilatura import bare_extraction
-from trafilatura.settings import Extractor, use_config
+from trafilatura.settings import Document, Extractor, use_config
 
 # Page furniture trafilatura's scoring sometimes keeps: share bars, related-article
 # lists, comment threads, navigation. Never matched on the page's outer containers,
@@ -87,7 +87,7 @@ def clean_html(html: str, *, url: str | None = None) -> CleanedHtml:
         document = bare_extraction(tree, url=url, options=_EXTRACTOR, prune_xpath=_PRUNE_XPATH)
     except (ValueError, TypeError, AttributeError):  # trafilatura on hopeless markup
         document = None
-    if document is None:
+    if not isinstance(document, Document):  # None: nothing worth extracting
         return CleanedHtml(text="")
     return CleanedHtml(
         text=tidy_lines(document.text or ""),
