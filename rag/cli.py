@@ -218,3 +218,35 @@ def ask(
 def main() -> None:
     """Console-script entry point."""
     app()
+
+
+@app.command("eval")
+@reports_errors
+def eval_command(
+    qa_file: Annotated[Path, typer.Argument(help="QA file in SQuAD layout (e.g. CMRC 2018).")],
+    distractors: Annotated[
+        list[str] | None,
+        typer.Option("--distractors", help="Extra articles indexed beside the paragraphs."),
+    ] = None,
+    index: Annotated[
+        Path | None, typer.Option("--index", help="Work index [default: indexes/eval-<file>].")
+    ] = None,
+    limit: Annotated[int | None, typer.Option(help="Only the first N questions.")] = None,
+    chunk_size: Annotated[int | None, typer.Option(help="Passage length in characters.")] = None,
+    chunk_overlap: Annotated[int | None, typer.Option(help="Overlap between passages.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Measure R@1/5/10, MRR@10 and nDCG@10 per mode at article and passage level."""
+    from rag.cli_progress import RichProgress
+    from rag.evaluate import evaluate, format_table
+
+    work = index or Path("indexes") / f"eval-{qa_file.stem}"
+    settings = _settings(index_dir=work, chunk_size=chunk_size, chunk_overlap=chunk_overlap)
+    with RichProgress(err) as progress:
+        report = evaluate(
+            qa_file, settings, distractors=distractors or (), limit=limit, progress=progress
+        )
+    if as_json:
+        _print_json(report.as_dict())
+    else:
+        out.print(format_table(report))
