@@ -45,6 +45,9 @@ class SearchResult:
     hits: tuple[Hit, ...]
     filters: SearchFilters = field(default_factory=SearchFilters)
     notice: str | None = None
+    # True when no passage cleared the relevance threshold: ``hits`` then holds the
+    # closest passages for reference, but they should not be presented as an answer.
+    no_answer: bool = False
 
 
 def parse_day(value: str, end_of_day: bool = False) -> datetime:

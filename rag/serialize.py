@@ -61,7 +61,7 @@ def search_to_dict(result: Any) -> dict[str, Any]:
             "until": _iso(filters.until),
             "source": filters.source,
         },
-        "found": bool(result.hits),
+        "found": bool(result.hits) and not result.no_answer,
         "notice": result.notice,
         "hits": [hit_to_dict(h) for h in result.hits],
     }
