@@ -215,6 +215,28 @@ def ask(
         print_hits(out, result)
 
 
+@app.command()
+@reports_errors
+def serve(
+    index: IndexOpt = None,
+    host: Annotated[
+        str, typer.Option(help="Address to listen on (anything but loopback is reachable).")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+) -> None:
+    """Serve the HTTP API (/api/search, /api/ask, ...) and the search page at /."""
+    from rag.web.server import is_loopback
+    from rag.web.server import serve as run
+
+    if not is_loopback(host):
+        err.print(
+            f"[yellow]warning:[/yellow] listening on {host}: anyone who can reach this "
+            "machine can query the index (there is no authentication)"
+        )
+    err.print(f"serving on http://{host}:{port}/ (Ctrl-C to stop)")
+    run(_settings(index_dir=index), host=host, port=port)
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

@@ -1,0 +1,263 @@
+"""The HTTP API and the search page: ``create_app(settings)`` returns the FastAPI app.
+
+Every route answers JSON; expected problems become ``{"error": "..."}`` with a 4xx/503
+status, never a traceback. Searches are synchronous endpoints, so FastAPI runs them in
+its threadpool; each request takes one reader from the holder and uses only that one.
+"""
+
+from __future__ import annotations
+
+import logging
+from importlib import resources
+from typing import Annotated, Any, Literal
+
+from fastapi import Body, FastAPI, Query, Request
+from fastapi import Path as PathParam
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from rag.config import Settings
+from rag.errors import (
+    EmbedderMismatchError,
+    IndexCorruptError,
+    IndexLockedError,
+    IndexMissingError,
+    LLMError,
+    RagError,
+)
+from rag.retrieve import IndexReader, SearchFilters, SearchResult, parse_day
+from rag.serialize import article_to_dict, search_to_dict
+from rag.web.holder import ReaderHolder
+
+log = logging.getLogger("rag.web")
+
+MAX_K = 50
+MAX_QUERY_CHARS = 1000
+MAX_BODY_BYTES = 64 * 1024
+VERSION_HEADER = "X-Index-Version"
+STATIC = resources.files("rag.web") / "static"
+# The page loads nothing from elsewhere and never evaluates strings as code, so the
+# policy can be strict: an injected <script> or on* attribute would not run either.
+PAGE_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+class SearchParams(BaseModel):
+    """The parameters of /api/search and /api/ask (query string for GET, JSON for POST)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    q: str = Field(min_length=1, max_length=MAX_QUERY_CHARS, description="The question.")
+    k: int | None = Field(None, ge=1, le=MAX_K, description="Number of passages.")
+    mode: Literal["hybrid", "dense", "keyword"] | None = None
+    since: str | None = Field(None, max_length=32, description="YYYY-MM-DD, inclusive.")
+    until: str | None = Field(None, max_length=32, description="YYYY-MM-DD, inclusive.")
+    source: str | None = Field(None, max_length=200, description="Substring of source/URL.")
+    per_article: int | None = Field(None, ge=0, le=MAX_K, description="0: no cap.")
+
+
+def error_status(exc: RagError) -> int:
+    if isinstance(exc, IndexMissingError | IndexCorruptError | IndexLockedError):
+        return 503
+    if isinstance(exc, EmbedderMismatchError):
+        return 503
+    if isinstance(exc, LLMError):
+        return 502
+    return 400
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+class BodyLimit:
+    """Refuse request bodies over ``limit`` bytes (413), declared or streamed."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+            await _error(413, f"request body over {self.limit} bytes")(scope, receive, send)
+            return
+        seen = 0
+        refused = False
+
+        async def limited() -> Message:
+            nonlocal seen, refused
+            if refused:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.limit:
+                # Answer now and tell the app the client left: FastAPI would turn an
+                # exception raised here into its own 400.
+                refused = True
+                await _error(413, f"request body over {self.limit} bytes")(scope, receive, send)
+                return {"type": "http.disconnect"}
+            return message
+
+        async def send_unless_refused(message: Message) -> None:
+            if not refused:
+                await send(message)
+
+        await self.app(scope, limited, send_unless_refused)
+
+
+def _filters(params: SearchParams) -> SearchFilters:
+    return SearchFilters(
+        since=parse_day(params.since) if params.since else None,
+        until=parse_day(params.until, end_of_day=True) if params.until else None,
+        source=params.source or None,
+    )
+
+
+def _search(reader: IndexReader, params: SearchParams, settings: Settings) -> SearchResult:
+    return reader.search(
+        params.q,
+        params.k or settings.top_k,
+        params.mode or settings.mode,
+        settings.per_article if params.per_article is None else params.per_article,
+        _filters(params),
+    )
+
+
+def _answer(reader: IndexReader, result: SearchResult, settings: Settings) -> dict[str, Any] | None:
+    """The extractive cited answer, or ``None`` while the answer module is unavailable."""
+    try:
+        from rag.answer import answer_question
+        from rag.serialize import answer_to_dict
+    except ImportError:
+        return None
+    # The LLM answer (answer_question(..., use_llm=True)) is left to the CLI for now: it
+    # can hold a worker thread for a minute, and would want streaming to the page.
+    return answer_to_dict(answer_question(result.query, result, reader.embedder, settings))
+
+
+def _versioned(data: dict[str, Any], reader: IndexReader) -> JSONResponse:
+    return JSONResponse(data, headers={VERSION_HEADER: reader.version_dir.name})
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """The API and page over ``settings.index_dir`` (loaded on first use, then shared)."""
+    holder = ReaderHolder(settings.index_dir)
+    app = FastAPI(
+        title="rag-news",
+        summary="Semantic search and cited answers over Chinese news articles.",
+        version="1",
+        docs_url=None,  # the bundled docs pages load scripts from a CDN; use /openapi.json
+        redoc_url=None,
+    )
+    app.state.holder = holder
+    app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
+
+    @app.exception_handler(RagError)
+    async def rag_error(_request: Request, exc: RagError) -> JSONResponse:
+        return _error(error_status(exc), str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [
+            f"{'.'.join(str(p) for p in e.get('loc', ()) if p not in ('query', 'body'))}: "
+            f"{e.get('msg', 'invalid')}"
+            for e in exc.errors()
+        ]
+        return _error(422, "; ".join(problems) or "invalid request")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse(
+            {"error": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers
+        )
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s", request.url.path)
+        return _error(500, "internal error; see the server log")
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next: Any) -> Response:
+        response: Response = await call_next(request)
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        if not request.url.path.startswith("/api/"):
+            response.headers["Content-Security-Policy"] = PAGE_CSP
+        return response
+
+    @app.get("/api/search", tags=["search"])
+    def search_get(params: Annotated[SearchParams, Query()]) -> JSONResponse:
+        """Ranked passages, the object ``rag ask --no-answer --json`` prints."""
+        reader = holder.get()
+        data = search_to_dict(_search(reader, params, settings))
+        data["answer"] = None  # the shape of ``rag ask --no-answer --json``
+        return _versioned(data, reader)
+
+    @app.post("/api/search", tags=["search"])
+    def search_post(params: Annotated[SearchParams, Body()]) -> JSONResponse:
+        """As GET, with the parameters in a JSON body."""
+        return search_get(params)
+
+    @app.get("/api/ask", tags=["search"])
+    def ask_get(params: Annotated[SearchParams, Query()]) -> JSONResponse:
+        """The passages and a cited extractive answer, as ``rag ask --json`` prints."""
+        reader = holder.get()
+        result = _search(reader, params, settings)
+        data = search_to_dict(result)
+        data["answer"] = _answer(reader, result, settings)
+        return _versioned(data, reader)
+
+    @app.post("/api/ask", tags=["search"])
+    def ask_post(params: Annotated[SearchParams, Body()]) -> JSONResponse:
+        """As GET, with the parameters in a JSON body."""
+        return ask_get(params)
+
+    @app.get("/api/articles/{article_id}", tags=["articles"])
+    def article(article_id: Annotated[str, PathParam(max_length=200)]) -> JSONResponse:
+        """The cleaned article with its metadata and each passage's offsets in ``text``."""
+        reader = holder.get()
+        found = reader.meta.article(article_id)
+        if found is None:
+            return _error(404, f"no article {article_id!r} in the index")
+        data = article_to_dict(found)
+        data["passages"] = [
+            {"chunk_id": c.id, "ordinal": c.ordinal, "start": c.start, "end": c.end}
+            for c in reader.meta.article_chunks(article_id)
+        ]
+        return _versioned(data, reader)
+
+    @app.get("/api/health", tags=["index"])
+    def health() -> JSONResponse:
+        """The live index version and its counts (503 when there is no usable index)."""
+        reader = holder.get()
+        manifest = reader.manifest
+        return _versioned(
+            {
+                "status": "ok",
+                "index": str(reader.index_dir),
+                "version": reader.version_dir.name,
+                "built_at": manifest.built_at,
+                "embedder": manifest.embedder,
+                "articles": manifest.articles,
+                "passages": manifest.passages,
+                "sources": manifest.sources,
+            },
+            reader,
+        )
+
+    @app.get("/", include_in_schema=False)
+    def page() -> FileResponse:
+        return FileResponse(str(STATIC / "index.html"), media_type="text/html; charset=utf-8")
+
+    app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+    return app
