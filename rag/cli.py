@@ -190,14 +190,45 @@ def ask(
     embedder: Annotated[
         str | None, typer.Option(help="Check the index was built with this embedder.")
     ] = None,
+    llm: Annotated[
+        bool,
+        typer.Option(
+            "--llm",
+            help="Have an OpenAI-compatible LLM write the answer (streamed); if it fails, "
+            "the extractive answer is shown and the exit code stays 0.",
+        ),
+    ] = False,
+    llm_url: Annotated[
+        str | None, typer.Option(help="LLM base URL, e.g. http://127.0.0.1:11434/v1.")
+    ] = None,
+    llm_model: Annotated[str | None, typer.Option(help="LLM model name.")] = None,
+    llm_timeout: Annotated[
+        float | None, typer.Option(help="Seconds the whole LLM answer may take.")
+    ] = None,
+    passages_only: Annotated[
+        bool,
+        typer.Option("--no-answer", "--passages-only", help="Only list the passages."),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Find the passages that answer QUESTION, ranked and cited."""
+    """Answer QUESTION with sentences cited [n] from the ranked passages listed below it.
+
+    The answer quotes the passages (no LLM needed) unless --llm is given. The API key for
+    --llm comes from RAG_LLM_API_KEY or [llm] api_key in the settings file.
+    """
     from rag.render import print_hits
     from rag.retrieve import SearchFilters, open_index, parse_day
     from rag.serialize import search_to_dict
 
-    settings = _settings(index_dir=index, top_k=k, mode=mode, per_article=per_article)
+    settings = _settings(
+        index_dir=index,
+        top_k=k,
+        mode=mode,
+        per_article=per_article,
+        llm_base_url=llm_url,
+        llm_model=llm_model,
+        llm_timeout=llm_timeout,
+    )
     if k is not None and k < 1:
         raise RagError("-k must be at least 1")
     filters = SearchFilters(
@@ -209,10 +240,38 @@ def ask(
     if embedder:
         reader.check_embedder(embedder)
     result = reader.search(question, settings.top_k, settings.mode, settings.per_article, filters)
+    answer = None if passages_only else _answer(question, result, reader, settings, llm, as_json)
     if as_json:
-        _print_json(search_to_dict(result))
+        from rag.serialize import answer_to_dict
+
+        data = search_to_dict(result)
+        data["answer"] = answer_to_dict(answer) if answer else None
+        _print_json(data)
     else:
         print_hits(out, result)
+
+
+def _answer(
+    question: str, result: Any, reader: Any, settings: Settings, llm: bool, as_json: bool
+) -> Any:
+    """The cited answer; LLM tokens go to stdout as they arrive unless printing JSON."""
+    from rag.answer import answer_question
+    from rag.render_answer import TokenPrinter, llm_header, print_answer
+
+    printer = None if as_json else TokenPrinter(sys.stdout, llm_header(settings.llm_model))
+    answer = answer_question(question, result, reader.embedder, settings, llm, printer)
+    if printer is not None:
+        printer.finish()
+    if "llm_error" in answer.extra:
+        err.print(
+            f"error: {answer.extra['llm_error']} (showing the extractive answer instead)",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+    if not as_json:
+        print_answer(out, answer, streamed=printer is not None and answer.mode == "llm")
+    return answer
 
 
 @app.command()

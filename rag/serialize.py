@@ -75,4 +75,5 @@ def answer_to_dict(answer: Answer) -> dict[str, Any]:
         "notice": answer.notice,
         "sentences": [asdict(s) for s in answer.sentences],
         "citations": [{"number": c.number, "chunk_id": c.hit.chunk.id} for c in answer.citations],
+        "extra": dict(answer.extra),
     }

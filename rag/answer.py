@@ -1,0 +1,209 @@
+"""Cited answers over a search result: extractive (default, no LLM) or written by an LLM.
+
+Either way the passages are the ranked hits and ``[n]`` is hit rank ``n``. An extractive
+answer only quotes sentences of those passages; an LLM answer is checked afterwards,
+and a marker that points at no passage, or a sentence with no marker, is flagged.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+
+from rag.citations import check_citations, citation_problems, cited
+from rag.config import Settings
+from rag.embed import Embedder
+from rag.errors import LLMError
+from rag.records import Answer, AnswerSentence, Hit
+from rag.retrieve import SearchResult
+from rag.sentences import lexical_overlap, sentence_spans
+from rag.textnorm import normalize_for_matching
+
+MAX_SENTENCES = 3
+# Only sentences of the best few passages are embedded: one batch of ~20 short texts.
+MAX_PASSAGES = 3
+MIN_SENTENCE_CHARS = 8
+# Score = cosine(question, sentence) + LEXICAL_WEIGHT * share of the question's words
+# or character bigrams in the sentence. e5 cosines sit in a narrow band (~0.75-0.95);
+# the lexical term separates a sentence that repeats the question's terms from one
+# that is merely on topic. For an English question over Chinese text it is ~0, and
+# the cosine alone ranks.
+LEXICAL_WEIGHT = 0.3
+# A sentence scoring this far below the best one is not added to the answer.
+SCORE_MARGIN = 0.12
+NEAR_DUPLICATE = 0.7
+_SENTENCE_END = "。！？!?；;….\"'”’」』)）"
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    text: str
+    hit: Hit
+    position: int
+    fragment: bool
+
+
+def no_answer(question: str, result: SearchResult) -> Answer:
+    """The answer when retrieval found nothing relevant to answer from."""
+    return Answer(
+        question=question,
+        mode="none",
+        text="",
+        found=False,
+        notice=result.notice or "no passage in the index answers this question",
+    )
+
+
+def extractive_answer(
+    question: str,
+    result: SearchResult,
+    embedder: Embedder,
+    max_sentences: int = MAX_SENTENCES,
+) -> Answer:
+    """Up to ``max_sentences`` sentences quoted from the top passages, each cited ``[n]``.
+
+    Sentences are scored by embedding similarity to the question (so an English question
+    over Chinese passages works) plus word/bigram overlap, deduplicated across
+    overlapping passages, and listed best first.
+    """
+    if result.no_answer or not result.hits:
+        return no_answer(question, result)
+    candidates = _candidates(result.hits[:MAX_PASSAGES])
+    if not candidates:
+        return no_answer(question, result)
+    qvec = embedder.embed_query(question)
+    vectors = embedder.embed_passages([c.text for c in candidates])
+    cosines = vectors @ qvec
+    scored = sorted(
+        (
+            (float(cos) + LEXICAL_WEIGHT * lexical_overlap(question, c.text), c)
+            for cos, c in zip(cosines, candidates, strict=True)
+        ),
+        key=lambda pair: (-pair[0], pair[1].hit.rank, pair[1].position),
+    )
+    best = scored[0][0]
+    chosen: list[_Candidate] = []
+    for score, candidate in scored:
+        if len(chosen) == max_sentences or score < best - SCORE_MARGIN:
+            break
+        if any(_similar(candidate.text, c.text) for c in chosen):
+            continue
+        chosen.append(candidate)
+    sentences = tuple(AnswerSentence(c.text, (c.hit.rank,)) for c in chosen)
+    return Answer(
+        question=question,
+        mode="extractive",
+        text=join_cited(sentences),
+        sentences=sentences,
+        citations=cited(sentences, result.hits),
+    )
+
+
+def _candidates(hits: Sequence[Hit]) -> list[_Candidate]:
+    """Whole sentences of ``hits``, first occurrence only; cut-off edges only if nothing else."""
+    seen: set[str] = set()
+    out: list[_Candidate] = []
+    for hit in hits:
+        chunk, article_text = hit.chunk, hit.article.text
+        spans = sentence_spans(chunk.text)
+        for i, (start, end) in enumerate(spans):
+            text = chunk.text[start:end]
+            key = _key(text)
+            if len(key) < MIN_SENTENCE_CHARS or key in seen:
+                continue
+            seen.add(key)
+            cut_start = i == 0 and chunk.start > 0 and _continues(article_text, chunk.start)
+            cut_end = (
+                i == len(spans) - 1
+                and chunk.end < len(article_text.rstrip())
+                and text[-1] not in _SENTENCE_END
+            )
+            out.append(_Candidate(text, hit, start, cut_start or cut_end))
+    whole = [c for c in out if not c.fragment]
+    return whole or out
+
+
+def _continues(article_text: str, offset: int) -> bool:
+    """True when ``offset`` falls inside a sentence of ``article_text``."""
+    before = article_text[:offset].rstrip(" \t")
+    return bool(before) and before[-1] not in _SENTENCE_END + "\n"
+
+
+def _key(text: str) -> str:
+    return re.sub(r"[\W_]+", "", normalize_for_matching(text))
+
+
+def _bigrams(text: str) -> set[str]:
+    key = _key(text)
+    return {key[i : i + 2] for i in range(len(key) - 1)}
+
+
+def _similar(a: str, b: str) -> bool:
+    x, y = _bigrams(a), _bigrams(b)
+    return bool(x and y) and len(x & y) / min(len(x), len(y)) >= NEAR_DUPLICATE
+
+
+def join_cited(sentences: Sequence[AnswerSentence]) -> str:
+    """Sentences with their ``[n]`` markers, spaced as the script needs."""
+    out = ""
+    for sentence in sentences:
+        marks = "".join(f"[{n}]" for n in sentence.citations)
+        if out and (out[-1].isascii() or sentence.text[0].isascii()):
+            out += " "
+        out += sentence.text + marks
+    return out
+
+
+def llm_answer(
+    question: str,
+    result: SearchResult,
+    settings: Settings,
+    on_token: Callable[[str], None] | None = None,
+) -> Answer:
+    """An answer written by the configured LLM from the hits, with its citations checked.
+
+    Raises ``LLMError`` when the endpoint fails; never calls it when nothing was found.
+    """
+    from rag.llm import ChatClient
+    from rag.prompting import render_messages
+
+    if result.no_answer or not result.hits:
+        return no_answer(question, result)
+    client = ChatClient.from_settings(settings)
+    text = client.stream_chat(render_messages(question, result.hits), on_token)
+    sentences = check_citations(text, len(result.hits))
+    return Answer(
+        question=question,
+        mode="llm",
+        text=text,
+        sentences=sentences,
+        citations=cited(sentences, result.hits),
+        notice=citation_problems(sentences),
+        extra={"model": client.model, "endpoint": client.url},
+    )
+
+
+def answer_question(
+    question: str,
+    result: SearchResult,
+    embedder: Embedder,
+    settings: Settings,
+    use_llm: bool = False,
+    on_token: Callable[[str], None] | None = None,
+) -> Answer:
+    """The LLM answer when asked for and it works, else the extractive one.
+
+    When the LLM fails the extractive answer comes back with the failure as its
+    ``notice`` and in ``extra["llm_error"]``: the user still gets a cited answer.
+    """
+    if use_llm:
+        try:
+            return llm_answer(question, result, settings, on_token)
+        except LLMError as exc:
+            return replace(
+                extractive_answer(question, result, embedder),
+                notice=f"LLM failed, showing the extractive answer instead: {exc}",
+                extra={"llm_error": str(exc)},
+            )
+    return extractive_answer(question, result, embedder)

@@ -1,0 +1,68 @@
+"""Terminal output for answers: the answer with its ``[n]`` markers, streamed or whole."""
+
+from __future__ import annotations
+
+from typing import TextIO
+
+from rich.console import Console
+from rich.text import Text
+
+from rag.records import Answer
+
+
+class TokenPrinter:
+    """Writes LLM tokens to ``stream`` as they arrive, after a one-line header."""
+
+    def __init__(self, stream: TextIO, header: str) -> None:
+        self.stream = stream
+        self.header = header
+        self.started = False
+
+    def __call__(self, piece: str) -> None:
+        if not self.started:
+            self.stream.write(self.header + "\n")
+            self.started = True
+        # Raw write, no markup: generated text may contain [brackets] or echo an article.
+        self.stream.write(piece)
+        self.stream.flush()
+
+    def finish(self) -> None:
+        if self.started:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def llm_header(model: str) -> str:
+    return f"Answer ({model}; check it against the passages below):"
+
+
+def print_answer(console: Console, answer: Answer, streamed: bool = False) -> None:
+    """The answer (unless it was already streamed), then its citation problems."""
+    if not answer.found:
+        console.print(Text(f"No answer found: {answer.notice}.", style="yellow"))
+        console.print()
+        return
+    if not streamed:
+        header = (
+            "Answer (quoted from the passages below):"
+            if answer.mode == "extractive"
+            else llm_header(answer.extra.get("model", "LLM"))
+        )
+        console.print(Text(header, style="bold"))
+        console.print(Text(answer.text))
+    if answer.mode == "llm":
+        for number, sentence in enumerate(answer.sentences, 1):
+            if sentence.invalid_citations:
+                marks = " ".join(f"[{n}]" for n in sentence.invalid_citations)
+                console.print(
+                    Text(f"! sentence {number}: {marks} points at no passage", style="yellow")
+                )
+            if sentence.unsupported:
+                console.print(
+                    Text(
+                        f"! sentence {number} is unsupported (cites no passage): {sentence.text}",
+                        style="yellow",
+                    )
+                )
+    console.print()
+    console.print(Text("Passages:", style="bold"))
