@@ -1,0 +1,54 @@
+#!/usr/bin/env python
+"""Latency the extractive answer adds on top of the search, warm, per question.
+
+    scripts/bench_answer.py [--index indexes/sample] [--repeat 5]
+
+Builds the index from corpus/sample first if it does not exist. Prints the median
+search time and the median extra time of ``extractive_answer`` for a Chinese and an
+English question (the model is loaded and warmed up before timing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from pathlib import Path
+
+from rag.answer import extractive_answer
+from rag.config import Settings
+from rag.index.build import build_index
+from rag.retrieve import IndexReader
+
+QUESTIONS = ("中美在COP28上承诺了什么", "What did China and the US promise at COP28?")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--index", type=Path, default=ROOT / "indexes" / "sample")
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    if not (args.index / "CURRENT").exists():
+        build_index([str(ROOT / "corpus" / "sample")], Settings(index_dir=args.index))
+    reader = IndexReader(args.index)
+    for question in QUESTIONS:
+        result = reader.search(question, 5)
+        extractive_answer(question, result, reader.embedder)  # warm-up
+        search_ms, answer_ms = [], []
+        for _ in range(args.repeat):
+            started = time.perf_counter()
+            result = reader.search(question, 5)
+            searched = time.perf_counter()
+            answer = extractive_answer(question, result, reader.embedder)
+            search_ms.append((searched - started) * 1000)
+            answer_ms.append((time.perf_counter() - searched) * 1000)
+        print(
+            f"{question}\n  search {statistics.median(search_ms):.0f} ms, "
+            f"extractive answer +{statistics.median(answer_ms):.0f} ms "
+            f"({len(answer.sentences)} sentences)"
+        )
+
+
+if __name__ == "__main__":
+    main()
