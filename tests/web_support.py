@@ -22,10 +22,12 @@ HOSTILE_MARKERS = ("<script>window.__xss=1;alert(1)</script>", "<img src=x onerr
 
 
 def write_hostile_article(directory: Path) -> Path:
-    """A copy of the RFI sample with markup-looking text in its title and a paragraph."""
+    """A copy of the RFI sample with markup-looking text in its title and a paragraph,
+    and a ``javascript:`` URL."""
     raw = (SAMPLE / RFI).read_text(encoding="utf-8")
     head, sep, body = raw.partition("<p><strong>")
     head = head.replace("[中美气候合作声明有何新意？]", f"[{HOSTILE_TITLE}]", 1)
+    head = head.replace("(https://www.rfi.fr/", "(javascript:alert(1)//https://www.rfi.fr/", 1)
     path = directory / "hostile.txt"
     path.write_text(head + HOSTILE_HTML + sep + body, encoding="utf-8")
     return path

@@ -210,10 +210,23 @@ async function openArticle(hit, item) {
     const mark = markedText($("reader-text"), article.text, hit.start, hit.end, "reader-mark");
     $("reader").hidden = false;
     document.querySelector(".layout").classList.add("with-reader");
-    $("reader").scrollTop = 0;
-    if (mark) mark.scrollIntoView({ behavior: "smooth", block: "center" });
+    revealInReader(mark);
   } catch (error) {
     setStatus("无法打开原文：" + error.message, true);
+  }
+}
+
+function revealInReader(mark) {
+  const reader = $("reader");
+  reader.scrollTop = 0;
+  if (!mark) return;
+  if (reader.scrollHeight > reader.clientHeight) {
+    // Sticky side panel with its own scrollbar: bring the passage to its upper third
+    // without scrolling the result list away.
+    const offset = mark.getBoundingClientRect().top - reader.getBoundingClientRect().top;
+    reader.scrollTop = Math.max(0, offset - reader.clientHeight / 3);
+  } else {
+    mark.scrollIntoView({ block: "center" });
   }
 }
 
