@@ -103,6 +103,9 @@ def index_build(
         str | None,
         typer.Option("--kind", help="flat (exact) or hnsw (approximate, large archives)."),
     ] = None,
+    max_file_mb: Annotated[
+        float | None, typer.Option(help="Skip files larger than this many MB [default: 20].")
+    ] = None,
     strict: Annotated[bool, typer.Option(help="Exit 1 if any file failed.")] = False,
     wait: Annotated[float, typer.Option(help="Seconds to wait for another writer.")] = 0.0,
     as_json: JsonOpt = False,
@@ -114,6 +117,7 @@ def index_build(
         chunk_size=chunk_size,
         chunk_overlap=chunk_overlap,
         index_kind=index_kind,
+        max_file_mb=max_file_mb,
     )
     _run_build(paths, settings, False, as_json, strict, wait)
 

@@ -30,6 +30,9 @@ class Settings:
     max_file_mb: float = 20.0
     embed_batch: int = 64
     index_kind: str = "flat"
+    tokenizer: str = "jieba+bigram"
+    # Embedding cache location; None keeps it inside the index (index_dir/cache).
+    cache_dir: Path | None = None
     llm_base_url: str = "http://127.0.0.1:11434/v1"
     llm_model: str = "qwen2.5:7b-instruct"
     llm_api_key: str = ""

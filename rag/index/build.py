@@ -29,7 +29,6 @@ from rag.index.store import (
     publish_version,
     writer_lock,
 )
-from rag.index.tokenize import DEFAULT_TOKENIZER
 from rag.ingest import discover_sources, display_path, load_article, merge_duplicates
 from rag.progress import Progress, SilentProgress
 from rag.records import Article, Chunk, IngestFailure
@@ -175,13 +174,14 @@ def build_index(
                 texts.append(embedding_text(article.title, chunk.text))
 
         embedder = embedder or get_embedder(settings.embedder, settings.embed_batch)
-        vectors, embedded = _embed_with_cache(index_dir, embedder, texts, progress)
+        cache_dir = Path(settings.cache_dir) if settings.cache_dir else index_dir / "cache"
+        vectors, embedded = _embed_with_cache(cache_dir, embedder, texts, progress)
 
         progress.start("writing index", 3)
         staging = new_staging_dir(index_dir)
         save_dense(build_dense(vectors, settings.index_kind), staging)
         progress.advance()
-        KeywordIndex.build([c.text for c in chunks], DEFAULT_TOKENIZER).save(staging)
+        KeywordIndex.build([c.text for c in chunks], settings.tokenizer).save(staging)
         progress.advance()
         write_metadata(
             staging / "meta.sqlite",
@@ -198,7 +198,7 @@ def build_index(
             dim=embedder.dim,
             chunk_size=settings.chunk_size,
             chunk_overlap=settings.chunk_overlap,
-            tokenizer=DEFAULT_TOKENIZER,
+            tokenizer=settings.tokenizer,
             index_kind=settings.index_kind,
             articles=len(articles),
             passages=len(chunks),
@@ -236,10 +236,10 @@ def _embedder_name(settings: Settings, embedder: Embedder | None) -> str:
 
 
 def _embed_with_cache(
-    index_dir: Path, embedder: Embedder, texts: Sequence[str], progress: Progress
+    cache_dir: Path, embedder: Embedder, texts: Sequence[str], progress: Progress
 ) -> tuple[np.ndarray, int]:
     """Vectors for ``texts``; only texts the cache lacks are embedded. Returns (vectors, n_new)."""
-    cache = EmbeddingCache(index_dir / "cache" / "embeddings.sqlite", embedder.name, embedder.dim)
+    cache = EmbeddingCache(cache_dir / "embeddings.sqlite", embedder.name, embedder.dim)
     try:
         keys = [text_key(t) for t in texts]
         known = cache.get_many(keys)

@@ -23,7 +23,7 @@ class EmbeddingCache:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.embedder = embedder
         self.dim = dim
-        self.conn = sqlite3.connect(path)
+        self.conn = sqlite3.connect(path, timeout=60)
         self.conn.execute(
             "CREATE TABLE IF NOT EXISTS vectors (embedder TEXT NOT NULL, key TEXT NOT NULL, "
             "vector BLOB NOT NULL, PRIMARY KEY (embedder, key))"

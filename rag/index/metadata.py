@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Sequence
@@ -10,6 +11,7 @@ from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 
+from rag.ingest.discover import display_path
 from rag.records import Article, Chunk
 
 SCHEMA = """
@@ -26,7 +28,7 @@ CREATE INDEX chunks_article ON chunks(article_id);
 CREATE INDEX articles_published ON articles(published);
 -- one row per source file: its raw hash and the article parsed from it, so an update
 -- re-reads only files whose bytes changed
-CREATE TABLE sources (path TEXT PRIMARY KEY, raw_hash TEXT NOT NULL, article TEXT NOT NULL);
+CREATE TABLE sources (path BLOB PRIMARY KEY, raw_hash TEXT NOT NULL, article TEXT NOT NULL);
 """
 
 
@@ -34,7 +36,8 @@ def article_to_json(article: Article) -> str:
     data = asdict(article)
     data["published"] = article.published.isoformat() if article.published else None
     data["dates"] = [d.isoformat() for d in article.dates]
-    return json.dumps(data, ensure_ascii=False)
+    # ASCII escapes keep file names with undecodable bytes (lone surrogates) round-tripping
+    return json.dumps(data, ensure_ascii=True)
 
 
 def article_from_json(text: str) -> Article:
@@ -77,7 +80,7 @@ def write_metadata(
                     _utc_key(a.published),
                     a.author,
                     json.dumps(list(a.tags), ensure_ascii=False),
-                    a.path,
+                    display_path(a.path) if a.path else None,
                     a.content_hash,
                     json.dumps(list(a.urls), ensure_ascii=False),
                     json.dumps([d.isoformat() for d in a.dates]),
@@ -91,7 +94,7 @@ def write_metadata(
         )
         conn.executemany(
             "INSERT INTO sources VALUES (?,?,?)",
-            ((p, h, article_to_json(a)) for p, h, a in sources),
+            ((os.fsencode(p), h, article_to_json(a)) for p, h, a in sources),
         )
         conn.commit()
     finally:
@@ -103,35 +106,42 @@ class MetadataStore:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._local = threading.local()
+        # One connection opened now and shared under a lock: the version directory may be
+        # garbage-collected after a newer one is published, and an open SQLite file stays
+        # readable after it is unlinked, so a long-lived reader keeps working.
+        # immutable=1: versions never change after publishing, so SQLite may skip locking.
+        self._conn = sqlite3.connect(
+            f"file:{path}?mode=ro&immutable=1", uri=True, check_same_thread=False
+        )
+        self._conn.execute("SELECT count(*) FROM chunks").fetchone()
         self._article_cache: dict[str, Article] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
 
     @property
     def conn(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            # immutable=1: versions never change after publishing, so SQLite may skip locking
-            conn = sqlite3.connect(f"file:{self.path}?mode=ro&immutable=1", uri=True)
-            self._local.conn = conn
-        return conn
+        return self._conn
+
+    def _query(self, sql: str, args: Sequence[object] = ()) -> list[tuple]:  # type: ignore[type-arg]
+        with self._lock:
+            return self._conn.execute(sql, args).fetchall()
 
     def count(self, table: str) -> int:
         assert table in ("articles", "chunks", "sources")
-        return int(self.conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+        return int(self._query(f"SELECT count(*) FROM {table}")[0][0])
 
     def article(self, article_id: str) -> Article | None:
         with self._lock:
             cached = self._article_cache.get(article_id)
         if cached is not None:
             return cached
-        row = self.conn.execute(
+        rows = self._query(
             "SELECT id, title, text, url, source, author, tags, path, content_hash, urls, dates "
             "FROM articles WHERE id = ?",
             (article_id,),
-        ).fetchone()
-        if row is None:
+        )
+        if not rows:
             return None
+        row = rows[0]
         dates = tuple(datetime.fromisoformat(d) for d in json.loads(row[10]))
         article = Article(
             id=row[0],
@@ -161,7 +171,7 @@ class MetadataStore:
         for start in range(0, len(rows), 500):
             part = [int(r) for r in rows[start : start + 500]]
             marks = ",".join("?" * len(part))
-            for row, cid, aid, ordinal, s, e in self.conn.execute(
+            for row, cid, aid, ordinal, s, e in self._query(
                 f'SELECT row, id, article_id, ordinal, start, "end" FROM chunks '
                 f"WHERE row IN ({marks})",
                 part,
@@ -176,7 +186,7 @@ class MetadataStore:
     def article_chunks(self, article_id: str) -> list[Chunk]:
         rows = [
             r[0]
-            for r in self.conn.execute(
+            for r in self._query(
                 "SELECT row FROM chunks WHERE article_id = ? ORDER BY ordinal", (article_id,)
             )
         ]
@@ -201,27 +211,23 @@ class MetadataStore:
         sql = "SELECT c.row FROM chunks c JOIN articles a ON a.id = c.article_id"
         if where:
             sql += " WHERE " + " AND ".join(where)
-        return [r[0] for r in self.conn.execute(sql, args)]
+        return [r[0] for r in self._query(sql, args)]
 
     def sources(self) -> dict[str, tuple[str, Article]]:
         """Every source file's raw hash and parsed article (the update's parse cache)."""
         return {
-            path: (raw_hash, article_from_json(blob))
-            for path, raw_hash, blob in self.conn.execute(
-                "SELECT path, raw_hash, article FROM sources"
-            )
+            os.fsdecode(path): (raw_hash, article_from_json(blob))
+            for path, raw_hash, blob in self._query("SELECT path, raw_hash, article FROM sources")
         }
 
     def source_names(self) -> list[tuple[str, int]]:
         return [
             (r[0], r[1])
-            for r in self.conn.execute(
+            for r in self._query(
                 "SELECT source, count(*) FROM articles GROUP BY source ORDER BY count(*) DESC"
             )
         ]
 
     def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
+        with self._lock:
+            self._conn.close()

@@ -1,0 +1,235 @@
+"""Bad input loses nothing; killed writers never break the index; damaged indexes say so."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from conftest import QUESTION, SAMPLE, STOCKTAKE
+from typer.testing import CliRunner
+
+from rag.cli import app
+from rag.errors import IndexCorruptError, IndexLockedError
+from rag.index.build import build_index
+from rag.index.store import CURRENT, MANIFEST, VERSIONS, current_version_dir, writer_lock
+from rag.retrieve import IndexReader
+
+runner = CliRunner()
+
+
+def make_bad_corpus(root: Path) -> dict[str, str]:
+    """The sample articles plus one file of every kind of bad input; returns name -> expected reason."""
+    shutil.copytree(SAMPLE, root)
+    seed = (SAMPLE / "000_ea12142fd580669e.txt").read_text(encoding="utf-8")
+    (root / "empty.txt").write_bytes(b"")
+    (root / "binary.html").write_bytes(bytes(range(256)) * 40)
+    with open(root / "huge.html", "wb") as handle:
+        handle.write(b"<html><body>" + (b"<p>" + "长".encode() * 1000 + b"</p>") * 17_500)
+    (root / "no-text.html").write_text("<html><body><div></div></body></html>", encoding="utf-8")
+    (root / "broken-header.txt").write_text(
+        seed.replace("<!--1700063101000-->", "<!--17000x-->"), "utf-8"
+    )
+    (root / "truncated.txt").write_text(seed[: len(seed) // 2], encoding="utf-8")
+    (root / "gb18030.html").write_bytes(
+        "<html><head><title>国标编码</title></head><body><p>这是一篇用国标编码保存的文章，"
+        "讲的是北京的空气质量在冬季明显改善，市民出行更加方便。</p></body></html>".encode("gb18030")
+    )
+    (root / "big5.html").write_bytes(
+        "<html><head><title>繁體編碼</title></head><body><p>這是一篇用大五碼保存的文章，"
+        "講的是臺北的捷運系統在假日期間延長營運時間，方便市民出遊。</p></body></html>".encode(
+            "big5"
+        )
+    )
+    (root / "name with spaces.md").write_text(
+        "# 标题\n\n带空格的文件名也能正常索引，内容完整。\n", "utf-8"
+    )
+    (root / "new\nline.txt").write_text(
+        "换行文件名\n\n文件名里有换行符的文章也要正常处理。\n", "utf-8"
+    )
+    with open(os.fsencode(root) + b"/bad-\xff-name.txt", "wb") as handle:
+        handle.write("非UTF-8文件名\n\n文件名不是合法的UTF-8字节序列。\n".encode())
+    return {
+        "empty.txt": "empty",
+        "binary.html": "binary",
+        "huge.html": "MB",
+        "no-text.html": "no extractable text",
+        "broken-header.txt": "header",
+    }
+
+
+def test_every_kind_of_bad_input_is_reported_and_the_rest_indexed(tmp_path, embedding_cache):
+    corpus = tmp_path / "corpus"
+    expected = make_bad_corpus(corpus)
+    index = tmp_path / "index"
+    missing = tmp_path / "does-not-exist"
+    os.environ["RAG_CACHE_DIR"] = str(embedding_cache)
+    try:
+        result = runner.invoke(
+            app,
+            ["index", "build", str(corpus), str(missing), "--index", str(index), "--json"],
+        )
+    finally:
+        del os.environ["RAG_CACHE_DIR"]
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    for name, reason in expected.items():
+        line = next((w for w in warnings if name in w), None)
+        assert line is not None, (name, warnings)
+        assert reason.lower() in line.lower(), line
+    assert any("does-not-exist" in w for w in warnings)
+    # skipped: empty, binary, huge, no-text, missing path; the broken header is only a warning
+    assert report["failed"] == 5
+    # broken-header and truncated copies keep the seed's URL, so they merge into it:
+    # 5 samples + gb18030 + big5 + 3 odd names
+    assert report["duplicates_merged"] == 2
+    assert report["articles"] == 10, report
+    reader = IndexReader(index)
+    titles = {h.article.title for h in reader.search("空气质量 捷运", k=10, per_article=1).hits}
+    assert {"国标编码", "繁體編碼"} <= titles
+    assert any(STOCKTAKE in h.chunk.text for h in reader.search(QUESTION, k=3).hits)
+
+
+def test_strict_turns_failures_into_exit_1(tmp_path, embedding_cache):
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SAMPLE, corpus)
+    (corpus / "empty.txt").write_bytes(b"")
+    os.environ["RAG_CACHE_DIR"] = str(embedding_cache)
+    try:
+        result = runner.invoke(
+            app, ["index", "build", str(corpus), "--index", str(tmp_path / "i"), "--strict"]
+        )
+    finally:
+        del os.environ["RAG_CACHE_DIR"]
+    assert result.exit_code == 1
+    assert "empty.txt" in result.stderr and "--strict" in result.stderr
+    assert IndexReader(tmp_path / "i").manifest.articles == 5
+
+
+def test_a_second_writer_fails_clearly(fresh_settings):
+    with (
+        writer_lock(fresh_settings.index_dir),
+        pytest.raises(IndexLockedError, match="another process"),
+    ):
+        build_index([str(SAMPLE)], fresh_settings)
+
+
+def test_a_second_writer_can_wait(fresh_settings):
+    def hold() -> None:
+        with writer_lock(fresh_settings.index_dir):
+            time.sleep(1.0)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    time.sleep(0.2)
+    report = build_index([str(SAMPLE)], fresh_settings, lock_wait=30)
+    holder.join()
+    assert report.articles == 5
+
+
+def _rag(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-c", "from rag.cli import main; main()", *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def _answers(index: Path) -> bool:
+    reader = IndexReader(index)
+    try:
+        return any(STOCKTAKE in h.chunk.text for h in reader.search(QUESTION, k=3).hits)
+    finally:
+        reader.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", ["build", "update"])
+def test_writer_killed_at_any_point_leaves_a_working_index(tmp_path, fresh_settings, command):
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SAMPLE, corpus)
+    build_index([str(corpus)], fresh_settings)
+    index = fresh_settings.index_dir
+    # new text to embed gives the killed writer real work (and a window to die in)
+    for i, path in enumerate(sorted(corpus.iterdir())):
+        path.write_text(
+            path.read_text("utf-8") + f"\n<p>第{i}次补充说明：今天的更新内容。</p>\n", "utf-8"
+        )
+    args = ["index", command, *([str(corpus)] if command == "build" else []), "--index", str(index)]
+    cold_cache = {"RAG_CACHE_DIR": str(tmp_path / "cold-cache")}
+    for delay in (0.3, 1.0, 2.0, 3.5, 5.0):
+        proc = _rag(*args, env=cold_cache)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        assert _answers(index), f"index broken after SIGKILL at {delay}s"
+    finished = _rag(*args, env=cold_cache)
+    assert finished.wait(timeout=300) == 0, finished.stderr.read() if finished.stderr else ""
+    assert _answers(index)
+    leftovers = [p.name for p in (index / VERSIONS).iterdir() if p.name.startswith("tmp-")]
+    assert leftovers == []
+    assert IndexReader(index).manifest.articles == 5
+
+
+@pytest.mark.slow
+def test_readers_never_see_a_half_written_index(tmp_path, fresh_settings):
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SAMPLE, corpus)
+    build_index([str(corpus)], fresh_settings)
+    errors: list[str] = []
+    stop = threading.Event()
+
+    def read_forever() -> None:
+        while not stop.is_set():
+            try:
+                if not _answers(fresh_settings.index_dir):
+                    errors.append("wrong answer")
+            except Exception as exc:  # any failure to read is what this test looks for
+                errors.append(repr(exc))
+
+    readers = [threading.Thread(target=read_forever) for _ in range(2)]
+    for thread in readers:
+        thread.start()
+    for round_ in range(3):
+        (corpus / f"extra{round_}.md").write_text(
+            f"# 补充{round_}\n\n第{round_}篇补充文章。\n", "utf-8"
+        )
+        build_index([str(corpus)], fresh_settings, update=True)
+    stop.set()
+    for thread in readers:
+        thread.join()
+    assert errors == []
+
+
+def test_damaged_indexes_give_clear_errors(tmp_path, fresh_settings):
+    build_index([str(SAMPLE)], fresh_settings)
+    index = fresh_settings.index_dir
+    version = current_version_dir(index)
+
+    manifest = json.loads((version / MANIFEST).read_text("utf-8"))
+    (version / MANIFEST).write_text(json.dumps({**manifest, "format_version": 99}), "utf-8")
+    with pytest.raises(IndexCorruptError, match="newer"):
+        IndexReader(index)
+    (version / MANIFEST).write_text(json.dumps(manifest), "utf-8")
+
+    dense = version / "dense.faiss"
+    dense.write_bytes(dense.read_bytes()[:100])
+    with pytest.raises(IndexCorruptError, match="damaged"):
+        IndexReader(index)
+
+    (index / CURRENT).write_text("v-gone\n", "utf-8")
+    result = runner.invoke(app, ["ask", QUESTION, "--index", str(index)])
+    assert result.exit_code == 1
+    assert "missing version" in result.stderr and "Traceback" not in result.output
+    # a rebuild recovers without manual steps
+    build_index([str(SAMPLE)], fresh_settings)
+    assert _answers(index)
