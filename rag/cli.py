@@ -274,7 +274,8 @@ def _answer(
             soft_wrap=True,
         )
     if not as_json:
-        print_answer(out, answer, streamed=printer is not None and answer.mode == "llm")
+        streamed = printer is not None and answer.mode == "llm"
+        print_answer(out, answer, streamed=streamed, passages=len(result.hits))
     return answer
 
 

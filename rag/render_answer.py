@@ -36,11 +36,16 @@ def llm_header(model: str) -> str:
     return f"Answer ({model}; check it against the passages below):"
 
 
-def print_answer(console: Console, answer: Answer, streamed: bool = False) -> None:
-    """The answer (unless it was already streamed), then its citation problems."""
+def print_answer(
+    console: Console, answer: Answer, streamed: bool = False, passages: int = 0
+) -> None:
+    """The answer (unless it was already streamed), then its citation problems.
+
+    ``passages`` is how many passages are listed after it.
+    """
     if not answer.found:
-        console.print(Text(f"No answer found: {answer.notice}.", style="yellow"))
-        console.print()
+        if passages:
+            console.print(Text("No answer found. The closest passages:", style="yellow"))
         return
     if not streamed:
         header = (

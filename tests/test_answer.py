@@ -167,3 +167,23 @@ def test_a_template_needs_both_parts():
         parse_template("bad.txt", "[user]\n$passages $question")
     template = parse_template("ok.txt", "[system]\nsys\n[user]\n$passages / $question")
     assert template.user.substitute(passages="P", question="Q") == "P / Q"
+
+
+def test_cli_without_any_passage_says_so(sample_index):
+    settings, _ = sample_index
+    args = ["ask", QUESTION, "--index", str(settings.index_dir), "--source", "no-such-site"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0
+    assert result.stdout.strip() == "no article matches the filters"
+
+
+def test_no_answer_introduces_the_closest_passages(sample_reader):
+    from rich.console import Console
+
+    from rag.render_answer import print_answer
+
+    result = replace(sample_reader.search(QUESTION, 2), no_answer=True)
+    answer = answer_question(QUESTION, result, sample_reader.embedder, Settings())
+    console = Console(record=True, width=120)
+    print_answer(console, answer, passages=len(result.hits))
+    assert console.export_text().strip() == "No answer found. The closest passages:"
