@@ -23,6 +23,7 @@ from rag.textnorm import normalize_for_matching
 MAX_SENTENCES = 3
 # Only sentences of the best few passages are embedded: one batch of ~20 short texts.
 MAX_PASSAGES = 3
+MAX_CANDIDATES = 16
 MIN_SENTENCE_CHARS = 8
 # Score = cosine(question, sentence) + LEXICAL_WEIGHT * share of the question's words
 # or character bigrams in the sentence. e5 cosines sit in a narrow band (~0.75-0.95);
@@ -72,12 +73,16 @@ def extractive_answer(
     candidates = _candidates(result.hits[:MAX_PASSAGES])
     if not candidates:
         return no_answer(question, result)
+    overlap = {c: lexical_overlap(question, c.text) for c in candidates}
+    # Embedding dominates the cost (~one e5 pass per sentence), so long passages are
+    # capped: the sentences sharing most words with the question, then the earliest.
+    candidates = sorted(candidates, key=lambda c: (-overlap[c], c.hit.rank, c.position))
+    candidates = candidates[:MAX_CANDIDATES]
     qvec = embedder.embed_query(question)
-    vectors = embedder.embed_passages([c.text for c in candidates])
-    cosines = vectors @ qvec
+    cosines = embedder.embed_passages([c.text for c in candidates]) @ qvec
     scored = sorted(
         (
-            (float(cos) + LEXICAL_WEIGHT * lexical_overlap(question, c.text), c)
+            (float(cos) + LEXICAL_WEIGHT * overlap[c], c)
             for cos, c in zip(cosines, candidates, strict=True)
         ),
         key=lambda pair: (-pair[0], pair[1].hit.rank, pair[1].position),
