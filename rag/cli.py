@@ -194,6 +194,10 @@ def ask(
     embedder: Annotated[
         str | None, typer.Option(help="Check the index was built with this embedder.")
     ] = None,
+    min_score: Annotated[
+        float | None,
+        typer.Option(help="Relevance threshold on cosine (0: always show passages)."),
+    ] = None,
     llm: Annotated[
         bool,
         typer.Option(
@@ -243,7 +247,12 @@ def ask(
     reader = open_index(settings)
     if embedder:
         reader.check_embedder(embedder)
-    result = reader.search(question, settings.top_k, settings.mode, settings.per_article, filters)
+    threshold = (
+        min_score if min_score is not None else (settings.min_score_zh, settings.min_score_other)
+    )
+    result = reader.search(
+        question, settings.top_k, settings.mode, settings.per_article, filters, threshold
+    )
     answer = None if passages_only else _answer(question, result, reader, settings, llm, as_json)
     if as_json:
         from rag.serialize import answer_to_dict

@@ -42,5 +42,10 @@ def print_hits(console: Console, result: Any) -> None:
     if not result.hits:
         console.print(result.notice or "No passage found.", style="yellow")
         return
+    if result.no_answer:
+        console.print(
+            f"No answer found: {result.notice}. The closest passages, for reference only:",
+            style="yellow",
+        )
     for hit in result.hits:
         console.print(hit_text(hit))

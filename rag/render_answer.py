@@ -44,9 +44,7 @@ def print_answer(
     ``passages`` is how many passages are listed after it.
     """
     if not answer.found:
-        if passages:
-            console.print(Text("No answer found. The closest passages:", style="yellow"))
-        return
+        return  # print_hits says why and labels the closest passages
     if not streamed:
         header = (
             "Answer (quoted from the passages below):"

@@ -21,6 +21,7 @@ from rag.index.sparse import KeywordIndex
 from rag.index.store import MANIFEST, IndexManifest, current_version_dir
 from rag.records import Hit
 from rag.sentences import best_sentence
+from rag.textnorm import cjk_ratio
 
 MODES = ("hybrid", "dense", "keyword")
 RRF_K = 60
@@ -139,8 +140,15 @@ class IndexReader:
         mode: str = "hybrid",
         per_article: int = 2,
         filters: SearchFilters | None = None,
+        min_score: float | tuple[float, float] | None = None,
     ) -> SearchResult:
-        """The top ``k`` passages for ``query``, at most ``per_article`` from one article."""
+        """The top ``k`` passages for ``query``, at most ``per_article`` from one article.
+
+        ``min_score`` is the relevance threshold on the best passage's cosine: one value,
+        or (for Chinese questions, for other questions); None uses the defaults. When no
+        passage clears it the result is marked ``no_answer`` (the passages stay attached
+        for reference).
+        """
         query = query.strip()
         if not query:
             raise RagError(
@@ -174,9 +182,20 @@ class IndexReader:
             if len(hits) >= k or depth >= total:
                 break
             depth *= 4
-        return SearchResult(
-            query, mode, str(self.index_dir), tuple(self._hits(query, qvec, hits)), filters
-        )
+        found = tuple(self._hits(query, qvec, hits))
+        threshold = relevance_threshold(query, min_score)
+        if found and max(h.score for h in found) < threshold:
+            return SearchResult(
+                query,
+                mode,
+                str(self.index_dir),
+                found,
+                filters,
+                notice=f"no passage is relevant enough (best cosine "
+                f"{max(h.score for h in found):.3f} < {threshold:.2f})",
+                no_answer=True,
+            )
+        return SearchResult(query, mode, str(self.index_dir), found, filters)
 
     def _rank(
         self, query: str, qvec: np.ndarray | None, mode: str, depth: int, allowed: list[int] | None
@@ -244,6 +263,16 @@ class IndexReader:
         self.meta.close()
 
 
+def relevance_threshold(query: str, min_score: float | tuple[float, float] | None) -> float:
+    """The cosine a question's best passage must reach to count as an answer."""
+    if min_score is None:
+        defaults = Settings()
+        min_score = (defaults.min_score_zh, defaults.min_score_other)
+    if isinstance(min_score, tuple):
+        return min_score[0] if cjk_ratio(query) >= 0.3 else min_score[1]
+    return min_score
+
+
 def reciprocal_rank_fusion(
     lists: Sequence[Sequence[tuple[int, float]]], k: int = RRF_K
 ) -> list[tuple[int, float]]:
@@ -267,6 +296,13 @@ def search(question: str, settings: Settings, filters: SearchFilters | None = No
     """One-shot search with ``settings`` (opens the index, searches, closes it)."""
     reader = open_index(settings)
     try:
-        return reader.search(question, settings.top_k, settings.mode, settings.per_article, filters)
+        return reader.search(
+            question,
+            settings.top_k,
+            settings.mode,
+            settings.per_article,
+            filters,
+            min_score=(settings.min_score_zh, settings.min_score_other),
+        )
     finally:
         reader.close()

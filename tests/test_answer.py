@@ -180,10 +180,14 @@ def test_cli_without_any_passage_says_so(sample_index):
 def test_no_answer_introduces_the_closest_passages(sample_reader):
     from rich.console import Console
 
+    from rag.render import print_hits
     from rag.render_answer import print_answer
 
-    result = replace(sample_reader.search(QUESTION, 2), no_answer=True)
+    result = replace(sample_reader.search(QUESTION, 2), no_answer=True, notice="below threshold")
     answer = answer_question(QUESTION, result, sample_reader.embedder, Settings())
     console = Console(record=True, width=120)
     print_answer(console, answer, passages=len(result.hits))
-    assert console.export_text().strip() == "No answer found. The closest passages:"
+    print_hits(console, result)
+    text = console.export_text()
+    assert text.startswith("No answer found: below threshold. The closest passages, for reference only:")
+    assert "Answer (" not in text and "[1]" in text

@@ -27,7 +27,10 @@ def test_tokens_are_script_and_width_independent():
 
 def test_since_excludes_the_2021_article(sample_reader):
     hits = sample_reader.search(
-        "格拉斯哥联合宣言", k=10, per_article=0, filters=SearchFilters(since=parse_day("2023-01-01"))
+        "格拉斯哥联合宣言",
+        k=10,
+        per_article=0,
+        filters=SearchFilters(since=parse_day("2023-01-01")),
     ).hits
     assert hits
     assert all(h.article.published.year == 2023 for h in hits)
@@ -66,3 +69,22 @@ def test_hybrid_keeps_the_stocktake_passage_first(sample_reader):
 def test_reciprocal_rank_fusion_rewards_agreement():
     fused = reciprocal_rank_fusion([[(1, 0.9), (2, 0.8), (3, 0.7)], [(3, 9.0), (1, 5.0)]])
     assert [row for row, _ in fused][:2] == [1, 3]
+
+
+@pytest.mark.parametrize(
+    ("question", "answerable"),
+    [
+        (QUESTION, True),
+        ("What did China and the US promise at COP28?", True),
+        ("克里什么时候访问北京", True),
+        ("秘鲁的首都是哪里", False),
+        ("怎么做酸面包", False),
+        ("Who painted the Mona Lisa?", False),
+    ],
+)
+def test_no_answer_threshold(sample_reader, question, answerable):
+    result = sample_reader.search(question, k=3)
+    assert result.no_answer is not answerable
+    assert result.hits  # the closest passages stay attached for reference
+    if not answerable:
+        assert "relevant" in (result.notice or "")
