@@ -219,10 +219,10 @@ def ask(
     ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Answer QUESTION with sentences cited [n] from the ranked passages listed below it.
+    """Answer QUESTION with sentences cited \\[n] from the ranked passages listed below it.
 
     The answer quotes the passages (no LLM needed) unless --llm is given. The API key for
-    --llm comes from RAG_LLM_API_KEY or [llm] api_key in the settings file.
+    --llm comes from RAG_LLM_API_KEY or \\[llm] api_key in the settings file.
     """
     from rag.render import print_hits
     from rag.retrieve import SearchFilters, open_index, parse_day
