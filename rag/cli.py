@@ -244,9 +244,7 @@ def ask(
         until=parse_day(until, end_of_day=True) if until else None,
         source=source,
     )
-    reader = open_index(settings)
-    if embedder:
-        reader.check_embedder(embedder)
+    reader = open_index(settings, expect_embedder=embedder)
     threshold = (
         min_score if min_score is not None else (settings.min_score_zh, settings.min_score_other)
     )

@@ -284,11 +284,15 @@ def reciprocal_rank_fusion(
     return sorted(fused.items(), key=lambda item: (-item[1], item[0]))
 
 
-def open_index(settings: Settings, embedder: Embedder | None = None) -> IndexReader:
-    """Load the live version of ``settings.index_dir`` for searching."""
-    reader = IndexReader(settings.index_dir, embedder)
-    if embedder is None:
-        reader.check_embedder(settings.embedder)
+def open_index(settings: Settings, *, expect_embedder: str | None = None) -> IndexReader:
+    """Load the live version of ``settings.index_dir`` for searching.
+
+    Questions are embedded with the model the index was built with; ``expect_embedder``
+    turns a different one into an error instead.
+    """
+    reader = IndexReader(settings.index_dir)
+    if expect_embedder is not None:
+        reader.check_embedder(expect_embedder)
     return reader
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,6 +21,10 @@ class SentenceTransformersBackend:
     """
 
     def __init__(self, model: str, device: str = "cpu") -> None:
+        if Path(model).expanduser().exists():
+            # A local model needs no hub: never let a lookup stall on a closed network.
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            model = str(Path(model).expanduser().resolve())
         try:
             from sentence_transformers import SentenceTransformer
         except ImportError:
@@ -31,7 +37,11 @@ class SentenceTransformersBackend:
         except Exception as exc:  # the library raises many kinds for a bad name/path
             raise RagError(f"cannot load sentence-transformers model {model!r}: {exc}") from None
         self.name = f"st:{model}"
-        self.dim = int(self._model.get_sentence_embedding_dimension())
+        get_dim = (
+            getattr(self._model, "get_embedding_dimension", None)
+            or self._model.get_sentence_embedding_dimension
+        )
+        self.dim = int(get_dim())
         prompts = dict(getattr(self._model, "prompts", {}) or {})
         if not prompts and "e5" in model.lower():
             prompts = {"query": "query: ", "passage": "passage: "}
