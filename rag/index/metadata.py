@@ -11,7 +11,6 @@ from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 
-from rag.ingest.discover import display_path
 from rag.records import Article, Chunk
 
 SCHEMA = """
@@ -65,6 +64,8 @@ def write_metadata(
     sources: Iterable[tuple[str, str, Article]],
 ) -> None:
     """Write a new metadata database; chunk ``row`` i is vector i of the dense index."""
+    from rag.ingest.discover import display_path  # the ingest package is heavy; writers only
+
     conn = sqlite3.connect(path)
     try:
         conn.executescript(SCHEMA)
