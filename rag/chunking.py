@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from typing import Any
 
 from rag.records import Article, Chunk
 
@@ -29,7 +30,7 @@ SEPARATORS: tuple[str, ...] = (
 )
 
 
-def _splitter(chunk_size: int, chunk_overlap: int):  # type: ignore[no-untyped-def]
+def _splitter(chunk_size: int, chunk_overlap: int) -> Any:
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
     return RecursiveCharacterTextSplitter(

@@ -81,7 +81,8 @@ def load_squad(path: Path) -> tuple[list[tuple[str, str, str]], list[Question]]:
     """(paragraphs as (id, title, context), questions) from a SQuAD-layout JSON file."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        paragraphs, questions = [], []
+        paragraphs: list[tuple[str, str, str]] = []
+        questions: list[Question] = []
         for item in data["data"]:
             for para in item["paragraphs"]:
                 pid = str(para.get("id") or f"p{len(paragraphs)}")

@@ -41,8 +41,10 @@ class SentenceTransformersBackend:
             getattr(self._model, "get_embedding_dimension", None)
             or self._model.get_sentence_embedding_dimension
         )
-        self.dim = int(get_dim())
-        prompts = dict(getattr(self._model, "prompts", {}) or {})
+        self.dim = int(get_dim() or 0)
+        prompts: dict[str, str] = {
+            str(k): str(v) for k, v in (getattr(self._model, "prompts", {}) or {}).items()
+        }
         if not prompts and "e5" in model.lower():
             prompts = {"query": "query: ", "passage": "passage: "}
         self.prompts: dict[str, str] = {
