@@ -14,21 +14,16 @@ from rag.chunking import chunk_article, embedding_text
 from rag.config import Settings
 from rag.embed import Embedder, get_embedder
 from rag.errors import EmbedderMismatchError, IndexCorruptError, IndexMissingError, IngestError
-from rag.index.dense import build_dense, save_dense
 from rag.index.embed_cache import EmbeddingCache, text_key
-from rag.index.metadata import MetadataStore, write_metadata
-from rag.index.sparse import KeywordIndex
+from rag.index.metadata import MetadataStore
 from rag.index.store import (
-    FORMAT_VERSION,
     MANIFEST,
     IndexManifest,
     collect_garbage,
     current_version_dir,
-    new_staging_dir,
-    now_iso,
-    publish_version,
     writer_lock,
 )
+from rag.index.write import write_version
 from rag.ingest import discover_sources, display_path, load_article, merge_duplicates
 from rag.progress import Progress, SilentProgress
 from rag.records import Article, Chunk, IngestFailure
@@ -177,38 +172,20 @@ def build_index(
         cache_dir = Path(settings.cache_dir) if settings.cache_dir else index_dir / "cache"
         vectors, embedded = _embed_with_cache(cache_dir, embedder, texts, progress)
 
-        progress.start("writing index", 3)
-        staging = new_staging_dir(index_dir)
-        save_dense(build_dense(vectors, settings.index_kind), staging)
-        progress.advance()
-        KeywordIndex.build([c.text for c in chunks], settings.tokenizer).save(staging)
-        progress.advance()
-        write_metadata(
-            staging / "meta.sqlite",
-            articles,
-            chunks,
-            ((path, raw, article) for path, (raw, article) in ordered),
-        )
         roots = sorted(
             {str(Path(p)) for p in paths} | set(manifest.source_roots if manifest else ())
         )
-        new_manifest = IndexManifest(
-            format_version=FORMAT_VERSION,
+        final, _ = write_version(
+            index_dir,
+            settings,
+            articles,
+            chunks,
+            vectors,
             embedder=embedder.name,
-            dim=embedder.dim,
-            chunk_size=settings.chunk_size,
-            chunk_overlap=settings.chunk_overlap,
-            tokenizer=settings.tokenizer,
-            index_kind=settings.index_kind,
-            articles=len(articles),
-            passages=len(chunks),
-            sources=len(ordered),
-            built_at=now_iso(),
-            source_roots=tuple(roots),
+            sources=[(path, raw, article) for path, (raw, article) in ordered],
+            source_roots=roots,
+            progress=progress,
         )
-        (staging / MANIFEST).write_text(new_manifest.to_json(), encoding="utf-8")
-        progress.advance()
-        final = publish_version(index_dir, staging)
         collect_garbage(index_dir)
 
     skipped = sum(1 for f in failures if f.skipped)

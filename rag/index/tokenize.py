@@ -6,9 +6,12 @@ either script matches passages in the other.
 
 from __future__ import annotations
 
+import os
 import re
+import sqlite3
 from collections.abc import Callable
 from functools import lru_cache
+from pathlib import Path
 
 from rag.textnorm import normalize_for_matching
 
@@ -102,25 +105,93 @@ def _jieba_words(run: str) -> list[str]:
     return list(_jieba().lcut_for_search(run))  # type: ignore[attr-defined]
 
 
+def _dict_cache_path() -> Path:
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    import jieba
+
+    return base / "rag" / f"jieba-{jieba.__version__}-dict.sqlite"
+
+
+@lru_cache(maxsize=1)
+def _jieba_dict() -> tuple[sqlite3.Connection, int, int] | None:
+    """jieba's dictionary as SQLite: (connection, total frequency, longest word).
+
+    Loading jieba's full dictionary takes ~0.6 s, most of a cold ``rag ask``. A question
+    only needs the entries for its own substrings, and jieba consults no others, so
+    looking those up here segments it exactly as the full dictionary does.
+    """
+    path = _dict_cache_path()
+    if not path.exists():
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+            jieba = _jieba()
+            conn = sqlite3.connect(tmp)
+            conn.execute("CREATE TABLE freq (word TEXT PRIMARY KEY, n INTEGER) WITHOUT ROWID")
+            conn.executemany("INSERT INTO freq VALUES (?, ?)", jieba.dt.FREQ.items())  # type: ignore[attr-defined]
+            conn.execute(
+                "CREATE TABLE meta AS SELECT ? AS total, ? AS longest",
+                (jieba.dt.total, max(map(len, jieba.dt.FREQ))),  # type: ignore[attr-defined]
+            )
+            conn.commit()
+            conn.close()
+            os.replace(tmp, path)
+        except (OSError, sqlite3.Error):
+            return None
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+        total, longest = conn.execute("SELECT total, longest FROM meta").fetchone()
+    except sqlite3.Error:
+        return None
+    return conn, int(total), int(longest)
+
+
+def _jieba_query_words(run: str) -> list[str]:
+    """``_jieba_words(run)`` without loading jieba's whole dictionary (see ``_jieba_dict``)."""
+    found = _jieba_dict()
+    if found is None or _jieba.cache_info().currsize:
+        return _jieba_words(run)
+    conn, total, longest = found
+    substrings = list(
+        {run[i:j] for i in range(len(run)) for j in range(i + 1, min(len(run), i + longest) + 1)}
+    )
+    freq: dict[str, int] = {}
+    for start in range(0, len(substrings), 500):
+        part = substrings[start : start + 500]
+        marks = ",".join("?" * len(part))
+        freq.update(conn.execute(f"SELECT word, n FROM freq WHERE word IN ({marks})", part))
+    import jieba
+
+    segmenter = jieba.Tokenizer()
+    segmenter.FREQ, segmenter.total, segmenter.initialized = freq, total, True
+    return list(segmenter.lcut_for_search(run))
+
+
 def _bigrams(run: str) -> list[str]:
     if len(run) == 1:
         return [run]
     return [run[i : i + 2] for i in range(len(run) - 1)]
 
 
-def _cjk_splitter(name: str) -> Callable[[str], list[str]]:
+def _cjk_splitter(name: str, query: bool = False) -> Callable[[str], list[str]]:
+    words = _jieba_query_words if query else _jieba_words
     if name == "jieba":
-        return _jieba_words
+        return words
     if name == "bigram":
         return _bigrams
     if name == "jieba+bigram":
-        return lambda run: _jieba_words(run) + ["\u2016" + b for b in _bigrams(run) if len(run) > 1]
+        return lambda run: words(run) + ["\u2016" + b for b in _bigrams(run) if len(run) > 1]
     raise ValueError(f"unknown tokenizer {name!r}; choose one of {', '.join(TOKENIZERS)}")
 
 
-def tokenize(text: str, tokenizer: str = DEFAULT_TOKENIZER) -> list[str]:
+def tokenize_query(text: str, tokenizer: str = DEFAULT_TOKENIZER) -> list[str]:
+    """``tokenize(text)``, for one short text in a process that may not have loaded jieba."""
+    return tokenize(text, tokenizer, query=True)
+
+
+def tokenize(text: str, tokenizer: str = DEFAULT_TOKENIZER, query: bool = False) -> list[str]:
     """BM25 tokens of ``text``; stop words and punctuation dropped."""
-    split_cjk = _cjk_splitter(tokenizer)
+    split_cjk = _cjk_splitter(tokenizer, query)
     tokens: list[str] = []
     for match in _RUNS.finditer(normalize_for_matching(text)):
         run = match.group()

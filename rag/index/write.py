@@ -1,0 +1,67 @@
+"""Write one complete index version from passages and their vectors, then publish it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from rag.config import Settings
+from rag.index.dense import build_dense, save_dense
+from rag.index.metadata import write_metadata
+from rag.index.sparse import KeywordIndex
+from rag.index.store import (
+    FORMAT_VERSION,
+    MANIFEST,
+    IndexManifest,
+    new_staging_dir,
+    now_iso,
+    publish_version,
+)
+from rag.progress import Progress, SilentProgress
+from rag.records import Article, Chunk
+
+
+def write_version(
+    index_dir: Path,
+    settings: Settings,
+    articles: Sequence[Article],
+    chunks: Sequence[Chunk],
+    vectors: np.ndarray,
+    *,
+    embedder: str,
+    sources: Sequence[tuple[str, str, Article]] = (),
+    source_roots: Sequence[str] = (),
+    progress: Progress | None = None,
+) -> tuple[Path, IndexManifest]:
+    """Publish a new version of ``index_dir``: row i is ``chunks[i]`` and ``vectors[i]``.
+
+    The caller holds the writer lock. ``sources`` (path, raw hash, article) is the
+    update's parse cache; an index imported from precomputed vectors may leave it empty.
+    """
+    progress = progress or SilentProgress()
+    progress.start("writing index", 3)
+    staging = new_staging_dir(index_dir)
+    save_dense(build_dense(vectors, settings.index_kind), staging)
+    progress.advance()
+    KeywordIndex.build([c.text for c in chunks], settings.tokenizer).save(staging)
+    progress.advance()
+    write_metadata(staging / "meta.sqlite", articles, chunks, sources)
+    manifest = IndexManifest(
+        format_version=FORMAT_VERSION,
+        embedder=embedder,
+        dim=int(vectors.shape[1]),
+        chunk_size=settings.chunk_size,
+        chunk_overlap=settings.chunk_overlap,
+        tokenizer=settings.tokenizer,
+        index_kind=settings.index_kind,
+        articles=len(articles),
+        passages=len(chunks),
+        sources=len(sources),
+        built_at=now_iso(),
+        source_roots=tuple(source_roots),
+    )
+    (staging / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
+    progress.advance()
+    return publish_version(index_dir, staging), manifest
