@@ -101,7 +101,11 @@ def index_build(
     chunk_overlap: Annotated[int | None, typer.Option(help="Overlap between passages.")] = None,
     index_kind: Annotated[
         str | None,
-        typer.Option("--kind", help="flat (exact) or hnsw (approximate, large archives)."),
+        typer.Option(
+            "--kind",
+            help="auto (default: flat below 50k passages, else ivf), flat (exact), "
+            "ivf or hnsw (approximate, for large archives).",
+        ),
     ] = None,
     max_file_mb: Annotated[
         float | None, typer.Option(help="Skip files larger than this many MB [default: 20].")

@@ -33,7 +33,8 @@ class Settings:
     min_score_other: float = 0.75
     max_file_mb: float = 20.0
     embed_batch: int = 128
-    index_kind: str = "flat"
+    # flat (exact), ivf or hnsw (approximate); auto = flat below 50k passages, else ivf
+    index_kind: str = "auto"
     tokenizer: str = "jieba+bigram"
     # Embedding cache location; None keeps it inside the index (index_dir/cache).
     cache_dir: Path | None = None

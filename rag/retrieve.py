@@ -73,9 +73,14 @@ def _utc_key(value: datetime | date | None) -> str | None:
 
 
 class IndexReader:
-    """One loaded index version. Thread-safe for searching; never sees a later version."""
+    """One loaded index version. Thread-safe for searching; never sees a later version.
 
-    def __init__(self, index_dir: Path, embedder: Embedder | None = None, mmap: bool = False):
+    ``mmap`` (the default) maps the ivf lists and the BM25 matrix instead of copying them
+    into this process: opening is fast and the pages are shared with other readers.
+    Versions are never modified once published, so a mapping stays valid.
+    """
+
+    def __init__(self, index_dir: Path, embedder: Embedder | None = None, mmap: bool = True):
         self.index_dir = Path(index_dir)
         for attempt in range(3):
             try:

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from rag.config import Settings
-from rag.index.dense import build_dense, save_dense
+from rag.index.dense import build_dense, resolve_kind, save_dense
 from rag.index.metadata import write_metadata
 from rag.index.sparse import KeywordIndex
 from rag.index.store import (
@@ -41,9 +41,10 @@ def write_version(
     update's parse cache; an index imported from precomputed vectors may leave it empty.
     """
     progress = progress or SilentProgress()
+    kind = resolve_kind(settings.index_kind, len(chunks))
     progress.start("writing index", 3)
     staging = new_staging_dir(index_dir)
-    save_dense(build_dense(vectors, settings.index_kind), staging)
+    save_dense(build_dense(vectors, kind), staging)
     progress.advance()
     KeywordIndex.build([c.text for c in chunks], settings.tokenizer).save(staging)
     progress.advance()
@@ -55,7 +56,7 @@ def write_version(
         chunk_size=settings.chunk_size,
         chunk_overlap=settings.chunk_overlap,
         tokenizer=settings.tokenizer,
-        index_kind=settings.index_kind,
+        index_kind=kind,
         articles=len(articles),
         passages=len(chunks),
         sources=len(sources),
