@@ -14,7 +14,7 @@ TORCH_PIP_ARGS ?=
 ST ?= 1
 QUESTION ?= 中美在COP28上承诺了什么
 
-.PHONY: demo test lint format bench bench-serve eval clean
+.PHONY: demo test lint format bench bench-index bench-scale bench-serve eval clean
 
 $(VENV)/.core: pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -49,8 +49,15 @@ format: $(VENV)/.dev
 	$(BIN)/ruff format rag tests scripts
 	$(BIN)/ruff check --fix rag tests scripts
 
+# embedding, build, cold-start and warm-query figures in one table (BENCH_ARGS=--quick)
 bench: $(VENV)/.dev
+	$(BIN)/python scripts/bench.py $(BENCH_ARGS)
+
+bench-index: $(VENV)/.dev
 	$(BIN)/python scripts/bench_index.py
+
+bench-scale: $(VENV)/.dev
+	$(BIN)/python scripts/bench_scale.py
 
 bench-serve: $(VENV)/.dev
 	$(BIN)/python scripts/bench_serve.py
