@@ -50,9 +50,12 @@ def lexical_overlap(question: str, sentence: str) -> float:
 
 def best_sentence(question: str, text: str) -> tuple[int, int] | None:
     """Span of the sentence of ``text`` sharing the most with ``question``; None if none does."""
+    q = _grams(question)
+    if not q:
+        return None
     best, best_score = None, 0.0
     for start, end in sentence_spans(text):
-        score = lexical_overlap(question, text[start:end])
+        score = len(q & _grams(text[start:end])) / len(q)
         if score > best_score:
             best, best_score = (start, end), score
     return best

@@ -18,8 +18,34 @@ def _t2s() -> Any:
     return OpenCC("t2s")
 
 
+@lru_cache(maxsize=1)
+def _convertible() -> tuple[frozenset[str], tuple[str, ...]] | None:
+    """(characters, phrases): where the t2s dictionaries could change a text.
+
+    OpenCC (pure Python) costs ~0.1 ms per short sentence even when nothing changes, as
+    in Simplified text, and highlighting converts every sentence of every hit. Text in
+    which no dictionary key occurs comes back unchanged, so it can skip OpenCC: a key
+    occurs only if one of its characters is a single-character key, or it is one of
+    the few phrase keys made of other characters. None if the dictionaries are unknown.
+    """
+    converter = _t2s()
+    converter.convert("")  # loads the dictionaries
+    try:
+        keys = [k for group in converter._dict_chain_data for _, _, d in group for k in d]
+    except (AttributeError, TypeError, ValueError):
+        return None
+    chars = frozenset(k for k in keys if len(k) == 1)
+    phrases = tuple(sorted(k for k in keys if len(k) > 1 and chars.isdisjoint(k)))
+    return chars, phrases
+
+
 def to_simplified(text: str) -> str:
     """Traditional characters mapped to simplified ones (one character to one character)."""
+    convertible = _convertible()
+    if convertible is not None:
+        chars, phrases = convertible
+        if chars.isdisjoint(text) and not any(p in text for p in phrases):
+            return text
     return str(_t2s().convert(text))
 
 
