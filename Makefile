@@ -59,6 +59,11 @@ bench-index: $(VENV)/.dev
 bench-scale: $(VENV)/.dev
 	$(BIN)/python scripts/bench_scale.py
 
+# retrieval-quality gate: floors in quality/floors.json (CMRC 2018, plus news-oped2
+# distractors when ../shared is present)
+eval: $(VENV)/.dev
+	$(BIN)/python scripts/eval_gate.py
+
 bench-serve: $(VENV)/.dev
 	$(BIN)/python scripts/bench_serve.py
 

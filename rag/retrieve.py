@@ -24,7 +24,7 @@ from rag.sentences import best_sentence
 from rag.textnorm import cjk_ratio
 
 MODES = ("hybrid", "dense", "keyword")
-RRF_K = 60
+RRF_K = 10  # measured on CMRC + news-oped2: k=10 beats 60 on passage MRR@10 and R@5
 
 
 @dataclass(frozen=True)

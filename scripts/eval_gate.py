@@ -1,0 +1,76 @@
+#!/usr/bin/env python3
+"""Retrieval-quality gate: run `rag eval` on the pinned benchmarks and compare with the
+floors in quality/floors.json. Exit 1 when any figure falls below its floor.
+
+    python scripts/eval_gate.py            # every benchmark whose data is present
+    python scripts/eval_gate.py --only cmrc2018
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from rag.config import Settings  # noqa: E402
+from rag.evaluate import EvalReport, evaluate, format_table  # noqa: E402
+
+FLOORS = ROOT / "quality" / "floors.json"
+CMRC = ROOT / "tests" / "data" / "cmrc2018" / "cmrc2018_trial.json"
+OPED2 = ROOT.parent / "shared" / "data" / "news-oped2"
+
+
+def benchmarks() -> dict[str, tuple[Path, list[str]]]:
+    found = {"cmrc2018": (CMRC, [])}
+    if OPED2.is_dir():
+        found["cmrc2018+news-oped2"] = (CMRC, [str(OPED2)])
+    return found
+
+
+Floors = dict[str, dict[str, dict[str, float]]]
+
+
+def check(name: str, report: EvalReport, floors: Floors) -> list[str]:
+    """Every (level, mode, metric) below its floor, as readable lines."""
+    failures = []
+    levels = {"article": report.article_level, "passage": report.passage_level}
+    for level, modes in floors.items():
+        for mode, metrics in modes.items():
+            measured = levels[level][mode].as_dict()
+            for metric, floor in metrics.items():
+                if measured[metric] < floor:
+                    failures.append(
+                        f"{name} {level} {mode} {metric}: {measured[metric]:.4f} < floor {floor}"
+                    )
+    return failures
+
+
+def run(name: str, index_root: Path | None = None) -> list[str]:
+    qa_file, distractors = benchmarks()[name]
+    floors = json.loads(FLOORS.read_text(encoding="utf-8"))[name]
+    root = index_root or ROOT / "indexes"
+    settings = Settings(index_dir=root / f"gate-{name.replace('+', '-')}")
+    report = evaluate(qa_file, settings, distractors=distractors)
+    print(format_table(report))
+    return check(name, report, floors)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="retrieval-quality gate")
+    parser.add_argument("--only", choices=sorted(json.loads(FLOORS.read_text("utf-8"))))
+    args = parser.parse_args()
+    names = [args.only] if args.only else list(benchmarks())
+    if not OPED2.is_dir():
+        print(f"cmrc2018+news-oped2: skipped ({OPED2} not found)")
+    failures = [line for name in names for line in run(name)]
+    for line in failures:
+        print("BELOW FLOOR:", line)
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,38 @@
+"""The retrieval-quality gate on CMRC 2018 (bundled in tests/data): recall floors pinned in
+quality/floors.json. The larger gate with the news-oped2 distractors runs in `make eval`."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+spec = importlib.util.spec_from_file_location("eval_gate", ROOT / "scripts" / "eval_gate.py")
+assert spec and spec.loader
+eval_gate = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(eval_gate)
+
+
+def test_floors_file_covers_both_benchmarks_and_all_modes():
+    floors = json.loads((ROOT / "quality" / "floors.json").read_text("utf-8"))
+    assert set(floors) == {"cmrc2018", "cmrc2018+news-oped2"}
+    for table in floors.values():
+        assert set(table["passage"]) == {"hybrid", "dense", "keyword"}
+
+
+@pytest.mark.slow
+def test_cmrc_recall_stays_above_the_floors(tmp_path, embedding_cache):
+    failures = eval_gate.run("cmrc2018", index_root=tmp_path)
+    assert failures == []
+
+
+def test_the_gate_catches_a_drop():
+    from rag.evaluate import EvalReport, Metrics
+
+    weak = Metrics({1: 0.5, 5: 0.6, 10: 0.7}, 0.55, 0.6)
+    report = EvalReport("x", 1, 1, 1, None, {"hybrid": weak}, {"hybrid": weak}, {"hybrid": 1.0}, 0)
+    failures = eval_gate.check("x", report, {"passage": {"hybrid": {"R@5": 0.95}}})
+    assert failures == ["x passage hybrid R@5: 0.6000 < floor 0.95"]
