@@ -29,7 +29,7 @@ class Settings:
     # No-answer thresholds on the best passage's cosine, calibrated by
     # scripts/calibrate_no_answer.py (Chinese questions; other questions are
     # cross-lingual and score lower). 0 turns the check off.
-    min_score_zh: float = 0.85
+    min_score_zh: float = 0.87
     min_score_other: float = 0.75
     max_file_mb: float = 20.0
     embed_batch: int = 128
