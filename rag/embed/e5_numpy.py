@@ -43,6 +43,7 @@ import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -145,8 +146,16 @@ class _Workspace:
         return buf[:n].reshape(shape)
 
 
+@dataclass(frozen=True)
 class _Layer:
-    __slots__ = ("aln_b", "aln_w", "oln_b", "oln_w", "wao", "wfi", "wfo", "wqkv")
+    wqkv: np.ndarray  # [H+2, 3*NH*(hd+1)]: q|k|v per head + extra dim; bias and mask rows
+    wao: np.ndarray  # [H+1, H]
+    aln_w: np.ndarray
+    aln_b: np.ndarray
+    wfi: np.ndarray  # [H+2, FF]
+    wfo: np.ndarray  # [FF+1, H], 0.5 of GELU folded in
+    oln_w: np.ndarray
+    oln_b: np.ndarray
 
 
 class NumpyE5:
@@ -221,17 +230,23 @@ class NumpyE5:
             wqkv[H, 0, :, hd] = 1.0  # q extra dim = 1
             wqkv[H + 1, 1, :, hd] = _MASK  # k extra dim = -1e9 on padding tokens
             wqkv[H, 2, :, hd] = 1.0  # v extra dim = 1 -> softmax denominators
-            L = _Layer()
-            L.wqkv = np.ascontiguousarray(wqkv.reshape(H + 2, 3 * NH * hp), dtype=f32)
-            L.wao = np.ascontiguousarray(np.vstack([g("ao.w").T, g("ao.b")[None]]), dtype=f32)
-            L.wfi = np.ascontiguousarray(
-                np.vstack([g("fi.w").T, g("fi.b")[None], np.zeros((1, FF))]), dtype=f32
+            self.layers.append(
+                _Layer(
+                    wqkv=np.ascontiguousarray(wqkv.reshape(H + 2, 3 * NH * hp), dtype=f32),
+                    wao=np.ascontiguousarray(np.vstack([g("ao.w").T, g("ao.b")[None]]), dtype=f32),
+                    aln_w=g("aln.w").astype(f32),
+                    aln_b=g("aln.b").astype(f32),
+                    wfi=np.ascontiguousarray(
+                        np.vstack([g("fi.w").T, g("fi.b")[None], np.zeros((1, FF))]), dtype=f32
+                    ),
+                    # 0.5 of GELU folded in (exact power of two); the bias row is not scaled
+                    wfo=np.ascontiguousarray(
+                        np.vstack([0.5 * g("fo.w").T, g("fo.b")[None]]), dtype=f32
+                    ),
+                    oln_w=g("oln.w").astype(f32),
+                    oln_b=g("oln.b").astype(f32),
+                )
             )
-            # 0.5 of GELU folded in (exact power of two); the bias row is not scaled
-            L.wfo = np.ascontiguousarray(np.vstack([0.5 * g("fo.w").T, g("fo.b")[None]]), dtype=f32)
-            L.aln_w, L.aln_b = g("aln.w").astype(f32), g("aln.b").astype(f32)
-            L.oln_w, L.oln_b = g("oln.w").astype(f32), g("oln.b").astype(f32)
-            self.layers.append(L)
 
     # ------------------------------------------------------------ public API
     def token_count(self, text: str, is_query: bool = False) -> int:
