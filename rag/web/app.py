@@ -130,6 +130,7 @@ def _search(reader: IndexReader, params: SearchParams, settings: Settings) -> Se
         params.mode or settings.mode,
         settings.per_article if params.per_article is None else params.per_article,
         _filters(params),
+        min_score=(settings.min_score_zh, settings.min_score_other),
     )
 
 
