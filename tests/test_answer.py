@@ -189,5 +189,7 @@ def test_no_answer_introduces_the_closest_passages(sample_reader):
     print_answer(console, answer, passages=len(result.hits))
     print_hits(console, result)
     text = console.export_text()
-    assert text.startswith("No answer found: below threshold. The closest passages, for reference only:")
+    assert text.startswith(
+        "No answer found: below threshold. The closest passages, for reference only:"
+    )
     assert "Answer (" not in text and "[1]" in text
