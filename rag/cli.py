@@ -25,7 +25,7 @@ index_app = typer.Typer(help="Build, update and inspect an index.", no_args_is_h
 app.add_typer(index_app, name="index")
 
 out = Console(soft_wrap=True, highlight=False)
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)  # errors stay on one line
 
 F = TypeVar("F", bound=Callable[..., Any])
 
