@@ -95,7 +95,17 @@ def test_build_of_a_missing_path_reports_and_strict_fails(tmp_path, sample_dir):
 
 
 @pytest.mark.parametrize(
-    "args", [[], ["index"], ["index", "build"], ["index", "update"], ["index", "stats"], ["ask"]]
+    "args",
+    [
+        [],
+        ["index"],
+        ["index", "build"],
+        ["index", "update"],
+        ["index", "stats"],
+        ["ask"],
+        ["eval"],
+        ["serve"],
+    ],
 )
 def test_every_command_has_help(args):
     result = invoke(*args, "--help")
