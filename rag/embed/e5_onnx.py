@@ -238,8 +238,13 @@ def model_file(
     quantized: bool,
     flavour: str = "fused",
     cache_dir: str | os.PathLike | None = None,
+    float_ffn_out: bool = False,
 ) -> Path:
-    """Path of the cached ``.onnx`` model, building (and quantising) it if missing."""
+    """Path of the cached ``.onnx`` model, building (and quantising) it if missing.
+
+    ``float_ffn_out`` keeps every layer's FFN output projection in float32 (its input,
+    the GELU output, is the activation int8 handles worst).
+    """
     base = Path(cache_dir).expanduser() if cache_dir else default_onnx_cache_dir()
     d = base / f"{_file_key(weights.path)}-g{GRAPH_VERSION}"
     f32_path = d / f"e5-{flavour}-f32.onnx"
@@ -247,7 +252,7 @@ def model_file(
         _atomic_write(f32_path, build_model(weights, flavour).SerializeToString())
     if not quantized:
         return f32_path
-    q_path = d / f"e5-{flavour}-int8pc.onnx"
+    q_path = d / f"e5-{flavour}-int8pc{'-ffo32' if float_ffn_out else ''}.onnx"
     if not q_path.is_file():
         from onnxruntime.quantization import QuantType, quantize_dynamic
 
@@ -258,6 +263,9 @@ def model_file(
                 str(out),
                 weight_type=QuantType.QInt8,
                 op_types_to_quantize=["MatMul", "Attention"],
+                nodes_to_exclude=[f"l{li}.fo" for li in range(weights.config.NL)]
+                if float_ffn_out
+                else [],
                 per_channel=True,  # per-tensor: mean cosine 0.987 -> 0.997 per-channel
                 extra_options={"MatMulConstBOnly": True, "DefaultTensorType": 1},
             )
@@ -288,7 +296,9 @@ class OnnxE5(NumpyE5):
         threads: int | None = None,
         workers: int = 1,
         batch_tokens: int = 2048,
+        float_ffn_out: bool = False,
     ) -> None:
+        self.float_ffn_out = float_ffn_out
         if flavour not in ("fused", "plain"):
             raise ValueError("flavour must be 'fused' or 'plain'")
         self.quantized = bool(quantized)
@@ -310,6 +320,7 @@ class OnnxE5(NumpyE5):
             quantized=self.quantized,
             flavour=self.flavour,
             cache_dir=self._onnx_cache_dir,
+            float_ffn_out=self.float_ffn_out,
         )
         so = ort.SessionOptions()
         threads = self.threads or max(1, _default_workers() // max(1, self.workers))
