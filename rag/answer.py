@@ -78,7 +78,8 @@ def extractive_answer(
     # capped: the sentences sharing most words with the question, then the earliest.
     candidates = sorted(candidates, key=lambda c: (-overlap[c], c.hit.rank, c.position))
     candidates = candidates[:MAX_CANDIDATES]
-    qvec = embedder.embed_query(question)
+    reuse = result.query_vector is not None and question.strip() == result.query
+    qvec = result.query_vector if reuse else embedder.embed_query(question)
     cosines = embedder.embed_passages([c.text for c in candidates]) @ qvec
     scored = sorted(
         (

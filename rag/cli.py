@@ -146,18 +146,12 @@ def index_update(
     settings = _settings(index_dir=index)
     manifest = IndexManifest.from_file(current_version_dir(settings.index_dir) / MANIFEST)
     settings = settings.with_overrides(
-        embedder=_spec_for(manifest.embedder),
+        embedder=manifest.embedder,  # the recorded name is itself a valid spec
         chunk_size=manifest.chunk_size,
         chunk_overlap=manifest.chunk_overlap,
         index_kind=manifest.index_kind,
     )
     _run_build(paths or [], settings, True, as_json, strict, wait)
-
-
-def _spec_for(embedder_name: str) -> str:
-    from rag.embed import embedder_name as name_of
-
-    return "e5-small" if embedder_name == name_of("e5-small") else embedder_name
 
 
 @index_app.command("stats")
@@ -229,7 +223,7 @@ def ask(
     --llm comes from RAG_LLM_API_KEY or \\[llm] api_key in the settings file.
     """
     from rag.render import print_hits
-    from rag.retrieve import SearchFilters, open_index, parse_day
+    from rag.retrieve import SearchFilters, open_index
     from rag.serialize import search_to_dict
 
     settings = _settings(
@@ -243,11 +237,7 @@ def ask(
     )
     if k is not None and k < 1:
         raise RagError("-k must be at least 1")
-    filters = SearchFilters(
-        since=parse_day(since) if since else None,
-        until=parse_day(until, end_of_day=True) if until else None,
-        source=source,
-    )
+    filters = SearchFilters.parse(since, until, source)
     reader = open_index(settings, expect_embedder=embedder)
     threshold = (
         min_score if min_score is not None else (settings.min_score_zh, settings.min_score_other)

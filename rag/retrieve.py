@@ -6,7 +6,7 @@ import sqlite3
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timezone
+from datetime import datetime, time, timezone
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,7 @@ from rag.config import Settings
 from rag.embed import Embedder, embedder_name, get_embedder
 from rag.errors import EmbedderMismatchError, IndexCorruptError, RagError
 from rag.index.dense import cosine_for_rows, load_dense, search_dense
-from rag.index.metadata import MetadataStore
+from rag.index.metadata import MetadataStore, utc_key
 from rag.index.sparse import KeywordIndex
 from rag.index.store import MANIFEST, IndexManifest, current_version_dir
 from rag.records import Hit
@@ -35,6 +35,17 @@ class SearchFilters:
     until: datetime | None = None
     source: str | None = None
 
+    @classmethod
+    def parse(
+        cls, since: str | None = None, until: str | None = None, source: str | None = None
+    ) -> SearchFilters:
+        """Filters from user strings: YYYY-MM-DD dates (``until`` is inclusive), a source."""
+        return cls(
+            since=parse_day(since) if since else None,
+            until=parse_day(until, end_of_day=True) if until else None,
+            source=source or None,
+        )
+
     def active(self) -> bool:
         return bool(self.since or self.until or self.source)
 
@@ -50,6 +61,8 @@ class SearchResult:
     # True when no passage cleared the relevance threshold: ``hits`` then holds the
     # closest passages for reference, but they should not be presented as an answer.
     no_answer: bool = False
+    # The question's embedding, so that answering it does not embed it again.
+    query_vector: np.ndarray | None = field(default=None, compare=False, repr=False)
 
 
 def parse_day(value: str, end_of_day: bool = False) -> datetime:
@@ -63,13 +76,6 @@ def parse_day(value: str, end_of_day: bool = False) -> datetime:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=timezone.utc)
     return parsed
-
-
-def _utc_key(value: datetime | date | None) -> str | None:
-    if value is None:
-        return None
-    assert isinstance(value, datetime)
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 class IndexReader:
@@ -123,12 +129,9 @@ class IndexReader:
     def embedder(self) -> Embedder:
         with self._lock:
             if self._embedder is None:
-                self._embedder = get_embedder(self._embedder_spec())
+                # the recorded name is itself a valid embedder spec
+                self._embedder = get_embedder(self.manifest.embedder)
             return self._embedder
-
-    def _embedder_spec(self) -> str:
-        name = self.manifest.embedder
-        return "e5-small" if name == embedder_name("e5-small") else name
 
     def check_embedder(self, spec: str) -> None:
         """Refuse to search with a model other than the one the index was built with."""
@@ -167,7 +170,7 @@ class IndexReader:
         allowed: list[int] | None = None
         if filters.active():
             allowed = self.meta.rows_matching(
-                _utc_key(filters.since), _utc_key(filters.until), filters.source
+                utc_key(filters.since), utc_key(filters.until), filters.source
             )
             if not allowed:
                 return SearchResult(
@@ -178,7 +181,8 @@ class IndexReader:
                     filters,
                     notice="no article matches the filters",
                 )
-        qvec = self.embedder.embed_query(query) if mode != "keyword" else None
+        # every mode reports cosine scores, so the question is always embedded
+        qvec = self.embedder.embed_query(query)
         total = self.dense.ntotal if allowed is None else len(allowed)
         depth = max(50, k * 10)
         while True:
@@ -199,8 +203,9 @@ class IndexReader:
                 notice=f"no passage is relevant enough (best cosine "
                 f"{max(h.score for h in found):.3f} < {threshold:.2f})",
                 no_answer=True,
+                query_vector=qvec,
             )
-        return SearchResult(query, mode, str(self.index_dir), found, filters)
+        return SearchResult(query, mode, str(self.index_dir), found, filters, query_vector=qvec)
 
     def _rank(
         self, query: str, qvec: np.ndarray | None, mode: str, depth: int, allowed: list[int] | None
@@ -239,13 +244,9 @@ class IndexReader:
                 break
         return out
 
-    def _hits(
-        self, query: str, qvec: np.ndarray | None, ranked: Sequence[tuple[int, float]]
-    ) -> list[Hit]:
+    def _hits(self, query: str, qvec: np.ndarray, ranked: Sequence[tuple[int, float]]) -> list[Hit]:
         rows = [row for row, _ in ranked]
         chunks = self.meta.chunks(rows)
-        if qvec is None:
-            qvec = self.embedder.embed_query(query)
         cosines = cosine_for_rows(self.dense, qvec, rows)
         hits = []
         for rank, ((row, rank_score), cosine) in enumerate(zip(ranked, cosines, strict=True), 1):

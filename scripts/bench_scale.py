@@ -258,7 +258,7 @@ def measure(index_dir: Path, qs: list[str], mmap: bool, repeats: int) -> dict[st
     reader = IndexReader(index_dir, mmap=mmap)
     open_s = time.perf_counter() - t
     opened_rss = rss_mb()[0]
-    embedder = get_embedder(reader._embedder_spec())
+    embedder = get_embedder(reader.manifest.embedder)
     qvecs = {q: embedder.embed_query(q) for q in qs}
     out: dict[str, object] = {"open_s": open_s, "rss_import_mb": base_rss}
     for label, emb in (("search", CachedQueries(embedder, qvecs)), ("with_embed", embedder)):

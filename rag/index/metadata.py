@@ -49,7 +49,7 @@ def article_from_json(text: str) -> Article:
     return Article(**data)
 
 
-def _utc_key(value: datetime | None) -> str | None:
+def utc_key(value: datetime | None) -> str | None:
     """Publication time as a sortable UTC string, for date filters in SQL."""
     if value is None:
         return None
@@ -79,7 +79,7 @@ def write_metadata(
                     a.text,
                     a.url,
                     a.source,
-                    _utc_key(a.published),
+                    utc_key(a.published),
                     a.author,
                     json.dumps(list(a.tags), ensure_ascii=False),
                     display_path(a.path) if a.path else None,

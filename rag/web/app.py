@@ -29,7 +29,7 @@ from rag.errors import (
     LLMError,
     RagError,
 )
-from rag.retrieve import IndexReader, SearchFilters, SearchResult, parse_day
+from rag.retrieve import IndexReader, SearchFilters, SearchResult
 from rag.serialize import article_to_dict, search_to_dict
 from rag.web.holder import ReaderHolder
 
@@ -116,11 +116,7 @@ class BodyLimit:
 
 
 def _filters(params: SearchParams) -> SearchFilters:
-    return SearchFilters(
-        since=parse_day(params.since) if params.since else None,
-        until=parse_day(params.until, end_of_day=True) if params.until else None,
-        source=params.source or None,
-    )
+    return SearchFilters.parse(params.since, params.until, params.source)
 
 
 def _search(reader: IndexReader, params: SearchParams, settings: Settings) -> SearchResult:

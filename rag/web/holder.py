@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.embed import Embedder, embedder_name, get_embedder
+from rag.embed import Embedder, get_embedder
 from rag.embed.base import EmbeddingBackend, Kind
 from rag.index.store import CURRENT
 from rag.retrieve import IndexReader
@@ -32,10 +32,6 @@ class SerializedBackend:
     def encode_batch(self, texts: Sequence[str], kind: Kind) -> np.ndarray:
         with self._lock:
             return self._inner.encode_batch(texts, kind)
-
-
-def _spec_for(name: str) -> str:
-    return "e5-small" if name == embedder_name("e5-small") else name
 
 
 class ReaderHolder:
@@ -82,7 +78,7 @@ class ReaderHolder:
         if current is not None and reader.version_dir == current.version_dir:
             return current  # CURRENT rewritten with the same name: keep the warm reader
         if reader.embedder.name != reader.manifest.embedder:
-            spec = _spec_for(reader.manifest.embedder)
+            spec = reader.manifest.embedder
             embedder = self._embedders.get(spec)
             if embedder is None:
                 embedder = Embedder(SerializedBackend(get_embedder(spec).backend))
