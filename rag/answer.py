@@ -15,10 +15,9 @@ from rag.citations import check_citations, citation_problems, cited
 from rag.config import Settings
 from rag.embed import Embedder
 from rag.errors import LLMError
-from rag.records import Answer, AnswerSentence, Hit
-from rag.retrieve import SearchResult
+from rag.records import Answer, AnswerSentence, Hit, SearchResult
 from rag.sentences import lexical_overlap, sentence_spans
-from rag.textnorm import normalize_for_matching
+from rag.textnorm import CLOSING_CHARS, SENTENCE_END_CHARS, normalize_for_matching
 
 MAX_SENTENCES = 3
 # Only sentences of the best few passages are embedded: one batch of ~20 short texts.
@@ -34,7 +33,7 @@ LEXICAL_WEIGHT = 0.3
 # A sentence scoring this far below the best one is not added to the answer.
 SCORE_MARGIN = 0.12
 NEAR_DUPLICATE = 0.7
-_SENTENCE_END = "。！？!?；;….\"'”’」』)）"
+_SENTENCE_END = SENTENCE_END_CHARS + CLOSING_CHARS + "."
 
 
 @dataclass(frozen=True)
@@ -186,7 +185,8 @@ def llm_answer(
         sentences=sentences,
         citations=cited(sentences, result.hits),
         notice=citation_problems(sentences),
-        extra={"model": client.model, "endpoint": client.url},
+        model=client.model,
+        endpoint=client.url,
     )
 
 
@@ -201,7 +201,7 @@ def answer_question(
     """The LLM answer when asked for and it works, else the extractive one.
 
     When the LLM fails the extractive answer comes back with the failure as its
-    ``notice`` and in ``extra["llm_error"]``: the user still gets a cited answer.
+    ``notice`` and in ``llm_error``: the user still gets a cited answer.
     """
     if use_llm:
         try:
@@ -210,6 +210,6 @@ def answer_question(
             return replace(
                 extractive_answer(question, result, embedder),
                 notice=f"LLM failed, showing the extractive answer instead: {exc}",
-                extra={"llm_error": str(exc)},
+                llm_error=str(exc),
             )
     return extractive_answer(question, result, embedder)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
 from typing import Any
 
 from rag.records import Article, Chunk
@@ -92,7 +91,3 @@ def chunk_article(article: Article, chunk_size: int = 300, chunk_overlap: int = 
 def embedding_text(title: str, passage: str) -> str:
     """What the embedder sees for a passage: the title gives context the passage lacks."""
     return f"{title}\n{passage}" if title else passage
-
-
-def embedding_texts(titles: Sequence[str], chunks: Sequence[Chunk]) -> list[str]:
-    return [embedding_text(t, c.text) for t, c in zip(titles, chunks, strict=True)]

@@ -1,4 +1,8 @@
-"""The ``rag`` command line: parse options, call one library function, print the result."""
+"""The ``rag`` command line: parse options, call one ``Archive`` method, print the result.
+
+Nothing here is interpreted as markup: paths, titles and messages print as they are
+(both consoles have markup off; styles are applied with ``rich.text.Text``).
+"""
 
 from __future__ import annotations
 
@@ -6,44 +10,65 @@ import functools
 import json
 import sys
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from rag.config import Settings, load_settings
-from rag.errors import RagError
+from rag.errors import ConfigError, RagError
 
 app = typer.Typer(
     help="Semantic search and cited answers over archives of Chinese news articles.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
-index_app = typer.Typer(help="Build, update and inspect an index.", no_args_is_help=True)
+index_app = typer.Typer(
+    help="Build, update and inspect an index.", no_args_is_help=True, rich_markup_mode=None
+)
 app.add_typer(index_app, name="index")
 
-out = Console(soft_wrap=True, highlight=False)
-err = Console(stderr=True, highlight=False, soft_wrap=True)  # errors stay on one line
+out = Console(soft_wrap=True, highlight=False, markup=False, emoji=False)
+# errors stay on one line whatever the terminal width
+err = Console(stderr=True, soft_wrap=True, highlight=False, markup=False, emoji=False)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 IndexOpt = Annotated[
-    Path | None, typer.Option("--index", help="Index directory [default: indexes/default].")
+    Path | None,
+    typer.Option("--index", help="Index directory [default: indexes/default, or index_dir]."),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
+WaitOpt = Annotated[float, typer.Option(help="Seconds to wait for another writer.")]
+StrictOpt = Annotated[bool, typer.Option(help="Exit 1 if any file failed.")]
+
+
+def error_line(message: str, label: str = "error", style: str = "red") -> Text:
+    line = Text(f"{label}: ", style=style)
+    line.append(" ".join(message.split()))  # one line, whatever the message held
+    return line
 
 
 def reports_errors(func: F) -> F:
-    """Expected problems become one line on stderr and exit code 1, never a traceback."""
+    """Expected problems become one line on stderr, never a traceback.
+
+    Exit code 2 for invalid settings (a usage error, found before any work), 1 for the rest.
+    """
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
+        except ConfigError as exc:
+            err.print(error_line(str(exc)))
+            raise typer.Exit(2) from None
         except RagError as exc:
-            err.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+            err.print(error_line(str(exc)))
             raise typer.Exit(1) from None
         except KeyboardInterrupt:
             err.print("interrupted")
@@ -56,28 +81,24 @@ def _settings(**flags: Any) -> Settings:
     return load_settings(**{k: v for k, v in flags.items() if v is not None})
 
 
+def _archive(**flags: Any) -> Any:
+    from rag.archive import Archive
+
+    return Archive(_settings(**flags))
+
+
 def _print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
 
 
-def _run_build(
-    paths: list[str], settings: Settings, update: bool, as_json: bool, strict: bool, wait: float
-) -> None:
-    from dataclasses import asdict
-
-    from rag.cli_progress import RichProgress
-    from rag.index.build import build_index
-
-    with RichProgress(err) as progress:
-        report = build_index(paths, settings, update=update, progress=progress, lock_wait=wait)
+def _report(report: Any, update: bool, as_json: bool, strict: bool) -> None:
     if as_json:
-        data = asdict(report)
-        data["failures"] = [asdict(f) for f in report.failures]
-        _print_json(data)
+        _print_json(asdict(report))
     else:
+        was = f" (was {report.previous_articles})" if update else ""
         out.print(
             f"{'Updated' if update else 'Built'} {report.index_dir}: "
-            f"{report.articles} articles, {report.passages} passages "
+            f"{report.articles} articles{was}, {report.passages} passages "
             f"(added {report.added}, updated {report.updated}, removed {report.removed}, "
             f"unchanged {report.unchanged}, failed {report.failed}, "
             f"duplicates merged {report.duplicates_merged}; "
@@ -85,7 +106,7 @@ def _run_build(
             f"in {report.seconds:.1f}s"
         )
     if strict and report.failed:
-        err.print(f"[red]error:[/red] {report.failed} file(s) failed (--strict)")
+        err.print(error_line(f"{report.failed} file(s) failed (--strict)"))
         raise typer.Exit(1)
 
 
@@ -97,8 +118,12 @@ def index_build(
     embedder: Annotated[
         str | None, typer.Option(help="e5-small (default, bundled) or st:MODEL_NAME_OR_PATH.")
     ] = None,
-    chunk_size: Annotated[int | None, typer.Option(help="Passage length in characters.")] = None,
-    chunk_overlap: Annotated[int | None, typer.Option(help="Overlap between passages.")] = None,
+    chunk_size: Annotated[
+        int | None, typer.Option(help="Passage length in characters [default: 300].")
+    ] = None,
+    chunk_overlap: Annotated[
+        int | None, typer.Option(help="Overlap between passages [default: 50].")
+    ] = None,
     index_kind: Annotated[
         str | None,
         typer.Option(
@@ -110,12 +135,14 @@ def index_build(
     max_file_mb: Annotated[
         float | None, typer.Option(help="Skip files larger than this many MB [default: 20].")
     ] = None,
-    strict: Annotated[bool, typer.Option(help="Exit 1 if any file failed.")] = False,
-    wait: Annotated[float, typer.Option(help="Seconds to wait for another writer.")] = 0.0,
+    strict: StrictOpt = False,
+    wait: WaitOpt = 0.0,
     as_json: JsonOpt = False,
 ) -> None:
     """Index articles from scratch (the previous index stays live until this one is done)."""
-    settings = _settings(
+    from rag.cli_progress import RichProgress
+
+    archive = _archive(
         index_dir=index,
         embedder=embedder,
         chunk_size=chunk_size,
@@ -123,7 +150,9 @@ def index_build(
         index_kind=index_kind,
         max_file_mb=max_file_mb,
     )
-    _run_build(paths, settings, False, as_json, strict, wait)
+    with RichProgress(err) as progress:
+        report = archive.build(paths, progress=progress, lock_wait=wait)
+    _report(report, False, as_json, strict)
 
 
 @index_app.command("update")
@@ -136,37 +165,41 @@ def index_update(
         ),
     ] = None,
     index: IndexOpt = None,
-    strict: Annotated[bool, typer.Option(help="Exit 1 if any file failed.")] = False,
-    wait: Annotated[float, typer.Option(help="Seconds to wait for another writer.")] = 0.0,
+    allow_removals: Annotated[
+        bool,
+        typer.Option(
+            help="Allow dropping a missing source folder, or more than half of the files."
+        ),
+    ] = False,
+    strict: StrictOpt = False,
+    wait: WaitOpt = 0.0,
     as_json: JsonOpt = False,
 ) -> None:
     """Add new and changed articles, drop deleted ones, keep the rest as they are."""
-    from rag.index.store import MANIFEST, IndexManifest, current_version_dir
+    from rag.cli_progress import RichProgress
 
-    settings = _settings(index_dir=index)
-    manifest = IndexManifest.from_file(current_version_dir(settings.index_dir) / MANIFEST)
-    settings = settings.with_overrides(
-        embedder=manifest.embedder,  # the recorded name is itself a valid spec
-        chunk_size=manifest.chunk_size,
-        chunk_overlap=manifest.chunk_overlap,
-        index_kind=manifest.index_kind,
-    )
-    _run_build(paths or [], settings, True, as_json, strict, wait)
+    archive = _archive(index_dir=index)
+    with RichProgress(err) as progress:
+        report = archive.update(
+            paths or None, allow_removals=allow_removals, progress=progress, lock_wait=wait
+        )
+    _report(report, True, as_json, strict)
 
 
 @index_app.command("stats")
 @reports_errors
 def index_stats(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
     """Counts of articles and passages, the embedder, sources and sizes on disk."""
-    from rag.index.stats import index_stats as compute
-
-    stats = compute(_settings(index_dir=index).index_dir)
+    stats = asdict(_archive(index_dir=index).stats())
     if as_json:
+        stats["sources"] = [[s["name"], s["articles"]] for s in stats["sources"]]
         _print_json(stats)
         return
     for key, value in stats.items():
         if key == "sources":
-            value = ", ".join(f"{name} ({n})" for name, n in value) or "-"
+            value = ", ".join(f"{s['name']} ({s['articles']})" for s in value) or "-"
+        elif key == "source_roots":
+            value = ", ".join(value) or "-"
         out.print(f"{key:>14}: {value}")
 
 
@@ -175,7 +208,9 @@ def index_stats(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
 def ask(
     question: Annotated[str, typer.Argument(help="The question, in Chinese or English.")],
     index: IndexOpt = None,
-    k: Annotated[int | None, typer.Option("-k", "--top-k", help="Number of passages.")] = None,
+    k: Annotated[
+        int | None, typer.Option("-k", "--top-k", help="Number of passages [default: 5].")
+    ] = None,
     mode: Annotated[str | None, typer.Option(help="hybrid (default), dense or keyword.")] = None,
     since: Annotated[
         str | None, typer.Option(help="Only articles published on/after YYYY-MM-DD.")
@@ -187,7 +222,8 @@ def ask(
         str | None, typer.Option(help="Only articles whose source/URL contains this.")
     ] = None,
     per_article: Annotated[
-        int | None, typer.Option(help="At most this many passages from one article (0: no cap).")
+        int | None,
+        typer.Option(help="At most this many passages from one article (0: no cap) [default: 2]."),
     ] = None,
     embedder: Annotated[
         str | None, typer.Option(help="Check the index was built with this embedder.")
@@ -209,7 +245,7 @@ def ask(
     ] = None,
     llm_model: Annotated[str | None, typer.Option(help="LLM model name.")] = None,
     llm_timeout: Annotated[
-        float | None, typer.Option(help="Seconds the whole LLM answer may take.")
+        float | None, typer.Option(help="Seconds the whole LLM answer may take [default: 60].")
     ] = None,
     passages_only: Annotated[
         bool,
@@ -217,38 +253,33 @@ def ask(
     ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Answer QUESTION with sentences cited \\[n] from the ranked passages listed below it.
+    """Answer QUESTION with sentences cited [n] from the ranked passages listed below it.
 
     The answer quotes the passages (no LLM needed) unless --llm is given. The API key for
-    --llm comes from RAG_LLM_API_KEY or \\[llm] api_key in the settings file.
+    --llm comes from RAG_LLM_API_KEY or [llm] api_key in the settings file.
     """
+    from rag.records import SearchFilters, SearchOptions
     from rag.render import print_hits
-    from rag.retrieve import SearchFilters, open_index
-    from rag.serialize import search_to_dict
+    from rag.serialize import answer_to_dict, search_to_dict
 
-    settings = _settings(
+    archive = _archive(
         index_dir=index,
         top_k=k,
         mode=mode,
         per_article=per_article,
+        embedder=embedder,
         llm_base_url=llm_url,
         llm_model=llm_model,
         llm_timeout=llm_timeout,
     )
-    if k is not None and k < 1:
-        raise RagError("-k must be at least 1")
-    filters = SearchFilters.parse(since, until, source)
-    reader = open_index(settings, expect_embedder=embedder)
-    threshold = (
-        min_score if min_score is not None else (settings.min_score_zh, settings.min_score_other)
-    )
-    result = reader.search(
-        question, settings.top_k, settings.mode, settings.per_article, filters, threshold
-    )
-    answer = None if passages_only else _answer(question, result, reader, settings, llm, as_json)
+    if min_score is not None and not 0 <= min_score <= 1:
+        raise ConfigError(f"--min-score {min_score} must be between 0 and 1")
+    options = SearchOptions(filters=SearchFilters.parse(since, until, source), min_score=min_score)
+    if passages_only:
+        result, answer = archive.search(question, options), None
+    else:
+        result, answer = _answer(archive, question, options, llm, as_json)
     if as_json:
-        from rag.serialize import answer_to_dict
-
         data = search_to_dict(result)
         data["answer"] = answer_to_dict(answer) if answer else None
         _print_json(data)
@@ -256,28 +287,23 @@ def ask(
         print_hits(out, result)
 
 
-def _answer(
-    question: str, result: Any, reader: Any, settings: Settings, llm: bool, as_json: bool
-) -> Any:
-    """The cited answer; LLM tokens go to stdout as they arrive unless printing JSON."""
-    from rag.answer import answer_question
+def _answer(archive: Any, question: str, options: Any, llm: bool, as_json: bool) -> Any:
+    """The search result and cited answer; LLM tokens go to stdout unless printing JSON."""
     from rag.render_answer import TokenPrinter, llm_header, print_answer
 
-    printer = None if as_json else TokenPrinter(sys.stdout, llm_header(settings.llm_model))
-    answer = answer_question(question, result, reader.embedder, settings, llm, printer)
+    printer = None
+    if llm and not as_json:
+        printer = TokenPrinter(sys.stdout, llm_header(archive.settings.llm_model))
+    asked = archive.ask(question, options, llm=llm, on_token=printer)
     if printer is not None:
         printer.finish()
-    if "llm_error" in answer.extra:
-        err.print(
-            f"error: {answer.extra['llm_error']} (showing the extractive answer instead)",
-            markup=False,
-            highlight=False,
-            soft_wrap=True,
-        )
+    answer = asked.answer
+    if answer.llm_error:
+        err.print(error_line(f"{answer.llm_error} (showing the extractive answer instead)"))
     if not as_json:
         streamed = printer is not None and answer.mode == "llm"
-        print_answer(out, answer, streamed=streamed, passages=len(result.hits))
-    return answer
+        print_answer(out, answer, streamed=streamed, passages=len(asked.result.hits))
+    return asked.result, answer
 
 
 @app.command()
@@ -287,24 +313,24 @@ def serve(
     host: Annotated[
         str, typer.Option(help="Address to listen on (anything but loopback is reachable).")
     ] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    port: Annotated[int, typer.Option(help="TCP port.", min=1, max=65535)] = 8000,
 ) -> None:
     """Serve the HTTP API (/api/search, /api/ask, ...) and the search page at /."""
     from rag.web.server import is_loopback
     from rag.web.server import serve as run
 
+    settings = _settings(index_dir=index)
     if not is_loopback(host):
         err.print(
-            f"[yellow]warning:[/yellow] listening on {host}: anyone who can reach this "
-            "machine can query the index (there is no authentication)"
+            error_line(
+                f"listening on {host}: anyone who can reach this machine can query the "
+                "index (there is no authentication)",
+                "warning",
+                "yellow",
+            )
         )
     err.print(f"serving on http://{host}:{port}/ (Ctrl-C to stop)")
-    run(_settings(index_dir=index), host=host, port=port)
-
-
-def main() -> None:
-    """Console-script entry point."""
-    app()
+    run(settings, host=host, port=port)
 
 
 @app.command("eval")
@@ -318,7 +344,7 @@ def eval_command(
     index: Annotated[
         Path | None, typer.Option("--index", help="Work index [default: indexes/eval-<file>].")
     ] = None,
-    limit: Annotated[int | None, typer.Option(help="Only the first N questions.")] = None,
+    limit: Annotated[int | None, typer.Option(help="Only the first N questions.", min=1)] = None,
     chunk_size: Annotated[int | None, typer.Option(help="Passage length in characters.")] = None,
     chunk_overlap: Annotated[int | None, typer.Option(help="Overlap between passages.")] = None,
     as_json: JsonOpt = False,
@@ -337,3 +363,12 @@ def eval_command(
         _print_json(report.as_dict())
     else:
         out.print(format_table(report))
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -13,10 +13,15 @@ from rich.progress import (
     TextColumn,
     TimeRemainingColumn,
 )
+from rich.text import Text
 
 
 class RichProgress:
-    """Implements ``rag.progress.Progress`` with a rich progress bar on stderr."""
+    """Implements ``rag.progress.Progress`` with a rich progress bar on stderr.
+
+    The bar only appears on a terminal; stderr redirected to a file (a cron job's log)
+    gets the warnings and nothing else.
+    """
 
     def __init__(self, console: Console) -> None:
         self.console = console
@@ -49,6 +54,7 @@ class RichProgress:
             self._bar.advance(self._task, steps)
 
     def warn(self, message: str) -> None:
-        self._bar.console.print(
-            f"[yellow]warning:[/yellow] {message}", highlight=False, markup=True, soft_wrap=True
-        )
+        # a Text, never a markup string: file names like "[bold]x.md" print as they are
+        line = Text("warning: ", style="yellow")
+        line.append(" ".join(message.split()))
+        self._bar.console.print(line, highlight=False, soft_wrap=True)

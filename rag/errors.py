@@ -13,6 +13,14 @@ class IngestError(RagError):
     """A source could not be read or turned into an article."""
 
 
+class NothingToIndexError(RagError):
+    """A build or update found no readable article, or was given a path that names nothing."""
+
+
+class RemovalRefusedError(RagError):
+    """An update would drop a missing source folder or most articles; needs allow_removals."""
+
+
 class IndexMissingError(RagError):
     """No index exists at the requested location."""
 

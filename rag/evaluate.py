@@ -1,7 +1,7 @@
 """Retrieval quality on a SQuAD-layout QA file: recall@k, MRR@10 and nDCG@10 per mode.
 
-The paragraphs are written out as front-matter Markdown articles and indexed through the
-normal ingest -> chunk -> embed path (optionally beside a distractor corpus), then every
+The paragraphs are written out as front-matter Markdown articles and indexed through
+``Archive.build`` (optionally beside a distractor corpus), then every
 question is asked. Article level: a hit counts when it comes from the question's own
 paragraph. Passage level: a hit counts when its text contains a gold answer.
 """
@@ -11,17 +11,17 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from rag.config import Settings
+from rag.archive import Archive
+from rag.config import MODES, Settings
 from rag.errors import RagError
-from rag.index.build import BuildReport, build_index
 from rag.progress import Progress, SilentProgress
-from rag.retrieve import MODES, IndexReader
+from rag.records import BuildReport, SearchOptions
 
 KS = (1, 5, 10)
 
@@ -141,9 +141,12 @@ def evaluate(
     modes: Sequence[str] = MODES,
     limit: int | None = None,
     progress: Progress | None = None,
-    reader_hook: Callable[[IndexReader], None] | None = None,
 ) -> EvalReport:
-    """Index ``qa_file``'s paragraphs (plus ``distractors``) and measure every mode."""
+    """Index ``qa_file``'s paragraphs (plus ``distractors``) and measure every mode.
+
+    Questions go through ``Archive.search`` exactly as users call it (filters, per-article
+    cap, widening), with the no-answer threshold off so every question gets ten hits.
+    """
     progress = progress or SilentProgress()
     paragraphs, questions = load_squad(qa_file)
     if limit:
@@ -151,58 +154,41 @@ def evaluate(
     work = Path(settings.index_dir)
     corpus_dir = work / "paragraphs"
     write_paragraph_articles(paragraphs, corpus_dir)
-    report: BuildReport = build_index([str(corpus_dir), *distractors], settings, progress=progress)
-    reader = IndexReader(work)
-    if reader_hook:
-        reader_hook(reader)
-    try:
-        return _run_questions(qa_file, reader, report, questions, modes, distractors, progress)
-    finally:
-        reader.close()
+    with Archive(settings) as archive:
+        report = archive.build([str(corpus_dir), *distractors], progress=progress)
+        return _run_questions(qa_file, archive, report, questions, modes, distractors, progress)
 
 
 def _run_questions(
     qa_file: Path,
-    reader: IndexReader,
+    archive: Archive,
     report: BuildReport,
     questions: Sequence[Question],
     modes: Sequence[str],
     distractors: Sequence[str],
     progress: Progress,
 ) -> EvalReport:
-    url_to_article = {
-        url: aid
-        for aid, urls in reader.meta.conn.execute("SELECT id, urls FROM articles")
-        for url in json.loads(urls)
-    }
-    all_chunks = reader.meta.chunks(list(range(reader.dense.ntotal)))
-    texts = [all_chunks[r].text for r in range(reader.dense.ntotal)]
-    progress.start("embedding questions", len(questions))
-    qvecs = reader.embedder.embed_queries([q.text for q in questions])
-    progress.advance(len(questions))
-
+    texts = [chunk.text for chunk in archive.passages()]
     article_rels: dict[str, list[list[bool]]] = {m: [] for m in modes}
     passage_rels: dict[str, list[list[bool]]] = {m: [] for m in modes}
     n_passage_relevant: list[int] = []
     seconds: dict[str, float] = {m: 0.0 for m in modes}
     unreachable = 0
     progress.start("asking questions", len(questions))
-    for q, qvec in zip(questions, qvecs, strict=True):
-        gold_article = url_to_article.get(f"squad://{q.paragraph_id}")
+    for q in questions:
+        gold_url = f"squad://{q.paragraph_id}"
         relevant = sum(1 for t in texts if any(a in t for a in q.answers))
         n_passage_relevant.append(relevant)
         unreachable += relevant == 0
         for mode in modes:
             started = time.perf_counter()
-            ranked = reader._rank(q.text, qvec, mode, 100, None)
-            by_passage = reader._cap(ranked, 10, 2)
-            by_article = reader._cap(ranked, 10, 1)
+            by_passage = archive.search(q.text, _options(mode, per_article=2)).hits
             seconds[mode] += time.perf_counter() - started
-            chunks = reader.meta.chunks([r for r, _ in by_passage + by_article])
+            by_article = archive.search(q.text, _options(mode, per_article=1)).hits
             passage_rels[mode].append(
-                [any(a in chunks[r].text for a in q.answers) for r, _ in by_passage]
+                [any(a in h.chunk.text for a in q.answers) for h in by_passage]
             )
-            article_rels[mode].append([chunks[r].article_id == gold_article for r, _ in by_article])
+            article_rels[mode].append([gold_url in h.article.urls for h in by_article])
         progress.advance()
     return EvalReport(
         qa_file=str(qa_file),
@@ -215,6 +201,10 @@ def _run_questions(
         latency_ms={m: 1000 * seconds[m] / max(len(questions), 1) for m in modes},
         unreachable=unreachable,
     )
+
+
+def _options(mode: str, per_article: int) -> SearchOptions:
+    return SearchOptions(k=10, mode=mode, per_article=per_article, min_score=0.0)
 
 
 def format_table(report: EvalReport) -> str:
@@ -239,8 +229,7 @@ def format_table(report: EvalReport) -> str:
     return "\n".join(lines)
 
 
-def top_cosines(reader: IndexReader, questions: Sequence[str]) -> np.ndarray:
+def top_cosines(archive: Archive, questions: Sequence[str]) -> np.ndarray:
     """The best dense cosine per question: the signal the no-answer threshold uses."""
-    qvecs = reader.embedder.embed_queries(list(questions))
-    scores, _ = reader.dense.search(np.ascontiguousarray(qvecs, dtype=np.float32), 1)
-    return scores[:, 0]
+    options = SearchOptions(k=1, mode="dense", per_article=0, min_score=0.0)
+    return np.array([archive.search(q, options).hits[0].score for q in questions], dtype=np.float32)

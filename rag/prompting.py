@@ -17,13 +17,10 @@ from string import Template
 
 from rag.errors import RagError
 from rag.records import Hit
-from rag.textnorm import cjk_ratio
+from rag.textnorm import is_chinese
 
 PROMPTS_DIR = Path(__file__).resolve().parent / "prompts"
 LANGUAGES = ("zh", "en")
-# A question is "Chinese" when a fifth of its visible characters are ideographs: enough
-# for 中美在COP28上承诺了什么, not for an English question naming 解振华.
-CJK_QUESTION_RATIO = 0.2
 
 _SECTION = re.compile(r"^\[(system|user)\]\s*$", re.MULTILINE)
 
@@ -39,7 +36,7 @@ class PromptTemplate:
 
 def question_language(question: str) -> str:
     """``zh`` for a mostly-Chinese question, else ``en``."""
-    return "zh" if cjk_ratio(question) >= CJK_QUESTION_RATIO else "en"
+    return "zh" if is_chinese(question) else "en"
 
 
 @lru_cache(maxsize=len(LANGUAGES))

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, time
+from typing import Any
+
+from rag.errors import RagError
 
 
 @dataclass(frozen=True)
@@ -98,4 +101,162 @@ class Answer:
     citations: tuple[Citation, ...] = ()
     found: bool = True
     notice: str | None = None
-    extra: dict[str, str] = field(default_factory=dict)
+    # set when an LLM answer was asked for and failed (the answer is then extractive)
+    llm_error: str | None = None
+    model: str | None = None
+    endpoint: str | None = None
+
+
+def parse_day(value: str, end_of_day: bool = False) -> datetime:
+    """'2023-01-01' (or a full ISO datetime) as an aware UTC datetime."""
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise RagError(f"invalid date {value!r}; use YYYY-MM-DD") from None
+    if len(value) <= 10:
+        parsed = datetime.combine(parsed.date(), time.max if end_of_day else time.min)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    """Restrictions applied inside the search: inclusive dates (UTC) and a source substring."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+    source: str | None = None
+
+    @classmethod
+    def parse(
+        cls, since: str | None = None, until: str | None = None, source: str | None = None
+    ) -> SearchFilters:
+        """Filters from user strings: YYYY-MM-DD dates (``until`` is inclusive), a source."""
+        filters = cls(
+            since=parse_day(since) if since else None,
+            until=parse_day(until, end_of_day=True) if until else None,
+            source=source or None,
+        )
+        if filters.since and filters.until and filters.since > filters.until:
+            raise RagError(f"--since {since} is after --until {until}; swap them")
+        return filters
+
+    def active(self) -> bool:
+        return bool(self.since or self.until or self.source)
+
+
+@dataclass(frozen=True)
+class SearchOptions:
+    """How to search: every field left as None takes the archive's settings.
+
+    ``min_score`` is the relevance threshold on the best passage's cosine (0 turns the
+    no-answer check off); None uses the settings' per-language thresholds.
+    """
+
+    k: int | None = None
+    mode: str | None = None
+    per_article: int | None = None
+    filters: SearchFilters = field(default_factory=SearchFilters)
+    min_score: float | None = None
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """The ranked passages for one question, with the filters and notices that shaped them."""
+
+    query: str
+    mode: str
+    index: str
+    hits: tuple[Hit, ...]
+    filters: SearchFilters = field(default_factory=SearchFilters)
+    notice: str | None = None
+    # True when no passage cleared the relevance threshold: ``hits`` then holds the
+    # closest passages for reference, but they should not be presented as an answer.
+    no_answer: bool = False
+    # The index version the result was computed from.
+    version: str = ""
+    # The question's embedding, so that answering it does not embed it again.
+    query_vector: Any = field(default=None, compare=False, repr=False)
+
+    @property
+    def found(self) -> bool:
+        return bool(self.hits) and not self.no_answer
+
+
+@dataclass(frozen=True)
+class ArticleDetail:
+    """An indexed article with its passages (offsets into ``article.text``)."""
+
+    article: Article
+    passages: tuple[Chunk, ...]
+    version: str
+
+
+@dataclass(frozen=True)
+class AskResult:
+    """A question's search result and the cited answer written from it."""
+
+    result: SearchResult
+    answer: Answer
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """One source file an index was built from: its resolved path, raw hash and article."""
+
+    path: str
+    raw_hash: str
+    article: Article
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    """What a build or update did. ``articles`` is what the new version holds."""
+
+    index_dir: str
+    version: str
+    articles: int
+    passages: int
+    added: int
+    updated: int
+    removed: int
+    unchanged: int
+    failed: int
+    duplicates_merged: int
+    embedded: int
+    reused_embeddings: int
+    seconds: float
+    previous_articles: int = 0
+    failures: tuple[IngestFailure, ...] = ()
+
+
+@dataclass(frozen=True)
+class SourceCount:
+    """How many articles one source (site) contributed."""
+
+    name: str
+    articles: int
+
+
+@dataclass(frozen=True)
+class ArchiveStats:
+    """Facts about the live index version for ``rag index stats``."""
+
+    index: str
+    version: str
+    format_version: int
+    built_at: str
+    embedder: str
+    dim: int
+    index_kind: str
+    tokenizer: str
+    chunk_size: int
+    chunk_overlap: int
+    articles: int
+    passages: int
+    source_files: int
+    sources: tuple[SourceCount, ...]
+    bytes_index: int
+    bytes_cache: int
+    source_roots: tuple[str, ...]

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from rich.console import Console
 from rich.text import Text
 
-from rag.records import Hit
+from rag.records import Hit, SearchResult
 
 
 def _date(hit: Hit) -> str:
@@ -38,14 +36,16 @@ def hit_text(hit: Hit) -> Text:
     return out
 
 
-def print_hits(console: Console, result: Any) -> None:
+def print_hits(console: Console, result: SearchResult) -> None:
     if not result.hits:
-        console.print(result.notice or "No passage found.", style="yellow")
+        console.print(Text(result.notice or "No passage found.", style="yellow"))
         return
     if result.no_answer:
         console.print(
-            f"No answer found: {result.notice}. The closest passages, for reference only:",
-            style="yellow",
+            Text(
+                f"No answer found: {result.notice}. The closest passages, for reference only:",
+                style="yellow",
+            )
         )
     for hit in result.hits:
         console.print(hit_text(hit))

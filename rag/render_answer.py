@@ -49,7 +49,7 @@ def print_answer(
         header = (
             "Answer (quoted from the passages below):"
             if answer.mode == "extractive"
-            else llm_header(answer.extra.get("model", "LLM"))
+            else llm_header(answer.model or "LLM")
         )
         console.print(Text(header, style="bold"))
         console.print(Text(answer.text))

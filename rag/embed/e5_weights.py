@@ -54,9 +54,9 @@ def model_path(variant: str = "original") -> Path:
 
 
 def default_cache_dir() -> Path:
-    root = os.environ.get("RAG_CACHE_DIR")
-    base = Path(root).expanduser() if root else Path("~/.cache/rag").expanduser()
-    return base / "e5-small-f32"
+    from rag.config import default_model_cache
+
+    return default_model_cache() / "e5-small-f32"
 
 
 @dataclass(frozen=True)

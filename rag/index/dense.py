@@ -29,8 +29,10 @@ from typing import Any
 
 import numpy as np
 
+from rag.config import INDEX_KINDS
+
 DENSE_FILE = "dense.faiss"
-KINDS = ("flat", "ivf", "hnsw")
+KINDS = tuple(kind for kind in INDEX_KINDS if kind != "auto")
 # "auto" (the default) picks flat below this many passages, ivf from it on
 AUTO_IVF_PASSAGES = 50_000
 

@@ -8,11 +8,12 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from rag.records import Article, Chunk
+from rag.paths import display_path
+from rag.records import Article, Chunk, SourceCount, SourceFile
 
 SCHEMA = """
 CREATE TABLE articles (
@@ -53,19 +54,17 @@ def utc_key(value: datetime | None) -> str | None:
     """Publication time as a sortable UTC string, for date filters in SQL."""
     if value is None:
         return None
-    from datetime import timezone
 
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def write_metadata(
     path: Path,
     articles: Sequence[Article],
     chunks: Sequence[Chunk],
-    sources: Iterable[tuple[str, str, Article]],
+    sources: Iterable[SourceFile],
 ) -> None:
     """Write a new metadata database; chunk ``row`` i is vector i of the dense index."""
-    from rag.ingest.discover import display_path  # the ingest package is heavy; writers only
 
     conn = sqlite3.connect(path)
     try:
@@ -96,7 +95,7 @@ def write_metadata(
         )
         conn.executemany(
             "INSERT INTO sources VALUES (?,?,?)",
-            ((os.fsencode(p), h, article_to_json(a)) for p, h, a in sources),
+            ((os.fsencode(s.path), s.raw_hash, article_to_json(s.article)) for s in sources),
         )
         conn.commit()
     finally:
@@ -126,10 +125,6 @@ class MetadataStore:
     def _query(self, sql: str, args: Sequence[object] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
             return self._conn.execute(sql, args).fetchall()
-
-    def count(self, table: str) -> int:
-        assert table in ("articles", "chunks", "sources")
-        return int(self._query(f"SELECT count(*) FROM {table}")[0][0])
 
     def article(self, article_id: str) -> Article | None:
         with self._lock:
@@ -207,28 +202,31 @@ class MetadataStore:
             where.append("a.published <= ?")
             args.append(until)
         if source:
-            where.append("(lower(a.source) LIKE ? OR lower(a.url) LIKE ?)")
-            needle = f"%{source.lower()}%"
-            args += [needle, needle]
+            # instr, not LIKE: a "%" or "_" the user typed is a character, not a wildcard
+            where.append("(instr(lower(a.source), ?) > 0 OR instr(lower(a.url), ?) > 0)")
+            args += [source.lower(), source.lower()]
         sql = "SELECT c.row FROM chunks c JOIN articles a ON a.id = c.article_id"
         if where:
             sql += " WHERE " + " AND ".join(where)
         return [r[0] for r in self._query(sql, args)]
 
-    def sources(self) -> dict[str, tuple[str, Article]]:
-        """Every source file's raw hash and parsed article (the update's parse cache)."""
-        return {
-            os.fsdecode(path): (raw_hash, article_from_json(blob))
-            for path, raw_hash, blob in self._query("SELECT path, raw_hash, article FROM sources")
-        }
-
-    def source_names(self) -> list[tuple[str, int]]:
+    def sources(self) -> list[SourceFile]:
+        """Every source file's path, raw hash and parsed article (the update's parse cache)."""
         return [
-            (r[0], r[1])
+            SourceFile(os.fsdecode(path), raw_hash, article_from_json(blob))
+            for path, raw_hash, blob in self._query("SELECT path, raw_hash, article FROM sources")
+        ]
+
+    def source_counts(self) -> tuple[SourceCount, ...]:
+        return tuple(
+            SourceCount(r[0] or "unknown", r[1])
             for r in self._query(
                 "SELECT source, count(*) FROM articles GROUP BY source ORDER BY count(*) DESC"
             )
-        ]
+        )
+
+    def passage_count(self) -> int:
+        return int(self._query("SELECT count(*) FROM chunks")[0][0])
 
     def close(self) -> None:
         with self._lock:

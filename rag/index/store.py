@@ -24,13 +24,15 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from rag.errors import IndexCorruptError, IndexLockedError, IndexMissingError
 
-FORMAT_VERSION = 1
+# 2: source paths are stored absolute and the manifest records build_cwd. Version 1
+# indexes (relative paths) are read, and migrated by their next update.
+FORMAT_VERSION = 2
 CURRENT = "CURRENT"
 VERSIONS = "versions"
 MANIFEST = "manifest.json"
@@ -53,6 +55,8 @@ class IndexManifest:
     sources: int
     built_at: str
     source_roots: tuple[str, ...] = ()
+    # the working directory of the build: relative paths of version-1 indexes resolve here
+    build_cwd: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> str:
@@ -86,7 +90,7 @@ class IndexManifest:
 
 
 def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def fsync_dir(path: Path) -> None:
@@ -123,9 +127,13 @@ def current_version_dir(index_dir: Path) -> Path:
     """The directory of the live version; clear errors when there is none or it is damaged."""
     pointer = index_dir / CURRENT
     if not pointer.exists():
-        if not index_dir.exists() or not any(index_dir.iterdir()):
+        versions = index_dir / VERSIONS
+        published = versions.is_dir() and any(p.name.startswith("v-") for p in versions.iterdir())
+        if not published:
+            # nothing was ever published here (a first build that failed or was killed
+            # leaves only its lock and embedding cache): there is no index yet
             raise IndexMissingError(
-                f"no index at {index_dir}; build one with 'rag index build PATH...'"
+                f"no index at {index_dir} yet; build one with 'rag index build PATH...'"
             )
         raise IndexCorruptError(
             f"{index_dir} is not an index (no CURRENT file); rebuild with 'rag index build'"
@@ -180,7 +188,7 @@ def new_staging_dir(index_dir: Path) -> Path:
 def publish_version(index_dir: Path, staging: Path) -> Path:
     """Make a fully written staging directory the live version (the commit point)."""
     fsync_tree(staging)
-    name = "v-" + datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+    name = "v-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
     final = staging.parent / name
     os.rename(staging, final)
     fsync_dir(final.parent)

@@ -13,13 +13,13 @@ from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
-from rag.textnorm import normalize_for_matching
+from rag.config import TOKENIZERS
+from rag.textnorm import CJK_IDEOGRAPHS, normalize_for_matching
 
-TOKENIZERS = ("jieba", "bigram", "jieba+bigram")
 DEFAULT_TOKENIZER = "jieba+bigram"
 
 # A run of CJK ideographs, or a Latin/number word (keeps "cop28", "2.5", "u.s").
-_RUNS = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[0-9a-z]+(?:[.'\-][0-9a-z]+)*")
+_RUNS = re.compile(f"[{CJK_IDEOGRAPHS}]+" + r"|[0-9a-z]+(?:[.'\-][0-9a-z]+)*")
 
 _EN_STOP = frozenset(
     [

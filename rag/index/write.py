@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -20,7 +22,7 @@ from rag.index.store import (
     publish_version,
 )
 from rag.progress import Progress, SilentProgress
-from rag.records import Article, Chunk
+from rag.records import Article, Chunk, SourceFile
 
 
 def write_version(
@@ -31,19 +33,51 @@ def write_version(
     vectors: np.ndarray,
     *,
     embedder: str,
-    sources: Sequence[tuple[str, str, Article]] = (),
+    sources: Sequence[SourceFile] = (),
     source_roots: Sequence[str] = (),
     progress: Progress | None = None,
 ) -> tuple[Path, IndexManifest]:
     """Publish a new version of ``index_dir``: row i is ``chunks[i]`` and ``vectors[i]``.
 
-    The caller holds the writer lock. ``sources`` (path, raw hash, article) is the
-    update's parse cache; an index imported from precomputed vectors may leave it empty.
+    The caller holds the writer lock. ``sources`` is the update's parse cache; an index
+    imported from precomputed vectors may leave it empty. A failure before publishing
+    removes the half-written version: the live one is untouched either way.
     """
     progress = progress or SilentProgress()
     kind = resolve_kind(settings.index_kind, len(chunks))
     progress.start("writing index", 3)
     staging = new_staging_dir(index_dir)
+    try:
+        manifest = _write_files(
+            staging,
+            settings,
+            kind,
+            articles,
+            chunks,
+            vectors,
+            embedder,
+            sources,
+            source_roots,
+            progress,
+        )
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return publish_version(index_dir, staging), manifest
+
+
+def _write_files(
+    staging: Path,
+    settings: Settings,
+    kind: str,
+    articles: Sequence[Article],
+    chunks: Sequence[Chunk],
+    vectors: np.ndarray,
+    embedder: str,
+    sources: Sequence[SourceFile],
+    source_roots: Sequence[str],
+    progress: Progress,
+) -> IndexManifest:
     save_dense(build_dense(vectors, kind), staging)
     progress.advance()
     KeywordIndex.build([c.text for c in chunks], settings.tokenizer).save(staging)
@@ -62,7 +96,9 @@ def write_version(
         sources=len(sources),
         built_at=now_iso(),
         source_roots=tuple(source_roots),
+        build_cwd=os.getcwd(),
+        extra={"index_kind_setting": settings.index_kind},
     )
     (staging / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
     progress.advance()
-    return publish_version(index_dir, staging), manifest
+    return manifest

@@ -1,24 +1,24 @@
 """Ingest: turn source files (seed feed files, front-matter pages, HTML, Markdown, text)
 into cleaned ``Article`` records.
 
-``load_article`` reads one file and raises ``IngestError`` with a one-line reason when
-it cannot; ``iter_articles`` walks many paths and never raises for a bad file.
+``read_source`` reads one file's bytes and ``parse_article`` turns them into an
+article; both raise ``IngestError`` with a one-line reason when they cannot. The build
+pipeline (``rag.pipeline``) is the one loop over many files.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from rag.errors import IngestError
 from rag.ingest.clean import clean_html, clean_markdown, clean_text
 from rag.ingest.dedup import merge_duplicates
-from rag.ingest.discover import SOURCE_EXTENSIONS, discover_sources, display_path
+from rag.ingest.discover import SOURCE_EXTENSIONS, discover_sources
 from rag.ingest.encoding import decode_bytes
 from rag.ingest.formats import RawDocument, parse_datetime, parse_document
-from rag.records import Article, IngestFailure
+from rag.records import Article
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -26,11 +26,11 @@ __all__ = [
     "RawDocument",
     "decode_bytes",
     "discover_sources",
-    "display_path",
-    "iter_articles",
     "load_article",
     "merge_duplicates",
+    "parse_article",
     "parse_document",
+    "read_source",
 ]
 
 DEFAULT_MAX_BYTES = 20_000_000
@@ -44,7 +44,11 @@ def load_article(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[Art
     one-line reason when the file is unreadable, empty, too large, binary or has no
     extractable text.
     """
-    data = _read_limited(path, max_bytes)
+    return parse_article(path, read_source(path, max_bytes))
+
+
+def parse_article(path: Path, data: bytes) -> tuple[Article, list[str]]:
+    """``load_article`` for bytes already read from ``path``."""
     if not data.strip():
         raise IngestError("empty file")
     text = decode_bytes(data)
@@ -92,32 +96,6 @@ def load_article(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[Art
     return article, warnings
 
 
-def iter_articles(
-    paths: Sequence[str], *, max_bytes: int = DEFAULT_MAX_BYTES
-) -> Iterator[Article | IngestFailure]:
-    """Yield an ``Article`` per readable source under ``paths``; never raises for a bad file.
-
-    A file that cannot be loaded yields ``IngestFailure(skipped=True)``; warnings about
-    a file that still loaded come first as ``IngestFailure(skipped=False)``, then its
-    article. Paths and patterns that name nothing yield skipped failures first.
-    """
-    files, failures = discover_sources(paths)
-    yield from failures
-    for path in files:
-        shown = display_path(path)
-        try:
-            article, warnings = load_article(path, max_bytes=max_bytes)
-        except IngestError as exc:
-            yield IngestFailure(shown, _one_line(str(exc)))
-            continue
-        except Exception as exc:  # one odd file must never end a whole run
-            yield IngestFailure(shown, _one_line(f"could not parse: {type(exc).__name__}: {exc}"))
-            continue
-        for warning in warnings:
-            yield IngestFailure(shown, _one_line(warning), skipped=False)
-        yield article
-
-
 def article_id(url: str | None, path: Path) -> str:
     """First 16 hex digits of the SHA-1 of the canonical URL, or of the resolved path."""
     key = canonical_url(url) if url else str(path.resolve())
@@ -132,7 +110,8 @@ def canonical_url(url: str) -> str:
     return f"{parts.scheme.lower()}://{parts.netloc.lower()}{path}{query}"
 
 
-def _read_limited(path: Path, max_bytes: int) -> bytes:
+def read_source(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
+    """The bytes of ``path``; ``IngestError`` when unreadable or over ``max_bytes``."""
     try:
         with path.open("rb") as handle:
             data = handle.read(max_bytes + 1)
@@ -163,7 +142,3 @@ def _domain(url: str | None) -> str | None:
 def _first_line(text: str) -> str | None:
     line = text.split("\n", 1)[0].strip()
     return line[:80] if line else None
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split()) or "unknown error"

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 import yaml
@@ -120,7 +120,7 @@ def parse_datetime(value: object) -> datetime | None:
     else:
         return None
     if result.tzinfo is None:
-        result = result.replace(tzinfo=timezone.utc)
+        result = result.replace(tzinfo=UTC)
     return result
 
 
@@ -180,7 +180,7 @@ def _parse_epoch_ms(stamp: str) -> datetime | None:
     if not stamp.isdigit() or not 9 <= len(stamp) <= 14:
         return None
     try:
-        return datetime.fromtimestamp(int(stamp) / 1000, tz=timezone.utc)
+        return datetime.fromtimestamp(int(stamp) / 1000, tz=UTC)
     except (OverflowError, OSError, ValueError):
         return None
 

@@ -1,8 +1,9 @@
 """The HTTP API and the search page: ``create_app(settings)`` returns the FastAPI app.
 
 Every route answers JSON; expected problems become ``{"error": "..."}`` with a 4xx/503
-status, never a traceback. Searches are synchronous endpoints, so FastAPI runs them in
-its threadpool; each request takes one reader from the holder and uses only that one.
+status, never a traceback. Each route makes one ``Archive`` call. Searches are
+synchronous endpoints, so FastAPI runs them in its threadpool; the archive gives each
+call one index version from start to end.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from rag.archive import Archive
 from rag.config import Settings
 from rag.errors import (
     EmbedderMismatchError,
@@ -29,9 +31,8 @@ from rag.errors import (
     LLMError,
     RagError,
 )
-from rag.retrieve import IndexReader, SearchFilters, SearchResult
-from rag.serialize import article_to_dict, search_to_dict
-from rag.web.holder import ReaderHolder
+from rag.records import SearchFilters, SearchOptions
+from rag.serialize import answer_to_dict, article_to_dict, search_to_dict
 
 log = logging.getLogger("rag.web")
 
@@ -115,40 +116,22 @@ class BodyLimit:
         await self.app(scope, limited, send_unless_refused)
 
 
-def _filters(params: SearchParams) -> SearchFilters:
-    return SearchFilters.parse(params.since, params.until, params.source)
-
-
-def _search(reader: IndexReader, params: SearchParams, settings: Settings) -> SearchResult:
-    return reader.search(
-        params.q,
-        params.k or settings.top_k,
-        params.mode or settings.mode,
-        settings.per_article if params.per_article is None else params.per_article,
-        _filters(params),
-        min_score=(settings.min_score_zh, settings.min_score_other),
+def _options(params: SearchParams) -> SearchOptions:
+    return SearchOptions(
+        k=params.k,
+        mode=params.mode,
+        per_article=params.per_article,
+        filters=SearchFilters.parse(params.since, params.until, params.source),
     )
 
 
-def _answer(reader: IndexReader, result: SearchResult, settings: Settings) -> dict[str, Any] | None:
-    """The extractive cited answer, or ``None`` while the answer module is unavailable."""
-    try:
-        from rag.answer import answer_question
-        from rag.serialize import answer_to_dict
-    except ImportError:
-        return None
-    # The LLM answer (answer_question(..., use_llm=True)) is left to the CLI for now: it
-    # can hold a worker thread for a minute, and would want streaming to the page.
-    return answer_to_dict(answer_question(result.query, result, reader.embedder, settings))
-
-
-def _versioned(data: dict[str, Any], reader: IndexReader) -> JSONResponse:
-    return JSONResponse(data, headers={VERSION_HEADER: reader.version_dir.name})
+def _versioned(data: dict[str, Any], version: str) -> JSONResponse:
+    return JSONResponse(data, headers={VERSION_HEADER: version})
 
 
 def create_app(settings: Settings) -> FastAPI:
     """The API and page over ``settings.index_dir`` (loaded on first use, then shared)."""
-    holder = ReaderHolder(settings.index_dir)
+    archive = Archive(settings)
     app = FastAPI(
         title="rag-news",
         summary="Semantic search and cited answers over Chinese news articles.",
@@ -156,7 +139,7 @@ def create_app(settings: Settings) -> FastAPI:
         docs_url=None,  # the bundled docs pages load scripts from a CDN; use /openapi.json
         redoc_url=None,
     )
-    app.state.holder = holder
+    app.state.archive = archive
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
 
     @app.exception_handler(RagError)
@@ -195,10 +178,10 @@ def create_app(settings: Settings) -> FastAPI:
     @app.get("/api/search", tags=["search"])
     def search_get(params: Annotated[SearchParams, Query()]) -> JSONResponse:
         """Ranked passages, the object ``rag ask --no-answer --json`` prints."""
-        reader = holder.get()
-        data = search_to_dict(_search(reader, params, settings))
+        result = archive.search(params.q, _options(params))
+        data = search_to_dict(result)
         data["answer"] = None  # the shape of ``rag ask --no-answer --json``
-        return _versioned(data, reader)
+        return _versioned(data, result.version)
 
     @app.post("/api/search", tags=["search"])
     def search_post(params: Annotated[SearchParams, Body()]) -> JSONResponse:
@@ -208,11 +191,12 @@ def create_app(settings: Settings) -> FastAPI:
     @app.get("/api/ask", tags=["search"])
     def ask_get(params: Annotated[SearchParams, Query()]) -> JSONResponse:
         """The passages and a cited extractive answer, as ``rag ask --json`` prints."""
-        reader = holder.get()
-        result = _search(reader, params, settings)
-        data = search_to_dict(result)
-        data["answer"] = _answer(reader, result, settings)
-        return _versioned(data, reader)
+        # The LLM answer is left to the CLI for now: it can hold a worker thread for a
+        # minute, and would want streaming to the page.
+        asked = archive.ask(params.q, _options(params))
+        data = search_to_dict(asked.result)
+        data["answer"] = answer_to_dict(asked.answer)
+        return _versioned(data, asked.result.version)
 
     @app.post("/api/ask", tags=["search"])
     def ask_post(params: Annotated[SearchParams, Body()]) -> JSONResponse:
@@ -222,34 +206,32 @@ def create_app(settings: Settings) -> FastAPI:
     @app.get("/api/articles/{article_id}", tags=["articles"])
     def article(article_id: Annotated[str, PathParam(max_length=200)]) -> JSONResponse:
         """The cleaned article with its metadata and each passage's offsets in ``text``."""
-        reader = holder.get()
-        found = reader.meta.article(article_id)
+        found = archive.article(article_id)
         if found is None:
             return _error(404, f"no article {article_id!r} in the index")
-        data = article_to_dict(found)
+        data = article_to_dict(found.article)
         data["passages"] = [
             {"chunk_id": c.id, "ordinal": c.ordinal, "start": c.start, "end": c.end}
-            for c in reader.meta.article_chunks(article_id)
+            for c in found.passages
         ]
-        return _versioned(data, reader)
+        return _versioned(data, found.version)
 
     @app.get("/api/health", tags=["index"])
     def health() -> JSONResponse:
         """The live index version and its counts (503 when there is no usable index)."""
-        reader = holder.get()
-        manifest = reader.manifest
+        stats = archive.stats()
         return _versioned(
             {
                 "status": "ok",
-                "index": str(reader.index_dir),
-                "version": reader.version_dir.name,
-                "built_at": manifest.built_at,
-                "embedder": manifest.embedder,
-                "articles": manifest.articles,
-                "passages": manifest.passages,
-                "sources": manifest.sources,
+                "index": stats.index,
+                "version": stats.version,
+                "built_at": stats.built_at,
+                "embedder": stats.embedder,
+                "articles": stats.articles,
+                "passages": stats.passages,
+                "sources": stats.source_files,
             },
-            reader,
+            stats.version,
         )
 
     @app.get("/", include_in_schema=False)

@@ -1,0 +1,282 @@
+"""``Archive``: the one object every surface talks to (CLI, HTTP, evaluation, scripts).
+
+    from rag import Archive, Settings, SearchOptions
+    archive = Archive(Settings(index_dir="indexes/sample"))
+    archive.build(["corpus/sample"])
+    for hit in archive.search("中美在COP28上承诺了什么").hits:
+        print(hit.rank, hit.article.title, hit.chunk.text)
+
+An archive is opened from one ``Settings`` and honours every value in it. It reads the
+live index version and, in a long-running process, notices when ``build``/``update``
+(here or in another process) publishes a new one: each call works on one version from
+start to end, never a mix. It is safe to share between threads.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from rag.config import Settings, load_settings
+from rag.errors import EmbedderMismatchError
+from rag.progress import Progress
+from rag.records import (
+    ArchiveStats,
+    ArticleDetail,
+    AskResult,
+    BuildReport,
+    Chunk,
+    SearchOptions,
+    SearchResult,
+)
+from rag.textnorm import is_chinese
+
+if TYPE_CHECKING:
+    from rag.embed import Embedder
+    from rag.index.reader import IndexReader
+
+
+class Archive:
+    """An index directory and everything that can be done with it."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings if settings is not None else load_settings()
+        self.index_dir = Path(self.settings.index_dir)
+        self._reader: IndexReader | None = None
+        self._stamp: tuple[int, int, int] | None = None
+        self._embedders: dict[str, Embedder] = {}
+        self._lock = threading.RLock()
+
+    def __enter__(self) -> Archive:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ writing
+
+    def build(
+        self,
+        paths: Sequence[str],
+        *,
+        progress: Progress | None = None,
+        lock_wait: float = 0.0,
+    ) -> BuildReport:
+        """Index exactly the articles under ``paths`` (files, folders, globs) as a new version."""
+        from rag.pipeline import build_index
+
+        return build_index(
+            paths, self.settings, progress=progress, lock_wait=lock_wait, embedder=None
+        )
+
+    def update(
+        self,
+        paths: Sequence[str] | None = None,
+        *,
+        allow_removals: bool = False,
+        progress: Progress | None = None,
+        lock_wait: float = 0.0,
+    ) -> BuildReport:
+        """Re-read new and changed files under ``paths`` (default: the index's own folders).
+
+        Keeps the index's embedder and chunking. Refuses (``RemovalRefusedError``) to drop
+        a missing source folder or more than half of the files unless ``allow_removals``.
+        """
+        from rag.pipeline import build_index
+
+        return build_index(
+            list(paths or ()),
+            self.settings,
+            update=True,
+            allow_removals=allow_removals,
+            progress=progress,
+            lock_wait=lock_wait,
+        )
+
+    # ------------------------------------------------------------------ reading
+
+    def search(self, question: str, options: SearchOptions | None = None) -> SearchResult:
+        """The ranked passages for ``question``; options left unset take the settings."""
+        from rag.retrieve import SearchPlan, search_index
+
+        options = options or SearchOptions()
+        reader, embedder = self._live()
+        plan = SearchPlan(
+            k=options.k if options.k is not None else self.settings.top_k,
+            mode=options.mode or self.settings.mode,
+            per_article=(
+                options.per_article
+                if options.per_article is not None
+                else self.settings.per_article
+            ),
+            filters=options.filters,
+            min_score=self.relevance_threshold(question, options.min_score),
+        )
+        return search_index(reader, embedder, question, plan)
+
+    def ask(
+        self,
+        question: str,
+        options: SearchOptions | None = None,
+        *,
+        llm: bool = False,
+        on_token: Callable[[str], None] | None = None,
+    ) -> AskResult:
+        """The passages and a cited answer: extractive, or from the configured LLM.
+
+        When the LLM fails the extractive answer comes back with ``llm_error`` set; LLM
+        tokens go to ``on_token`` as they arrive.
+        """
+        from rag.answer import answer_question
+
+        result = self.search(question, options)
+        _, embedder = self._live()
+        answer = answer_question(question, result, embedder, self.settings, llm, on_token)
+        return AskResult(result, answer)
+
+    def article(self, article_id: str) -> ArticleDetail | None:
+        """The cleaned article and its passages' offsets, or None when it is not indexed."""
+        reader = self._reader_now()
+        found = reader.article(article_id)
+        if found is None:
+            return None
+        return ArticleDetail(found, tuple(reader.article_chunks(article_id)), reader.version)
+
+    def passages(self) -> Iterator[Chunk]:
+        """Every passage of the live version, in index order."""
+        reader = self._reader_now()
+        yield from reader.iter_chunks()
+
+    def stats(self) -> ArchiveStats:
+        """Counts, embedder, chunking, sources and sizes of the live version."""
+        reader = self._reader_now()
+        m = reader.manifest
+        cache = self.settings.embedding_cache_dir
+        return ArchiveStats(
+            index=str(self.index_dir),
+            version=reader.version,
+            format_version=m.format_version,
+            built_at=m.built_at,
+            embedder=m.embedder,
+            dim=m.dim,
+            index_kind=m.index_kind,
+            tokenizer=m.tokenizer,
+            chunk_size=m.chunk_size,
+            chunk_overlap=m.chunk_overlap,
+            articles=m.articles,
+            passages=m.passages,
+            source_files=m.sources,
+            sources=reader.meta.source_counts(),
+            bytes_index=_size(reader.version_dir),
+            bytes_cache=_size(cache) if cache.exists() else 0,
+            source_roots=m.source_roots,
+        )
+
+    @property
+    def embedder(self) -> Embedder:
+        """The embedder questions to the live version are embedded with (its own model)."""
+        return self._live()[1]
+
+    @property
+    def version(self) -> str:
+        """The name of the live index version."""
+        return self._reader_now().version
+
+    def relevance_threshold(self, question: str, min_score: float | None = None) -> float:
+        """The cosine a question's best passage must reach to count as an answer."""
+        if min_score is not None:
+            return min_score
+        s = self.settings
+        return s.min_score_zh if is_chinese(question) else s.min_score_other
+
+    def close(self) -> None:
+        with self._lock:
+            if self._reader is not None:
+                self._reader.close()
+            self._reader, self._stamp = None, None
+
+    # ------------------------------------------------------------------ the live version
+
+    def _live(self) -> tuple[IndexReader, Embedder]:
+        """The reader of the live version and the embedder its questions need."""
+        reader = self._reader_now()
+        return reader, self._embedder(reader)
+
+    def _reader_now(self) -> IndexReader:
+        """The reader of the live version, reloaded when CURRENT has moved."""
+        from rag.index.reader import IndexReader
+
+        stamp = self._pointer_stamp()
+        with self._lock:
+            reader = self._reader
+            if reader is None or stamp is None or stamp != self._stamp:
+                # The stamp is taken before loading: if CURRENT moves meanwhile, the next
+                # call sees a mismatch and loads again rather than keeping a stale reader.
+                fresh = IndexReader(self.index_dir)
+                if reader is not None and fresh.version_dir == reader.version_dir:
+                    fresh.close()  # CURRENT rewritten with the same name: keep the warm one
+                else:
+                    # the old reader is not closed: a call still using it may be running;
+                    # its SQLite connection closes when it is garbage-collected
+                    reader = fresh
+                self._reader, self._stamp = reader, stamp
+            assert reader is not None
+            return reader
+
+    def _embedder(self, reader: IndexReader) -> Embedder:
+        """The model the index was built with; a different one set by the user is an error."""
+        from rag.embed import embedder_name
+
+        recorded = reader.manifest.embedder
+        if self.settings.was_set("embedder") and embedder_name(self.settings.embedder) != recorded:
+            raise EmbedderMismatchError(
+                f"index {self.index_dir} was built with {recorded}, but "
+                f"{self.settings.embedder} is set ({self.settings.origin('embedder')}); "
+                "unset it, or rebuild the index with that model"
+            )
+        with self._lock:
+            return self._embedder_for(recorded)
+
+    def _embedder_for(self, recorded: str) -> Embedder:
+        from rag.embed import Embedder, embedder_for
+        from rag.embed.shared import SharedBackend
+
+        found = self._embedders.get(recorded)
+        if found is None:
+            inner = embedder_for(self.settings, recorded)  # the recorded name is a valid spec
+            found = Embedder(SharedBackend(inner.backend), inner.batch_size)
+            self._embedders[recorded] = found
+        return found
+
+    def _pointer_stamp(self) -> tuple[int, int, int] | None:
+        from rag.index.store import CURRENT
+
+        try:
+            st = os.stat(self.index_dir / CURRENT)
+        except OSError:
+            return None
+        return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+def _size(path: Path) -> int:
+    if path.is_file():
+        return path.stat().st_size
+    return sum(
+        os.path.getsize(os.path.join(root, name))
+        for root, _, names in os.walk(path)
+        for name in names
+    )
+
+
+def open_archive(**flags: object) -> Archive:
+    """An archive from the settings file, ``RAG_*`` environment and ``flags`` (as the CLI)."""
+    return Archive(load_settings(**flags))
+
+
+__all__ = ["Archive", "open_archive"]

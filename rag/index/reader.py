@@ -1,0 +1,109 @@
+"""One published index version opened for reading: vectors, keyword index and metadata."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rag.errors import IndexCorruptError
+from rag.index.dense import cosine_for_rows, load_dense, search_dense
+from rag.index.metadata import MetadataStore, utc_key
+from rag.index.sparse import KeywordIndex
+from rag.index.store import MANIFEST, IndexManifest, current_version_dir
+from rag.records import Article, Chunk, SearchFilters
+
+Ranking = list[tuple[int, float]]
+
+
+class IndexReader:
+    """One loaded index version. Thread-safe for reading; never sees a later version.
+
+    ``mmap`` (the default) maps the ivf lists and the BM25 matrix instead of copying them
+    into this process: opening is fast and the pages are shared with other readers.
+    Versions are never modified once published, so a mapping stays valid.
+    """
+
+    def __init__(self, index_dir: Path, mmap: bool = True):
+        self.index_dir = Path(index_dir)
+        for attempt in range(3):
+            try:
+                self._open(mmap)
+                break
+            except IndexCorruptError:
+                # A writer may have published a newer version and removed this one between
+                # resolving CURRENT and opening its files: resolve again before giving up.
+                if attempt == 2 or current_version_dir(self.index_dir) == self.version_dir:
+                    raise
+
+    def _open(self, mmap: bool) -> None:
+        self.version_dir = current_version_dir(self.index_dir)
+        self.manifest = IndexManifest.from_file(self.version_dir / MANIFEST)
+        try:
+            self.dense: Any = load_dense(self.version_dir, mmap=mmap)
+            self.keyword = KeywordIndex.load(
+                self.version_dir, self.manifest.tokenizer, self.manifest.passages, mmap=mmap
+            )
+        except (RuntimeError, OSError, ValueError) as exc:
+            raise IndexCorruptError(
+                f"index files in {self.version_dir} are damaged ({str(exc).splitlines()[0]}); "
+                "rebuild with 'rag index build'"
+            ) from None
+        try:
+            self.meta = MetadataStore(self.version_dir / "meta.sqlite")
+        except sqlite3.Error as exc:
+            raise IndexCorruptError(
+                f"cannot open {self.version_dir / 'meta.sqlite'} ({exc}); rebuild the index"
+            ) from None
+        if self.dense.ntotal != self.manifest.passages:
+            raise IndexCorruptError(
+                f"{self.version_dir}: {self.dense.ntotal} vectors but the manifest says "
+                f"{self.manifest.passages} passages; rebuild the index"
+            )
+
+    @property
+    def version(self) -> str:
+        return self.version_dir.name
+
+    @property
+    def passages(self) -> int:
+        return int(self.dense.ntotal)
+
+    def rows_matching(self, filters: SearchFilters) -> list[int]:
+        """Rows of the passages whose article passes ``filters``."""
+        return self.meta.rows_matching(
+            utc_key(filters.since), utc_key(filters.until), filters.source
+        )
+
+    def rank_dense(self, qvec: np.ndarray, depth: int, allowed: list[int] | None) -> Ranking:
+        scores, rows = search_dense(self.dense, qvec, depth, allowed)
+        return list(zip(rows.tolist(), scores.tolist(), strict=True))
+
+    def rank_keyword(self, query: str, depth: int, allowed: list[int] | None) -> Ranking:
+        scores, rows = self.keyword.search(query, depth, allowed)
+        return list(zip(rows.tolist(), scores.tolist(), strict=True))
+
+    def cosines(self, qvec: np.ndarray, rows: Sequence[int]) -> np.ndarray:
+        return cosine_for_rows(self.dense, qvec, rows)
+
+    def chunks(self, rows: Sequence[int]) -> dict[int, Chunk]:
+        return self.meta.chunks(rows)
+
+    def article(self, article_id: str) -> Article | None:
+        return self.meta.article(article_id)
+
+    def article_chunks(self, article_id: str) -> list[Chunk]:
+        return self.meta.article_chunks(article_id)
+
+    def iter_chunks(self, batch: int = 1000) -> Iterator[Chunk]:
+        """Every passage in row order."""
+        for start in range(0, self.passages, batch):
+            rows = list(range(start, min(start + batch, self.passages)))
+            found = self.meta.chunks(rows)
+            yield from (found[r] for r in rows)
+
+    def close(self) -> None:
+        self.meta.close()
