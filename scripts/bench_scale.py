@@ -10,9 +10,9 @@ neighbour. Each copy of an article is its own article with a later date.
 
 For each N and index kind the index is written in the real on-disk format, then a fresh
 process opens it with ``IndexReader`` and answers real CMRC questions: warm p50/p95 of
-``IndexReader.search`` per mode, with the real e5 query embedding and without it
-(vectors embedded beforehand), and the process's RSS. ANN recall@10 is measured
-against exact search over the same vectors.
+``rag.retrieve.search_index`` (what ``Archive.search`` runs) per mode, with the real e5
+query embedding and without it (vectors embedded beforehand), and the process's RSS.
+ANN recall@10 is measured against exact search over the same vectors.
 
     python scripts/bench_scale.py --sizes 10000,100000 --kinds flat,ivf,hnsw
     python scripts/bench_scale.py --sizes 1000000 --kinds ivf,hnsw --json out.json
@@ -251,7 +251,9 @@ class CachedQueries:
 def measure(index_dir: Path, qs: list[str], mmap: bool, repeats: int) -> dict[str, object]:
     """Run in a fresh process: open the index, answer ``qs`` in every mode."""
     from rag.embed import get_embedder
-    from rag.retrieve import IndexReader
+    from rag.index.reader import IndexReader
+    from rag.records import SearchFilters
+    from rag.retrieve import SearchPlan, search_index
 
     base_rss = rss_mb()[0]
     t = time.perf_counter()
@@ -262,15 +264,15 @@ def measure(index_dir: Path, qs: list[str], mmap: bool, repeats: int) -> dict[st
     qvecs = {q: embedder.embed_query(q) for q in qs}
     out: dict[str, object] = {"open_s": open_s, "rss_import_mb": base_rss}
     for label, emb in (("search", CachedQueries(embedder, qvecs)), ("with_embed", embedder)):
-        reader._embedder = emb  # type: ignore[assignment]
         for mode in MODES:
+            plan = SearchPlan(k=5, mode=mode, per_article=2, filters=SearchFilters(), min_score=0)
             for q in qs[:5]:
-                reader.search(q, 5, mode)
+                search_index(reader, emb, q, plan)  # type: ignore[arg-type]
             times = []
             for _ in range(repeats):
                 for q in qs:
                     t = time.perf_counter()
-                    reader.search(q, 5, mode)
+                    search_index(reader, emb, q, plan)  # type: ignore[arg-type]
                     times.append((time.perf_counter() - t) * 1000)
             out[f"{label}_{mode}"] = (pct(times, 50), pct(times, 95))
     rss, peak = rss_mb()

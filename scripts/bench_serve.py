@@ -24,8 +24,8 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from rag.archive import Archive  # noqa: E402
 from rag.config import Settings  # noqa: E402
-from rag.index.build import build_index  # noqa: E402
 from rag.web.server import free_port  # noqa: E402
 
 QUESTIONS = [
@@ -133,7 +133,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         if not indexes:
             sample = Path(tmp) / "sample"
-            build_index([str(ROOT / "corpus" / "sample")], Settings(index_dir=sample))
+            Archive(Settings(index_dir=sample)).build([str(ROOT / "corpus" / "sample")])
             indexes.append(sample)
             if (ROOT / "indexes" / "bench-oped2" / "CURRENT").exists():
                 indexes.append(ROOT / "indexes" / "bench-oped2")

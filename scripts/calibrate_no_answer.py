@@ -18,10 +18,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from rag.archive import Archive  # noqa: E402
 from rag.config import Settings  # noqa: E402
 from rag.evaluate import load_squad, top_cosines, write_paragraph_articles  # noqa: E402
-from rag.index.build import build_index  # noqa: E402
-from rag.retrieve import IndexReader  # noqa: E402
 
 CMRC = ROOT / "tests" / "data" / "cmrc2018" / "cmrc2018_trial.json"
 OPED2 = ROOT.parent / "shared" / "data" / "news-oped2"
@@ -36,11 +35,11 @@ def main() -> None:
     news = [str(SAMPLE)] + ([str(OPED2)] if OPED2.is_dir() else [])
     answerable_index = Settings(index_dir=work / "answerable", cache_dir=cache)
     news_index = Settings(index_dir=work / "news", cache_dir=cache)
-    build_index([str(work / "paragraphs"), *news[1:]], answerable_index)
-    build_index(news, news_index)
+    Archive(answerable_index).build([str(work / "paragraphs"), *news[1:]])
+    Archive(news_index).build(news)
     texts = [q.text for q in questions]
-    answerable = top_cosines(IndexReader(answerable_index.index_dir), texts)
-    unanswerable = top_cosines(IndexReader(news_index.index_dir), texts)
+    answerable = top_cosines(Archive(answerable_index), texts)
+    unanswerable = top_cosines(Archive(news_index), texts)
     print(f"{len(texts)} questions; news index: {', '.join(news)}")
     for name, values in (("answerable", answerable), ("unanswerable", unanswerable)):
         pct = np.percentile(values, [1, 5, 50, 95, 99]).round(3)

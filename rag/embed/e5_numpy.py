@@ -40,10 +40,11 @@ import ctypes
 import glob
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -66,7 +67,7 @@ _AS = tuple(
 
 
 # ---------------------------------------------------------------- BLAS threads
-def _find_blas_thread_api():
+def _find_blas_thread_api() -> Any:
     """(get, set) for numpy's bundled OpenBLAS thread count, or None."""
     here = os.path.dirname(np.__file__)
     cands = []
@@ -94,14 +95,14 @@ def _find_blas_thread_api():
     return None
 
 
-_BLAS_API: tuple | bool | None = False
+_BLAS_API: Any = False  # False: not looked up yet; None: not found; else (get, set)
 _BLAS_LOCK = threading.Lock()
 _BLAS_USERS = 0
 _BLAS_SAVED = 0
 
 
 @contextmanager
-def _single_threaded_blas():
+def _single_threaded_blas() -> Iterator[bool]:
     """Set numpy's OpenBLAS to 1 thread for the duration (process-wide), then restore."""
     global _BLAS_API, _BLAS_USERS, _BLAS_SAVED
     with _BLAS_LOCK:
@@ -448,7 +449,15 @@ class NumpyE5:
         pool = valid.astype(np.float32) / lens[:, None].astype(np.float32)
         return np.einsum("bl,blh->bh", pool, h.reshape(B, L, H), dtype=np.float64)
 
-    def _stable_attention(self, Q, Kt, V, S, C, actx) -> None:
+    def _stable_attention(
+        self,
+        Q: np.ndarray,
+        Kt: np.ndarray,
+        V: np.ndarray,
+        S: np.ndarray,
+        C: np.ndarray,
+        actx: np.ndarray,
+    ) -> None:
         """Max-subtracted softmax (used only if the fast path over/underflowed)."""
         np.matmul(Q, Kt, out=S)
         S -= S.max(axis=-1, keepdims=True)

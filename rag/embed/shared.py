@@ -31,7 +31,7 @@ class SharedBackend:
         self._cache_size = cache_size
 
     def encode_batch(self, texts: Sequence[str], kind: Kind) -> np.ndarray:
-        if kind == "query" and len(texts) == 1:
+        if kind == "query" and len(texts) == 1 and self._cache_size > 0:
             with self._lock:
                 cached = self._queries.get(texts[0])
                 if cached is None:

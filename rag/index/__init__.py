@@ -1,0 +1,1 @@
+"""Storage: index versions on disk (dense vectors, BM25, metadata) and reading them."""
