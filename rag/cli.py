@@ -45,7 +45,7 @@ IndexOpt = Annotated[
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
 WaitOpt = Annotated[float, typer.Option(help="Seconds to wait for another writer.")]
-StrictOpt = Annotated[bool, typer.Option(help="Exit 1 if any file failed.")]
+StrictOpt = Annotated[bool, typer.Option("--strict", help="Exit 1 if any file failed.")]
 
 
 def error_line(message: str, label: str = "error", style: str = "red") -> Text:
@@ -69,6 +69,10 @@ def reports_errors(func: F) -> F:
             raise typer.Exit(2) from None
         except RagError as exc:
             err.print(error_line(str(exc)))
+            raise typer.Exit(1) from None
+        except OSError as exc:  # a full disk, a permission: the system's words, one line
+            where = f" ({exc.filename})" if exc.filename else ""
+            err.print(error_line(f"{exc.strerror or exc}{where}"))
             raise typer.Exit(1) from None
         except KeyboardInterrupt:
             err.print("interrupted")
@@ -168,7 +172,8 @@ def index_update(
     allow_removals: Annotated[
         bool,
         typer.Option(
-            help="Allow dropping a missing source folder, or more than half of the files."
+            "--allow-removals",
+            help="Allow dropping a missing source folder, or more than half of the files.",
         ),
     ] = False,
     strict: StrictOpt = False,

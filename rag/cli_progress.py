@@ -36,13 +36,15 @@ class RichProgress:
         self._task: TaskID | None = None
 
     def __enter__(self) -> RichProgress:
-        self._bar.start()
+        if self.console.is_terminal:
+            self._bar.start()
         return self
 
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self._bar.stop()
+        if self.console.is_terminal:
+            self._bar.stop()
 
     def start(self, stage: str, total: int) -> None:
         if self._task is not None:
@@ -57,4 +59,4 @@ class RichProgress:
         # a Text, never a markup string: file names like "[bold]x.md" print as they are
         line = Text("warning: ", style="yellow")
         line.append(" ".join(message.split()))
-        self._bar.console.print(line, highlight=False, soft_wrap=True)
+        self.console.print(line, highlight=False, soft_wrap=True)

@@ -33,6 +33,10 @@ class EmbedderMismatchError(RagError):
     """The index was built with a different embedding model than the one asked for."""
 
 
+class IndexWriteError(RagError):
+    """The index folder cannot be created or written (a file in the way, no permission)."""
+
+
 class IndexLockedError(RagError):
     """Another process is writing the index."""
 

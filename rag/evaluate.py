@@ -78,7 +78,10 @@ class EvalReport:
 
 
 def load_squad(path: Path) -> tuple[list[tuple[str, str, str]], list[Question]]:
-    """(paragraphs as (id, title, context), questions) from a SQuAD-layout JSON file."""
+    """(paragraphs as (id, title, context), questions) from a SQuAD-layout JSON file.
+
+    Questions without an answer or with blank text are left out.
+    """
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         paragraphs: list[tuple[str, str, str]] = []
@@ -91,7 +94,8 @@ def load_squad(path: Path) -> tuple[list[tuple[str, str, str]], list[Question]]:
                     answers = tuple(
                         dict.fromkeys(a["text"] for a in qa.get("answers", ()) if a["text"])
                     )
-                    if answers:
+                    # a blank question (CMRC 2018 trial has two) cannot be asked
+                    if answers and str(qa["question"]).strip():
                         questions.append(Question(str(qa["id"]), qa["question"], answers, pid))
     except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
         raise RagError(f"{path} is not a readable SQuAD-layout QA file ({exc})") from None

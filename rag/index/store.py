@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from rag.errors import IndexCorruptError, IndexLockedError, IndexMissingError
+from rag.errors import IndexCorruptError, IndexLockedError, IndexMissingError, IndexWriteError
 
 # 2: source paths are stored absolute and the manifest records build_cwd. Version 1
 # indexes (relative paths) are read, and migrated by their next update.
@@ -126,6 +126,8 @@ def write_text_atomic(path: Path, text: str) -> None:
 def current_version_dir(index_dir: Path) -> Path:
     """The directory of the live version; clear errors when there is none or it is damaged."""
     pointer = index_dir / CURRENT
+    if index_dir.is_file():
+        raise IndexMissingError(f"{index_dir} is a file, not an index folder")
     if not pointer.exists():
         versions = index_dir / VERSIONS
         published = versions.is_dir() and any(p.name.startswith("v-") for p in versions.iterdir())
@@ -153,8 +155,12 @@ def current_version_dir(index_dir: Path) -> Path:
 @contextlib.contextmanager
 def writer_lock(index_dir: Path, wait_seconds: float = 0.0) -> Iterator[None]:
     """Hold the index's writer lock; a second writer waits up to ``wait_seconds``, then fails."""
-    index_dir.mkdir(parents=True, exist_ok=True)
-    handle = open(index_dir / ".lock", "a+")  # noqa: SIM115 - held for the whole block
+    try:
+        index_dir.mkdir(parents=True, exist_ok=True)
+        handle = open(index_dir / ".lock", "a+")  # noqa: SIM115 - held for the whole block
+    except OSError as exc:
+        reason = "it is a file" if index_dir.is_file() else (exc.strerror or str(exc))
+        raise IndexWriteError(f"cannot write an index at {index_dir}: {reason}") from None
     try:
         deadline = time.monotonic() + wait_seconds
         while True:

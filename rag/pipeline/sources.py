@@ -39,7 +39,6 @@ class ReadResult:
     sources: list[SourceFile]
     counts: ReadCounts
     failures: list[IngestFailure] = field(default_factory=list)
-    missing_paths: list[str] = field(default_factory=list)
 
 
 def read_sources(
@@ -54,8 +53,8 @@ def read_sources(
     fails keeps its previous record (the last good copy) when it has one. A previous
     file not under ``paths`` is kept while it exists and counted removed when it is gone.
     """
-    files, failures = discover_sources([absolute(p) for p in paths])
-    missing = [f.path for f in failures if f.reason == "no such file or folder"]
+    # discovered as typed, so that warnings name paths the way the user wrote them
+    files, failures = discover_sources(list(paths))
     for failure in failures:
         progress.warn(f"{failure.path}: {failure.reason}")
     before = {s.path: s for s in previous}
@@ -64,6 +63,7 @@ def read_sources(
     progress.start("reading articles", len(files))
     for path in files:
         key = absolute(path)
+        shown = display_path(path)
         old = before.get(key)
         try:
             data = read_source(path, max_bytes)
@@ -74,8 +74,8 @@ def read_sources(
             else:
                 article, warnings = parse_article(Path(key), data)
                 for message in warnings:
-                    failures.append(IngestFailure(display_path(key), message, skipped=False))
-                    progress.warn(f"{display_path(key)}: {message}")
+                    failures.append(IngestFailure(shown, message, skipped=False))
+                    progress.warn(f"{shown}: {message}")
                 out[key] = SourceFile(key, raw_hash, article)
                 if old is None:
                     counts.added += 1
@@ -83,8 +83,8 @@ def read_sources(
                     counts.updated += 1
         except Exception as exc:  # one odd file never ends a run; IngestError is the usual
             reason = str(exc) if isinstance(exc, IngestError) else _unexpected(exc)
-            failures.append(IngestFailure(display_path(key), reason))
-            progress.warn(f"{display_path(key)}: {reason}")
+            failures.append(IngestFailure(shown, reason))
+            progress.warn(f"{shown}: {reason}")
             if old is not None:  # keep the last good copy rather than lose the article
                 out[key] = old
         progress.advance()
@@ -97,7 +97,7 @@ def read_sources(
             counts.unchanged += 1
         else:
             counts.removed += 1
-    return ReadResult([out[k] for k in sorted(out)], counts, failures, missing)
+    return ReadResult([out[k] for k in sorted(out)], counts, failures)
 
 
 def _unexpected(exc: Exception) -> str:
