@@ -19,13 +19,13 @@ QUESTION ?= 中美在COP28上承诺了什么
 $(VENV)/.core: pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(PIP) install -U pip
-	$(PIP) install -e '.[serve]'
+	$(PIP) install -e '.[serve,mcp]'
 	touch $@
 
 # The browser test drives the system Chromium (playwright's own browser download needs
 # the internet); a CJK font makes its screenshots readable. Best effort: it skips without.
 $(VENV)/.dev: $(VENV)/.core
-	$(PIP) install -e '.[dev,serve]'
+	$(PIP) install -e '.[dev,serve,mcp]'
 	command -v chromium >/dev/null || (apt-get update -qq && \
 	  apt-get install -y -qq chromium fonts-wqy-microhei) || true
 	if [ "$(ST)" = "1" ]; then \

@@ -17,6 +17,8 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
+from datetime import date
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -32,12 +34,18 @@ from rag.records import (
     Chunk,
     SearchOptions,
     SearchResult,
+    Timeline,
+    TimeWindow,
 )
 from rag.textnorm import is_chinese
 
 if TYPE_CHECKING:
     from rag.embed import Embedder
     from rag.index.reader import IndexReader
+
+
+# How many articles a timeline considers (its relevance cut usually keeps fewer).
+TIMELINE_MAX_ARTICLES = 200
 
 
 class Archive:
@@ -103,7 +111,7 @@ class Archive:
 
     def search(self, question: str, options: SearchOptions | None = None) -> SearchResult:
         """The ranked passages for ``question``; options left unset take the settings."""
-        from rag.retrieve import SearchPlan, search_index
+        from rag.retrieve import SearchPlan, search_in_window, search_index
 
         options = options or SearchOptions()
         reader, embedder = self._live()
@@ -118,7 +126,43 @@ class Archive:
             filters=options.filters,
             min_score=self.relevance_threshold(question, options.min_score),
         )
-        return search_index(reader, embedder, question, plan)
+        window = self.time_window(question, options)
+        if window is None:
+            return search_index(reader, embedder, question, plan)
+        return search_in_window(reader, embedder, question, plan, window)
+
+    def time_window(self, question: str, options: SearchOptions | None = None) -> TimeWindow | None:
+        """The date window a time expression in ``question`` names ("上周", "in 2021").
+
+        None when the question names none, when ``options.resolve_time`` is off, or when
+        explicit since/until filters are given (they win).
+        """
+        from rag.timeexpr import find_time_window
+
+        options = options or SearchOptions()
+        if not options.resolve_time or options.filters.since or options.filters.until:
+            return None
+        return find_time_window(question, options.as_of or self.as_of())
+
+    def as_of(self) -> date:
+        """The reference date for time expressions: the as_of setting, else today."""
+        return date.fromisoformat(self.settings.as_of) if self.settings.as_of else date.today()
+
+    def timeline(self, query: str, options: SearchOptions | None = None) -> Timeline:
+        """The articles about ``query``'s story in date order, each with its best passage.
+
+        Articles are found at article level (one passage each) and kept while their best
+        passage clears the same relevance threshold as an answer; copies of a story
+        saved from several outlets (merged at indexing, or sharing a title) are one entry
+        that says who else reported it.
+        """
+        from rag.retrieve import build_timeline
+
+        options = options or SearchOptions()
+        wide = replace(options, k=TIMELINE_MAX_ARTICLES, per_article=1, min_score=0.0)
+        result = self.search(query, wide)
+        threshold = self.relevance_threshold(query, options.min_score)
+        return build_timeline(result, threshold, options.k)
 
     def ask(
         self,

@@ -6,20 +6,18 @@ Nothing here is interpreted as markup: paths, titles and messages print as they 
 
 from __future__ import annotations
 
-import functools
-import json
 import sys
-from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.text import Text
 
+from rag.cli_common import IndexOpt, JsonOpt, err, error_line, out, reports_errors
+from rag.cli_common import print_json as _print_json
+from rag.cli_feed import feed_app
 from rag.config import Settings, load_settings
-from rag.errors import ConfigError, RagError
+from rag.errors import ConfigError
 
 app = typer.Typer(
     help="Semantic search and cited answers over archives of Chinese news articles.",
@@ -32,53 +30,10 @@ index_app = typer.Typer(
     help="Build, update and inspect an index.", no_args_is_help=True, rich_markup_mode=None
 )
 app.add_typer(index_app, name="index")
+app.add_typer(feed_app, name="feed")
 
-out = Console(soft_wrap=True, highlight=False, markup=False, emoji=False)
-# errors stay on one line whatever the terminal width
-err = Console(stderr=True, soft_wrap=True, highlight=False, markup=False, emoji=False)
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-IndexOpt = Annotated[
-    Path | None,
-    typer.Option("--index", help="Index directory [default: indexes/default, or index_dir]."),
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
 WaitOpt = Annotated[float, typer.Option(help="Seconds to wait for another writer.")]
 StrictOpt = Annotated[bool, typer.Option("--strict", help="Exit 1 if any file failed.")]
-
-
-def error_line(message: str, label: str = "error", style: str = "red") -> Text:
-    line = Text(f"{label}: ", style=style)
-    line.append(" ".join(message.split()))  # one line, whatever the message held
-    return line
-
-
-def reports_errors(func: F) -> F:
-    """Expected problems become one line on stderr, never a traceback.
-
-    Exit code 2 for invalid settings (a usage error, found before any work), 1 for the rest.
-    """
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except ConfigError as exc:
-            err.print(error_line(str(exc)))
-            raise typer.Exit(2) from None
-        except RagError as exc:
-            err.print(error_line(str(exc)))
-            raise typer.Exit(1) from None
-        except OSError as exc:  # a full disk, a permission: the system's words, one line
-            where = f" ({exc.filename})" if exc.filename else ""
-            err.print(error_line(f"{exc.strerror or exc}{where}"))
-            raise typer.Exit(1) from None
-        except KeyboardInterrupt:
-            err.print("interrupted")
-            raise typer.Exit(130) from None
-
-    return wrapper  # type: ignore[return-value]
 
 
 def _settings(**flags: Any) -> Settings:
@@ -89,10 +44,6 @@ def _archive(**flags: Any) -> Any:
     from rag.archive import open_archive
 
     return open_archive(**{k: v for k, v in flags.items() if v is not None})
-
-
-def _print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
 
 
 def _report(report: Any, update: bool, as_json: bool, strict: bool) -> None:
@@ -256,6 +207,20 @@ def ask(
         bool,
         typer.Option("--no-answer", "--passages-only", help="Only list the passages."),
     ] = False,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            help="Date that 上周 / last month / 去年 in the question count from, YYYY-MM-DD "
+            "[default: today, or as_of]."
+        ),
+    ] = None,
+    no_time_window: Annotated[
+        bool,
+        typer.Option(
+            "--no-time-window",
+            help="Treat time words in the question as plain words (no date filter).",
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Answer QUESTION with sentences cited [n] from the ranked passages listed below it.
@@ -276,10 +241,15 @@ def ask(
         llm_base_url=llm_url,
         llm_model=llm_model,
         llm_timeout=llm_timeout,
+        as_of=as_of,
     )
     if min_score is not None and not 0 <= min_score <= 1:
         raise ConfigError(f"--min-score {min_score} must be between 0 and 1")
-    options = SearchOptions(filters=SearchFilters.parse(since, until, source), min_score=min_score)
+    options = SearchOptions(
+        filters=SearchFilters.parse(since, until, source),
+        min_score=min_score,
+        resolve_time=not no_time_window,
+    )
     if passages_only:
         result, answer = archive.search(question, options), None
     else:
@@ -313,6 +283,43 @@ def _answer(archive: Any, question: str, options: Any, llm: bool, as_json: bool)
 
 @app.command()
 @reports_errors
+def timeline(
+    query: Annotated[str, typer.Argument(help="The story, e.g. 中美气候合作.")],
+    index: IndexOpt = None,
+    k: Annotated[
+        int | None, typer.Option("-k", help="At most this many articles [default: all].", min=1)
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Only articles published on/after YYYY-MM-DD.")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option(help="Only articles published on/before YYYY-MM-DD.")
+    ] = None,
+    source: Annotated[
+        str | None, typer.Option(help="Only articles whose source/URL contains this.")
+    ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(help="Date that time words in QUERY count from [default: today]."),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The articles about a story in date order (oldest first), each with its best sentence."""
+    from rag.records import SearchFilters, SearchOptions
+    from rag.render import print_timeline
+    from rag.serialize import timeline_to_dict
+
+    archive = _archive(index_dir=index, as_of=as_of)
+    options = SearchOptions(k=k, filters=SearchFilters.parse(since, until, source))
+    found = archive.timeline(query, options)
+    if as_json:
+        _print_json(timeline_to_dict(found))
+    else:
+        print_timeline(out, found)
+
+
+@app.command()
+@reports_errors
 def serve(
     index: IndexOpt = None,
     host: Annotated[
@@ -321,10 +328,17 @@ def serve(
     port: Annotated[int, typer.Option(help="TCP port.", min=1, max=65535)] = 8000,
 ) -> None:
     """Serve the HTTP API (/api/search, /api/ask, ...) and the search page at /."""
-    from rag.web.server import is_loopback
     from rag.web.server import serve as run
 
     settings = _settings(index_dir=index)
+    _warn_unless_loopback(host)
+    err.print(f"serving on http://{host}:{port}/ (Ctrl-C to stop)")
+    run(settings, host=host, port=port)
+
+
+def _warn_unless_loopback(host: str) -> None:
+    from rag.web.server import is_loopback
+
     if not is_loopback(host):
         err.print(
             error_line(
@@ -334,8 +348,46 @@ def serve(
                 "yellow",
             )
         )
-    err.print(f"serving on http://{host}:{port}/ (Ctrl-C to stop)")
-    run(settings, host=host, port=port)
+
+
+@app.command()
+@reports_errors
+def mcp(
+    index: IndexOpt = None,
+    http: Annotated[
+        bool,
+        typer.Option(
+            "--http", help="Serve streamable HTTP at http://HOST:PORT/mcp instead of stdio."
+        ),
+    ] = False,
+    host: Annotated[
+        str | None,
+        typer.Option(
+            help="Address to listen on with --http [default: 127.0.0.1] "
+            "(anything but loopback is reachable)."
+        ),
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(help="TCP port with --http [default: 8001].", min=1, max=65535),
+    ] = None,
+) -> None:
+    """Serve the archive to MCP clients (Claude Desktop, IDEs, agents): the tools search,
+    ask and get_article, over stdio (the client starts this command) or HTTP."""
+    from rag.mcp_server import DEFAULT_HTTP_PORT
+    from rag.mcp_server import serve as run
+
+    settings = _settings(index_dir=index)
+    if not http:
+        if host is not None or port is not None:
+            raise ConfigError("--host and --port only apply with --http")
+        err.print(f"serving MCP over stdio for {settings.index_dir} (Ctrl-C to stop)")
+        run(settings)
+        return
+    host, port = host or "127.0.0.1", port or DEFAULT_HTTP_PORT
+    _warn_unless_loopback(host)
+    err.print(f"serving MCP on http://{host}:{port}/mcp (Ctrl-C to stop)")
+    run(settings, http=True, host=host, port=port)
 
 
 @app.command("eval")

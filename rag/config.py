@@ -11,6 +11,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
+from datetime import date
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -65,10 +66,24 @@ class Settings:
     # Question vectors remembered per open archive (a question asked again in another mode,
     # by the page's search then answer, or by the evaluation); 0 turns it off.
     query_cache: int = 1024
+    # The date "上周" / "last month" in a question count from (YYYY-MM-DD); "" is today.
+    as_of: str = ""
     llm_base_url: str = "http://127.0.0.1:11434/v1"
     llm_model: str = "qwen2.5:7b-instruct"
     llm_api_key: str = ""
     llm_timeout: float = 60.0
+    # Upper bound on the answer's length, sent as max_tokens: a small local model that
+    # never stops costs at most this many tokens.
+    llm_max_tokens: int = 512
+    # Feeds (rag feed pull): seconds to connect and between bytes read, the size cap of a
+    # feed or page, retries after a transient failure (connection error, 5xx, 429) with
+    # exponential backoff from feed_backoff seconds, and how many hosts are fetched at
+    # once (requests to one host are sequential).
+    feed_timeout: float = 20.0
+    feed_max_mb: float = 10.0
+    feed_retries: int = 2
+    feed_backoff: float = 1.0
+    feed_workers: int = 4
     # Where each value came from ("default", "flag --chunk-size", "environment RAG_...",
     # "settings file ./rag.toml"); used in error messages and to tell what the user set.
     origins: Mapping[str, str] = field(
@@ -202,7 +217,24 @@ def _validate(s: Settings) -> None:
     )
     _check(bool(s.llm_model.strip()), s, "llm_model", "must not be empty")
     _check(0 < s.llm_timeout <= 3600, s, "llm_timeout", "must be above 0 and at most 3600")
+    _check(1 <= s.llm_max_tokens <= 65536, s, "llm_max_tokens", "must be between 1 and 65536")
+    _check(0 < s.feed_timeout <= 600, s, "feed_timeout", "must be above 0 and at most 600")
+    _check(0 < s.feed_max_mb <= 1000, s, "feed_max_mb", "must be above 0 and at most 1000")
+    _check(0 <= s.feed_retries <= 10, s, "feed_retries", "must be between 0 and 10")
+    _check(0 <= s.feed_backoff <= 60, s, "feed_backoff", "must be between 0 and 60")
+    _check(1 <= s.feed_workers <= 32, s, "feed_workers", "must be between 1 and 32")
     _check(str(s.index_dir).strip() != "", s, "index_dir", "must not be empty")
+    _check(_is_date_or_empty(s.as_of), s, "as_of", "must be a date YYYY-MM-DD (or empty: today)")
+
+
+def _is_date_or_empty(value: str) -> bool:
+    if not value:
+        return True
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return False
+    return len(value) == 10
 
 
 def config_file_path() -> Path | None:

@@ -47,3 +47,7 @@ class LLMError(RagError):
 
 class MissingDependencyError(RagError):
     """An optional dependency is not installed; the message names the extra to install."""
+
+
+class FeedError(RagError):
+    """A feed subscription cannot be added, found or pulled (a bad URL, a pull running)."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from rag.errors import RagError
@@ -105,6 +105,9 @@ class Answer:
     llm_error: str | None = None
     model: str | None = None
     endpoint: str | None = None
+    # why an LLM answer ended: "stop", "length" (llm_max_tokens reached) or "repetition"
+    # (cut where the model began repeating itself); None for other answers
+    finish_reason: str | None = None
 
 
 def parse_day(value: str, end_of_day: bool = False) -> datetime:
@@ -139,7 +142,7 @@ class SearchFilters:
             source=source or None,
         )
         if filters.since and filters.until and filters.since > filters.until:
-            raise RagError(f"--since {since} is after --until {until}; swap them")
+            raise RagError(f"since {since} is after until {until}; swap them")
         return filters
 
     def active(self) -> bool:
@@ -159,6 +162,21 @@ class SearchOptions:
     per_article: int | None = None
     filters: SearchFilters = field(default_factory=SearchFilters)
     min_score: float | None = None
+    # The date time expressions in the question are resolved against (None: the
+    # settings' as_of, else today). ``resolve_time=False`` leaves them as plain words.
+    # Explicit since/until filters always win over a time expression.
+    as_of: date | None = None
+    resolve_time: bool = True
+
+
+@dataclass(frozen=True)
+class TimeWindow:
+    """An inclusive date range named by words of a question ("上周", "last month")."""
+
+    start: date
+    end: date
+    expression: str
+    span: tuple[int, int]
 
 
 @dataclass(frozen=True)
@@ -176,6 +194,10 @@ class SearchResult:
     no_answer: bool = False
     # The index version the result was computed from.
     version: str = ""
+    # The window a time expression in the question named, used as the date filter;
+    # ``outside_window`` when nothing in it was relevant and the hits come from outside.
+    time_window: TimeWindow | None = None
+    outside_window: bool = False
     # The question's embedding, so that answering it does not embed it again.
     query_vector: Any = field(default=None, compare=False, repr=False)
 
@@ -260,3 +282,25 @@ class ArchiveStats:
     bytes_index: int
     bytes_cache: int
     source_roots: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One article of a story's timeline: its best passage, and the other outlets
+    whose copies of it were folded into this entry."""
+
+    published: datetime | None
+    hit: Hit
+    also_reported_by: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """The articles about a story in date order (oldest first), cut by relevance."""
+
+    query: str
+    entries: tuple[TimelineEntry, ...]
+    filters: SearchFilters = field(default_factory=SearchFilters)
+    time_window: TimeWindow | None = None
+    notice: str | None = None
+    version: str = ""

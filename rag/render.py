@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.text import Text
 
-from rag.records import Hit, SearchResult
+from rag.records import Hit, SearchResult, Timeline
 
 
 def _date(hit: Hit) -> str:
@@ -37,6 +37,19 @@ def hit_text(hit: Hit) -> Text:
 
 
 def print_hits(console: Console, result: SearchResult) -> None:
+    window = result.time_window
+    if window is not None:
+        line = (
+            f"时间范围 {window.start.isoformat()} – {window.end.isoformat()} ({window.expression})"
+        )
+        console.print(Text(line, style="cyan"))
+        if result.outside_window:
+            console.print(
+                Text(
+                    "Nothing relevant in that window; the passages below are from outside it.",
+                    style="yellow",
+                )
+            )
     if not result.hits:
         console.print(Text(result.notice or "No passage found.", style="yellow"))
         return
@@ -49,3 +62,25 @@ def print_hits(console: Console, result: SearchResult) -> None:
         )
     for hit in result.hits:
         console.print(hit_text(hit))
+
+
+def print_timeline(console: Console, timeline: Timeline) -> None:
+    """One line per article, oldest first: date, outlet, title, URL, its best sentence."""
+    if not timeline.entries:
+        console.print(Text(timeline.notice or "No article found.", style="yellow"))
+        return
+    for entry in timeline.entries:
+        hit = entry.hit
+        line = Text()
+        line.append(
+            entry.published.date().isoformat() if entry.published else "date unknown", style="green"
+        )
+        line.append(f"  {hit.article.source or 'unknown source'}  ", style="dim")
+        line.append(hit.article.title or "(untitled)", style="bold")
+        if entry.also_reported_by:
+            line.append(f"  (also reported by {', '.join(entry.also_reported_by)})", style="dim")
+        if hit.article.url:
+            line.append(f"\n    {hit.article.url}", style="blue")
+        start, end = hit.highlight or (0, len(hit.chunk.text))
+        line.append("\n    " + hit.chunk.text[start:end].replace("\n", " ") + "\n")
+        console.print(line)

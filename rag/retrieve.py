@@ -4,7 +4,7 @@ and the no-answer threshold. ``Archive.search`` is the public way in."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -12,7 +12,15 @@ from rag.config import MODES
 from rag.embed import Embedder
 from rag.errors import RagError
 from rag.index.reader import IndexReader, Ranking
-from rag.records import Hit, SearchFilters, SearchResult
+from rag.records import (
+    Hit,
+    SearchFilters,
+    SearchResult,
+    Timeline,
+    TimelineEntry,
+    TimeWindow,
+    parse_day,
+)
 from rag.sentences import best_sentence
 
 RRF_K = 10  # measured on CMRC + news-oped2: k=10 beats 60 on passage MRR@10 and R@5
@@ -84,6 +92,38 @@ def search_index(
     return result(hits, query_vector=qvec)
 
 
+def search_in_window(
+    reader: IndexReader, embedder: Embedder, question: str, plan: SearchPlan, window: TimeWindow
+) -> SearchResult:
+    """Search inside the date window a time expression named, with the expression taken
+    out of the text that is embedded and matched ("上周中美谈了什么" asks 中美谈了什么
+    within last week). When nothing in the window is relevant, the closest passages
+    outside it come back marked ``outside_window``."""
+    from rag.timeexpr import without_expression
+
+    query = without_expression(question, window)
+    inside = replace(
+        plan.filters,
+        since=parse_day(window.start.isoformat()),
+        until=parse_day(window.end.isoformat(), end_of_day=True),
+    )
+    result = search_index(reader, embedder, query, replace(plan, filters=inside))
+    if result.found:
+        return replace(result, query=question, time_window=window)
+    outside = search_index(reader, embedder, query, plan)
+    span = f"{window.start.isoformat()} – {window.end.isoformat()}"
+    notice = f"nothing relevant in 时间范围 {span} ({window.expression})"
+    if outside.hits:
+        notice += "; the closest passages outside it are shown instead"
+    return replace(
+        outside,
+        query=question,
+        time_window=window,
+        outside_window=bool(outside.hits),
+        notice=notice if not outside.no_answer else f"{notice}; {outside.notice}",
+    )
+
+
 def rank(
     reader: IndexReader,
     query: str,
@@ -152,3 +192,51 @@ def reciprocal_rank_fusion(lists: Sequence[Ranking], k: int = RRF_K) -> Ranking:
         for position, (row, _score) in enumerate(ranking, 1):
             fused[row] = fused.get(row, 0.0) + 1.0 / (k + position)
     return sorted(fused.items(), key=lambda item: (-item[1], item[0]))
+
+
+def build_timeline(result: SearchResult, threshold: float, limit: int | None = None) -> Timeline:
+    """The relevant articles of an article-level ``result`` in date order, copies folded.
+
+    ``limit`` keeps the most relevant entries (then sorts them by date).
+    """
+    relevant = [h for h in result.hits if h.score >= threshold] if not result.outside_window else []
+    folded: dict[str, list[Hit]] = {}
+    for hit in relevant:  # most relevant first, so each entry keeps its best copy
+        key = _story_key(hit)
+        folded.setdefault(key, []).append(hit)
+    entries = [_entry(copies) for copies in folded.values()]
+    if limit:
+        entries = entries[:limit]
+    entries.sort(key=lambda e: (e.published is None, e.published or 0, e.hit.article.title))
+    notice = None
+    if not entries:
+        notice = result.notice or "no article is relevant enough to this story"
+    return Timeline(
+        query=result.query,
+        entries=tuple(entries),
+        filters=result.filters,
+        time_window=result.time_window,
+        notice=notice,
+        version=result.version,
+    )
+
+
+def _story_key(hit: Hit) -> str:
+    title = "".join(ch for ch in hit.article.title.lower() if ch.isalnum())
+    return title or hit.article.id
+
+
+def _entry(copies: list[Hit]) -> TimelineEntry:
+    best = copies[0]
+    published = min((c.article.published for c in copies if c.article.published), default=None)
+    outlets = {_outlet(url) for c in copies for url in (c.article.urls or (c.article.url or "",))}
+    own = _outlet(best.article.url or "") or (best.article.source or "")
+    also = tuple(sorted(o for o in outlets if o and o != own))
+    return TimelineEntry(published=published, hit=best, also_reported_by=also)
+
+
+def _outlet(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    host = (urlsplit(url).hostname or "").lower()
+    return host.removeprefix("www.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from rag.records import Answer, Article, Hit, SearchResult
+from rag.records import Answer, Article, ArticleDetail, Hit, SearchResult, Timeline
 
 
 def _iso(value: Any) -> str | None:
@@ -49,6 +49,16 @@ def article_to_dict(article: Article) -> dict[str, Any]:
     }
 
 
+def article_detail_to_dict(detail: ArticleDetail) -> dict[str, Any]:
+    """An article with its passages' offsets into ``text``, as ``GET /api/articles/{id}``."""
+    data = article_to_dict(detail.article)
+    data["passages"] = [
+        {"chunk_id": c.id, "ordinal": c.ordinal, "start": c.start, "end": c.end}
+        for c in detail.passages
+    ]
+    return data
+
+
 def search_to_dict(result: SearchResult) -> dict[str, Any]:
     """A ``SearchResult`` as the JSON object ``rag ask --json`` prints."""
     filters = result.filters
@@ -63,7 +73,20 @@ def search_to_dict(result: SearchResult) -> dict[str, Any]:
         },
         "found": result.found,
         "notice": result.notice,
+        "time_window": time_window_to_dict(result),
         "hits": [hit_to_dict(h) for h in result.hits],
+    }
+
+
+def time_window_to_dict(result: SearchResult) -> dict[str, Any] | None:
+    window = result.time_window
+    if window is None:
+        return None
+    return {
+        "start": window.start.isoformat(),
+        "end": window.end.isoformat(),
+        "expression": window.expression,
+        "outside": result.outside_window,
     }
 
 
@@ -76,5 +99,53 @@ def answer_to_dict(answer: Answer) -> dict[str, Any]:
         "sentences": [asdict(s) for s in answer.sentences],
         "citations": [{"number": c.number, "chunk_id": c.hit.chunk.id} for c in answer.citations],
         "llm_error": answer.llm_error,
-        "extra": {k: v for k, v in (("model", answer.model), ("endpoint", answer.endpoint)) if v},
+        "extra": {
+            k: v
+            for k, v in (
+                ("model", answer.model),
+                ("endpoint", answer.endpoint),
+                ("finish_reason", answer.finish_reason),
+            )
+            if v
+        },
+    }
+
+
+def timeline_to_dict(timeline: Timeline) -> dict[str, Any]:
+    """A ``Timeline`` as the JSON object ``rag timeline --json`` prints."""
+    filters = timeline.filters
+    entries = []
+    for entry in timeline.entries:
+        hit = entry.hit
+        start, end = hit.highlight or (0, len(hit.chunk.text))
+        entries.append(
+            {
+                "published": _iso(entry.published),
+                "title": hit.article.title,
+                "source": hit.article.source,
+                "url": hit.article.url,
+                "article_id": hit.article.id,
+                "score": round(hit.score, 4),
+                "sentence": hit.chunk.text[start:end],
+                "chunk_id": hit.chunk.id,
+                "also_reported_by": list(entry.also_reported_by),
+            }
+        )
+    window = timeline.time_window
+    return {
+        "query": timeline.query,
+        "filters": {
+            "since": _iso(filters.since),
+            "until": _iso(filters.until),
+            "source": filters.source,
+        },
+        "time_window": None
+        if window is None
+        else {
+            "start": window.start.isoformat(),
+            "end": window.end.isoformat(),
+            "expression": window.expression,
+        },
+        "notice": timeline.notice,
+        "entries": entries,
     }

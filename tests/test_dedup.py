@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -51,7 +51,7 @@ def test_five_distinct_samples_stay_five(samples: list[Article]) -> None:
 
 def test_exact_copies_merge_by_url_and_by_hash(samples: list[Article]) -> None:
     first = samples[0]
-    later = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    later = datetime(2024, 1, 1, tzinfo=UTC)
     same_url = replace(
         first, id="other", published=later, dates=(later,), text="改过的正文", content_hash="x"
     )

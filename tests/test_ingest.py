@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import os
 import shutil
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from rag.archive import Archive
+from rag.config import Settings
 from rag.errors import IngestError
-from rag.ingest import decode_bytes, discover_sources, display_path, iter_articles, load_article
-from rag.records import Article, IngestFailure
+from rag.index.reader import IndexReader
+from rag.ingest import decode_bytes, discover_sources, load_article
+from rag.paths import display_path
+from rag.records import IngestFailure, SourceFile
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = sorted((ROOT / "corpus" / "sample").glob("*.txt"))
@@ -31,7 +35,7 @@ def test_rfi_seed_header_gives_title_url_and_aware_time() -> None:
     assert warnings == []
     assert article.title == "中美气候合作声明有何新意？"
     assert article.url is not None and article.url.startswith("https://www.rfi.fr/cn/")
-    assert article.published == datetime.fromtimestamp(1700063101, tz=timezone.utc)
+    assert article.published == datetime.fromtimestamp(1700063101, tz=UTC)
     assert article.published.tzinfo is not None
     assert article.published.date().isoformat() == "2023-11-15"
     assert article.source == "rfi.fr"
@@ -105,7 +109,7 @@ def test_naive_front_matter_date_is_utc(tmp_path: Path) -> None:
     )
     article, warnings = load_article(page)
     assert warnings == []
-    assert article.published == datetime(2020, 5, 23, 10, tzinfo=timezone.utc)
+    assert article.published == datetime(2020, 5, 23, 10, tzinfo=UTC)
     assert article.tags == ("a", "b")
     assert article.text == "标题\n正文第一段。"
 
@@ -232,49 +236,67 @@ def test_display_path_is_one_line() -> None:
     assert display_path(Path("普通 文件.txt")) == "普通 文件.txt"
 
 
-def _by_name(results: list[Article | IngestFailure]) -> dict[str, list[Article | IngestFailure]]:
-    grouped: dict[str, list[Article | IngestFailure]] = {}
-    for item in results:
-        key = Path(item.path if isinstance(item, IngestFailure) else item.path or "").name
-        grouped.setdefault(key, []).append(item)
+def indexed_sources(settings: Settings) -> dict[str, SourceFile]:
+    """The source files the live version was built from, by file name."""
+    reader = IndexReader(settings.index_dir)
+    try:
+        return {Path(source.path).name: source for source in reader.meta.sources()}
+    finally:
+        reader.close()
+
+
+def failures_by_name(failures: tuple[IngestFailure, ...]) -> dict[str, list[IngestFailure]]:
+    grouped: dict[str, list[IngestFailure]] = {}
+    for failure in failures:
+        grouped.setdefault(Path(failure.path).name, []).append(failure)
     return grouped
 
 
-def test_bad_inputs_give_one_line_reasons_and_do_not_stop_the_rest(tmp_path: Path) -> None:
+@pytest.fixture()
+def build_settings(tmp_path: Path, embedding_cache: Path) -> Settings:
+    return Settings(index_dir=tmp_path / "index", cache_dir=embedding_cache)
+
+
+def test_bad_inputs_give_one_line_reasons_and_do_not_stop_the_rest(
+    tmp_path: Path, build_settings: Settings
+) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
     seed = RFI_20231115.read_text("utf-8")
-    shutil.copy(RFI_20231115, tmp_path / "good.txt")
-    _write(tmp_path / "empty.txt", "")
-    (tmp_path / "binary.html").write_bytes(b"\x00\x01\x02PK\x03\x04" * 100)
-    with (tmp_path / "huge.txt").open("wb") as handle:
+    shutil.copy(RFI_20231115, src / "good.txt")
+    _write(src / "empty.txt", "")
+    (src / "binary.html").write_bytes(b"\x00\x01\x02PK\x03\x04" * 100)
+    with (src / "huge.txt").open("wb") as handle:
         handle.truncate(50 * 1024 * 1024)
-    _write(tmp_path / "truncated.txt", seed[: len(seed) // 2])
+    _write(src / "truncated.txt", seed[: len(seed) // 2])
     _write(
-        tmp_path / "malformed.html",
+        src / "malformed.html",
         "<html><body><p>第一段没有结束<div><p>第二段</span></b>" + "气候合作" * 40,
     )
     _write(
-        tmp_path / "broken-header.txt",
+        src / "broken-header.txt",
         seed.replace("<!--1700063101000-->", "<!--17000631O1000-->", 1),
     )
-    _write(tmp_path / "no-text.html", "<html><body><div></div></body></html>")
-    _write(tmp_path / "with space.txt", seed)
+    _write(src / "no-text.html", "<html><body><div></div></body></html>")
+    _write(src / "with space.txt", seed)
     odd_names = ["new\nline.txt", os.fsdecode(b"latin\xe9.txt")]
     for name in odd_names:
         try:
-            _write(tmp_path / name, seed)
+            _write(src / name, seed)
         except (OSError, UnicodeError):  # a file system that refuses such names
             pytest.skip("file system refuses odd file names")
-    unreadable = _write(tmp_path / "unreadable.txt", seed)
+    unreadable = _write(src / "unreadable.txt", seed)
     unreadable.chmod(0)
 
-    results = list(iter_articles([str(tmp_path)], max_bytes=20_000_000))
-    grouped = _by_name(results)
-    failures = [r for r in results if isinstance(r, IngestFailure)]
+    # the build's own loop reads them: the bad files are reported, the rest indexed
+    report = Archive(build_settings).build([str(src)])
+    failures = report.failures
     assert all("\n" not in f.reason and "\n" not in f.path for f in failures)
+    grouped = failures_by_name(failures)
 
     def reason(name: str) -> str:
         (failure,) = grouped[name]
-        assert isinstance(failure, IngestFailure) and failure.skipped
+        assert failure.skipped
         return failure.reason
 
     assert reason("empty.txt") == "empty file"
@@ -283,46 +305,52 @@ def test_bad_inputs_give_one_line_reasons_and_do_not_stop_the_rest(tmp_path: Pat
     assert reason("no-text.html") == "no extractable text"
     if os.geteuid() != 0:
         assert reason("unreadable.txt") == "permission denied"
+    assert report.failed == (4 if os.geteuid() == 0 else 5)
+    assert report.failed == sum(1 for f in failures if f.skipped)
+
+    sources = indexed_sources(build_settings)
     for name in ("good.txt", "truncated.txt", "malformed.html", "with space.txt"):
-        assert [type(r) for r in grouped[name]] == [Article], name
-    *warnings, article = grouped["broken-header.txt"]
-    assert all(isinstance(w, IngestFailure) and not w.skipped for w in warnings)
-    reasons = [w.reason for w in warnings if isinstance(w, IngestFailure)]
+        assert name in sources and name not in grouped, name
+    warnings = grouped["broken-header.txt"]
+    assert all(not w.skipped for w in warnings)
+    reasons = [w.reason for w in warnings]
     assert reasons[0] == "seed header: publication time '17000631O1000' is not a Unix time in ms"
     assert reasons[1:] == ["metadata recovered from the page: date"]
-    assert isinstance(article, Article) and article.title == "中美气候合作声明有何新意？"
+    article = sources["broken-header.txt"].article
+    assert article.title == "中美气候合作声明有何新意？"
     assert article.published is not None  # recovered from the page by trafilatura
     assert "以协商一致方式达成全球盘点决定" in article.text
-    shown = [r.path for r in results if isinstance(r, IngestFailure)] + [
-        display_path(r.path or "") for r in results if isinstance(r, Article)
-    ]
+    shown = [f.path for f in failures] + [display_path(s.path) for s in sources.values()]
     assert any(s.endswith("new\\nline.txt") for s in shown)
     assert any(s.endswith("latin\\xe9.txt") for s in shown)
-    articles = [r for r in results if isinstance(r, Article)]
     # root can read the chmod-000 file, so it loads as an eighth article there
-    assert len(articles) == (8 if os.geteuid() == 0 else 7)
+    assert len(sources) == (8 if os.geteuid() == 0 else 7)
+    assert report.articles + report.duplicates_merged == len(sources)
 
 
 def test_file_vanishing_after_discovery_is_skipped(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, build_settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    doomed = _write(tmp_path / "doomed.txt", RFI_20231115.read_text("utf-8"))
-    kept = _write(tmp_path / "kept.txt", RFI_20231115.read_text("utf-8"))
-    import rag.ingest as ingest
+    src = tmp_path / "src"
+    src.mkdir()
+    doomed = _write(src / "doomed.txt", RFI_20231115.read_text("utf-8"))
+    kept = _write(src / "kept.txt", RFI_20231115.read_text("utf-8"))
+    import rag.pipeline.sources as sources_stage
 
-    real_discover = ingest.discover_sources
+    real_discover = sources_stage.discover_sources
 
     def discover_then_delete(paths):  # type: ignore[no-untyped-def]
         found = real_discover(paths)
         doomed.unlink()
         return found
 
-    monkeypatch.setattr(ingest, "discover_sources", discover_then_delete)
-    results = list(iter_articles([str(tmp_path)]))
-    assert [type(r) for r in results] == [IngestFailure, Article]
-    assert results[0].path.endswith("doomed.txt")  # type: ignore[union-attr]
-    assert results[0].reason == "file vanished before it could be read"  # type: ignore[union-attr]
-    assert results[1].path == str(kept)  # type: ignore[union-attr]
+    monkeypatch.setattr(sources_stage, "discover_sources", discover_then_delete)
+    report = Archive(build_settings).build([str(src)])
+    (failure,) = report.failures
+    assert failure.path.endswith("doomed.txt") and failure.skipped
+    assert failure.reason == "file vanished before it could be read"
+    assert report.failed == 1 and report.articles == 1
+    assert [s.path for s in indexed_sources(build_settings).values()] == [str(kept)]
 
 
 def test_load_article_reasons_are_errors(tmp_path: Path) -> None:

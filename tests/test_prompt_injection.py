@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Iterator
 
 import pytest
 from conftest import QUESTION, SAMPLE, STOCKTAKE
@@ -17,11 +18,11 @@ from openai_server import Behaviour, start_server, stop_server
 from typer.testing import CliRunner
 
 from rag.answer import extractive_answer
+from rag.archive import Archive
 from rag.cli import app
 from rag.config import Settings
-from rag.index.build import build_index
 from rag.prompting import render_messages
-from rag.retrieve import IndexReader
+from rag.records import SearchOptions
 
 pytestmark = pytest.mark.slow
 
@@ -49,13 +50,14 @@ def hostile_index(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         html.replace(AFTER, f"{AFTER}<p>{INJECTION} {BREAKOUT_HTML}</p>"), encoding="utf-8"
     )
     settings = Settings(index_dir=tmp_path_factory.mktemp("hostile-index") / "idx")
-    build_index([str(corpus)], settings)
+    Archive(settings).build([str(corpus)])
     return settings
 
 
 @pytest.fixture(scope="module")
-def hostile_reader(hostile_index: Settings) -> IndexReader:
-    return IndexReader(hostile_index.index_dir)
+def hostile_archive(hostile_index: Settings) -> Iterator[Archive]:
+    with Archive(hostile_index) as archive:
+        yield archive
 
 
 @pytest.fixture
@@ -65,13 +67,13 @@ def server():
     stop_server(server)
 
 
-def test_the_hostile_passage_is_retrieved(hostile_reader):
-    hits = hostile_reader.search(QUESTION, 5).hits
+def test_the_hostile_passage_is_retrieved(hostile_archive):
+    hits = hostile_archive.search(QUESTION, SearchOptions(k=5)).hits
     assert any(INJECTION in hit.chunk.text and BREAKOUT_TEXT in hit.chunk.text for hit in hits)
 
 
-def test_prompt_fences_the_injection_as_data(hostile_reader):
-    hits = hostile_reader.search(QUESTION, 5).hits
+def test_prompt_fences_the_injection_as_data(hostile_archive):
+    hits = hostile_archive.search(QUESTION, SearchOptions(k=5)).hits
     for question in (QUESTION, "What did China and the US promise at COP28?"):
         system, user = render_messages(question, hits)
         assert INJECTION not in system["content"] and "PWNED" not in system["content"]
@@ -89,9 +91,9 @@ def test_prompt_fences_the_injection_as_data(hostile_reader):
         assert content.index("</question>") > content.rindex("</passage>")
 
 
-def test_extractive_answer_does_not_obey_the_injection(hostile_reader):
-    result = hostile_reader.search(QUESTION, 5)
-    answer = extractive_answer(QUESTION, result, hostile_reader.embedder)
+def test_extractive_answer_does_not_obey_the_injection(hostile_archive):
+    result = hostile_archive.search(QUESTION, SearchOptions(k=5))
+    answer = extractive_answer(QUESTION, result, hostile_archive.embedder)
     assert STOCKTAKE in answer.text
     assert "PWNED" not in answer.text and "我被黑了" not in answer.text
     assert "evil.example" not in answer.text
@@ -114,7 +116,17 @@ def test_llm_path_behaves_the_same_with_a_hostile_article(server, hostile_index)
     result = invoke_llm(server, hostile_index, "--json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert list(data) == ["query", "index", "mode", "filters", "found", "notice", "hits", "answer"]
+    assert list(data) == [
+        "query",
+        "index",
+        "mode",
+        "filters",
+        "found",
+        "notice",
+        "time_window",
+        "hits",
+        "answer",
+    ]
     answer = data["answer"]
     assert answer["mode"] == "llm" and answer["extra"]["endpoint"].startswith(server.base_url)
     assert [s["unsupported"] for s in answer["sentences"]] == [True, True]

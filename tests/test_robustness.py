@@ -16,11 +16,13 @@ import pytest
 from conftest import QUESTION, SAMPLE, STOCKTAKE
 from typer.testing import CliRunner
 
+from rag.archive import Archive
 from rag.cli import app
+from rag.config import Settings
 from rag.errors import IndexCorruptError, IndexLockedError
-from rag.index.build import build_index
+from rag.index.reader import IndexReader
 from rag.index.store import CURRENT, MANIFEST, VERSIONS, current_version_dir, writer_lock
-from rag.retrieve import IndexReader
+from rag.records import SearchOptions
 
 runner = CliRunner()
 
@@ -70,14 +72,11 @@ def test_every_kind_of_bad_input_is_reported_and_the_rest_indexed(tmp_path, embe
     expected = make_bad_corpus(corpus)
     index = tmp_path / "index"
     missing = tmp_path / "does-not-exist"
-    os.environ["RAG_CACHE_DIR"] = str(embedding_cache)
-    try:
-        result = runner.invoke(
-            app,
-            ["index", "build", str(corpus), str(missing), "--index", str(index), "--json"],
-        )
-    finally:
-        del os.environ["RAG_CACHE_DIR"]
+    result = runner.invoke(
+        app,
+        ["index", "build", str(corpus), str(missing), "--index", str(index), "--json"],
+        env={"RAG_CACHE_DIR": str(embedding_cache)},
+    )
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
@@ -92,26 +91,24 @@ def test_every_kind_of_bad_input_is_reported_and_the_rest_indexed(tmp_path, embe
     # 5 samples + gb18030 + big5 + 3 odd names
     assert report["duplicates_merged"] == 2
     assert report["articles"] == 10, report
-    reader = IndexReader(index)
-    titles = {h.article.title for h in reader.search("空气质量 捷运", k=10, per_article=1).hits}
-    assert {"国标编码", "繁體編碼"} <= titles
-    assert any(STOCKTAKE in h.chunk.text for h in reader.search(QUESTION, k=3).hits)
+    archive = Archive(Settings(index_dir=index))
+    hits = archive.search("空气质量 捷运", SearchOptions(k=10, per_article=1)).hits
+    assert {"国标编码", "繁體編碼"} <= {h.article.title for h in hits}
+    assert any(STOCKTAKE in h.chunk.text for h in archive.search(QUESTION, SearchOptions(k=3)).hits)
 
 
 def test_strict_turns_failures_into_exit_1(tmp_path, embedding_cache):
     corpus = tmp_path / "corpus"
     shutil.copytree(SAMPLE, corpus)
     (corpus / "empty.txt").write_bytes(b"")
-    os.environ["RAG_CACHE_DIR"] = str(embedding_cache)
-    try:
-        result = runner.invoke(
-            app, ["index", "build", str(corpus), "--index", str(tmp_path / "i"), "--strict"]
-        )
-    finally:
-        del os.environ["RAG_CACHE_DIR"]
+    result = runner.invoke(
+        app,
+        ["index", "build", str(corpus), "--index", str(tmp_path / "i"), "--strict"],
+        env={"RAG_CACHE_DIR": str(embedding_cache)},
+    )
     assert result.exit_code == 1
     assert "empty.txt" in result.stderr and "--strict" in result.stderr
-    assert IndexReader(tmp_path / "i").manifest.articles == 5
+    assert Archive(Settings(index_dir=tmp_path / "i")).stats().articles == 5
 
 
 def test_a_second_writer_fails_clearly(fresh_settings):
@@ -119,7 +116,7 @@ def test_a_second_writer_fails_clearly(fresh_settings):
         writer_lock(fresh_settings.index_dir),
         pytest.raises(IndexLockedError, match="another process"),
     ):
-        build_index([str(SAMPLE)], fresh_settings)
+        Archive(fresh_settings).build([str(SAMPLE)])
 
 
 def test_a_second_writer_can_wait(fresh_settings):
@@ -130,7 +127,7 @@ def test_a_second_writer_can_wait(fresh_settings):
     holder = threading.Thread(target=hold)
     holder.start()
     time.sleep(0.2)
-    report = build_index([str(SAMPLE)], fresh_settings, lock_wait=30)
+    report = Archive(fresh_settings).build([str(SAMPLE)], lock_wait=30)
     holder.join()
     assert report.articles == 5
 
@@ -144,12 +141,13 @@ def _rag(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[byte
     )
 
 
-def _answers(index: Path) -> bool:
-    reader = IndexReader(index)
-    try:
-        return any(STOCKTAKE in h.chunk.text for h in reader.search(QUESTION, k=3).hits)
-    finally:
-        reader.close()
+def _answers(index: Path | Archive) -> bool:
+    """The sample question is answered by a new archive of ``index`` (or by ``index``)."""
+    if isinstance(index, Archive):
+        hits = index.search(QUESTION, SearchOptions(k=3)).hits
+        return any(STOCKTAKE in h.chunk.text for h in hits)
+    with Archive(Settings(index_dir=index)) as archive:
+        return _answers(archive)
 
 
 @pytest.mark.slow
@@ -157,7 +155,7 @@ def _answers(index: Path) -> bool:
 def test_writer_killed_at_any_point_leaves_a_working_index(tmp_path, fresh_settings, command):
     corpus = tmp_path / "corpus"
     shutil.copytree(SAMPLE, corpus)
-    build_index([str(corpus)], fresh_settings)
+    Archive(fresh_settings).build([str(corpus)])
     index = fresh_settings.index_dir
     # new text to embed gives the killed writer real work (and a window to die in)
     for i, path in enumerate(sorted(corpus.iterdir())):
@@ -177,41 +175,53 @@ def test_writer_killed_at_any_point_leaves_a_working_index(tmp_path, fresh_setti
     assert _answers(index)
     leftovers = [p.name for p in (index / VERSIONS).iterdir() if p.name.startswith("tmp-")]
     assert leftovers == []
-    assert IndexReader(index).manifest.articles == 5
+    assert Archive(Settings(index_dir=index)).stats().articles == 5
 
 
 @pytest.mark.slow
 def test_readers_never_see_a_half_written_index(tmp_path, fresh_settings):
     corpus = tmp_path / "corpus"
     shutil.copytree(SAMPLE, corpus)
-    build_index([str(corpus)], fresh_settings)
+    writer = Archive(fresh_settings)
+    writer.build([str(corpus)])
     errors: list[str] = []
     stop = threading.Event()
+    # one archive shared by threads (it follows each new version) and one opened per read
+    shared = Archive(Settings(index_dir=fresh_settings.index_dir))
+    versions_seen: set[str] = set()
 
-    def read_forever() -> None:
+    def read_forever(index: Path | Archive) -> None:
         while not stop.is_set():
             try:
-                if not _answers(fresh_settings.index_dir):
+                if not _answers(index):
                     errors.append("wrong answer")
+                if isinstance(index, Archive):
+                    versions_seen.add(index.version)
             except Exception as exc:  # any failure to read is what this test looks for
                 errors.append(repr(exc))
 
-    readers = [threading.Thread(target=read_forever) for _ in range(2)]
+    readers = [
+        threading.Thread(target=read_forever, args=(index,))
+        for index in (fresh_settings.index_dir, shared, shared)
+    ]
     for thread in readers:
         thread.start()
     for round_ in range(3):
         (corpus / f"extra{round_}.md").write_text(
             f"# 补充{round_}\n\n第{round_}篇补充文章。\n", "utf-8"
         )
-        build_index([str(corpus)], fresh_settings, update=True)
+        report = writer.update([str(corpus)])
+        assert report.added == 1
     stop.set()
     for thread in readers:
         thread.join()
     assert errors == []
+    assert shared.version == writer.version == report.version  # the shared one moved on
+    assert len(versions_seen) >= 2
 
 
 def test_damaged_indexes_give_clear_errors(tmp_path, fresh_settings):
-    build_index([str(SAMPLE)], fresh_settings)
+    Archive(fresh_settings).build([str(SAMPLE)])
     index = fresh_settings.index_dir
     version = current_version_dir(index)
 
@@ -219,17 +229,21 @@ def test_damaged_indexes_give_clear_errors(tmp_path, fresh_settings):
     (version / MANIFEST).write_text(json.dumps({**manifest, "format_version": 99}), "utf-8")
     with pytest.raises(IndexCorruptError, match="newer"):
         IndexReader(index)
+    with pytest.raises(IndexCorruptError, match="newer"):
+        Archive(Settings(index_dir=index)).search(QUESTION)
     (version / MANIFEST).write_text(json.dumps(manifest), "utf-8")
 
     dense = version / "dense.faiss"
     dense.write_bytes(dense.read_bytes()[:100])
     with pytest.raises(IndexCorruptError, match="damaged"):
         IndexReader(index)
+    with pytest.raises(IndexCorruptError, match="damaged"):
+        Archive(Settings(index_dir=index)).search(QUESTION)
 
     (index / CURRENT).write_text("v-gone\n", "utf-8")
     result = runner.invoke(app, ["ask", QUESTION, "--index", str(index)])
     assert result.exit_code == 1
     assert "missing version" in result.stderr and "Traceback" not in result.output
     # a rebuild recovers without manual steps
-    build_index([str(SAMPLE)], fresh_settings)
+    Archive(fresh_settings).build([str(SAMPLE)])
     assert _answers(index)

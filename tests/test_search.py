@@ -6,17 +6,20 @@ import pytest
 from conftest import QUESTION, STOCKTAKE
 
 from rag.index.tokenize import tokenize
-from rag.retrieve import SearchFilters, parse_day, reciprocal_rank_fusion
+from rag.records import SearchFilters, SearchOptions, parse_day
+from rag.retrieve import reciprocal_rank_fusion
 
 
-def test_simplified_question_finds_traditional_passage(sample_reader):
+def test_simplified_question_finds_traditional_passage(sample_archive):
     # the RFI article writes 采訪 and 盡管 (traditional 訪, 盡) in an otherwise simplified text
-    hits = sample_reader.search("接受采访 尽管", k=3, mode="keyword").hits
+    hits = sample_archive.search("接受采访 尽管", SearchOptions(k=3, mode="keyword")).hits
     assert hits and "采訪" in hits[0].chunk.text and "盡管" in hits[0].chunk.text
 
 
-def test_traditional_question_finds_simplified_passage(sample_reader):
-    hits = sample_reader.search("中國氣候變化事務特使解振華", k=3, mode="keyword").hits
+def test_traditional_question_finds_simplified_passage(sample_archive):
+    hits = sample_archive.search(
+        "中國氣候變化事務特使解振華", SearchOptions(k=3, mode="keyword")
+    ).hits
     assert hits and "解振华" in hits[0].chunk.text
     assert "解振華" not in hits[0].chunk.text  # shown as written, not converted
 
@@ -25,44 +28,46 @@ def test_tokens_are_script_and_width_independent():
     assert tokenize("氣候變化 ＣＯＰ２８") == tokenize("气候变化 COP28")
 
 
-def test_since_excludes_the_2021_article(sample_reader):
-    hits = sample_reader.search(
+def test_since_excludes_the_2021_article(sample_archive):
+    hits = sample_archive.search(
         "格拉斯哥联合宣言",
-        k=10,
-        per_article=0,
-        filters=SearchFilters(since=parse_day("2023-01-01")),
+        SearchOptions(k=10, per_article=0, filters=SearchFilters(since=parse_day("2023-01-01"))),
     ).hits
     assert hits
     assert all(h.article.published.year == 2023 for h in hits)
-    unfiltered = sample_reader.search("格拉斯哥联合宣言", k=10, per_article=0).hits
+    unfiltered = sample_archive.search("格拉斯哥联合宣言", SearchOptions(k=10, per_article=0)).hits
     assert any(h.article.published.year == 2021 for h in unfiltered)
 
 
-def test_until_and_source_filters(sample_reader):
+def test_until_and_source_filters(sample_archive):
     until = SearchFilters(until=parse_day("2021-12-31", end_of_day=True))
-    hits = sample_reader.search(QUESTION, k=5, filters=until).hits
+    hits = sample_archive.search(QUESTION, SearchOptions(k=5, filters=until)).hits
     assert hits and {h.article.source for h in hits} == {"voachinese.com"}
-    voa = sample_reader.search(QUESTION, k=5, filters=SearchFilters(source="voa")).hits
+    voa = sample_archive.search(
+        QUESTION, SearchOptions(k=5, filters=SearchFilters(source="voa"))
+    ).hits
     assert voa and all("voachinese" in h.article.source for h in voa)
 
 
 @pytest.mark.parametrize("mode", ["dense", "keyword", "hybrid"])
-def test_filter_is_applied_inside_the_search(sample_reader, mode):
+def test_filter_is_applied_inside_the_search(sample_archive, mode):
     # only one article is from July 2023; a post-hoc trim of a top-k would return fewer
     only_july = SearchFilters(since=parse_day("2023-07-01"), until=parse_day("2023-07-31", True))
-    hits = sample_reader.search(QUESTION, k=2, per_article=2, mode=mode, filters=only_july).hits
+    hits = sample_archive.search(
+        QUESTION, SearchOptions(k=2, per_article=2, mode=mode, filters=only_july)
+    ).hits
     assert len(hits) == 2 or mode == "keyword"
     assert hits and all(h.article.published.month == 7 for h in hits)
 
 
-def test_a_filter_matching_nothing_returns_nothing_with_a_message(sample_reader):
-    result = sample_reader.search(QUESTION, filters=SearchFilters(source="nytimes"))
+def test_a_filter_matching_nothing_returns_nothing_with_a_message(sample_archive):
+    result = sample_archive.search(QUESTION, SearchOptions(filters=SearchFilters(source="nytimes")))
     assert result.hits == ()
     assert "no article matches" in (result.notice or "")
 
 
-def test_hybrid_keeps_the_stocktake_passage_first(sample_reader):
-    hits = sample_reader.search(QUESTION, k=3).hits
+def test_hybrid_keeps_the_stocktake_passage_first(sample_archive):
+    hits = sample_archive.search(QUESTION, SearchOptions(k=3)).hits
     assert any(STOCKTAKE in h.chunk.text for h in hits)
 
 
@@ -82,8 +87,8 @@ def test_reciprocal_rank_fusion_rewards_agreement():
         ("Who painted the Mona Lisa?", False),
     ],
 )
-def test_no_answer_threshold(sample_reader, question, answerable):
-    result = sample_reader.search(question, k=3)
+def test_no_answer_threshold(sample_archive, question, answerable):
+    result = sample_archive.search(question, SearchOptions(k=3))
     assert result.no_answer is not answerable
     assert result.hits  # the closest passages stay attached for reference
     if not answerable:

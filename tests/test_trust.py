@@ -111,7 +111,9 @@ def make_format_1(index: Path) -> None:
         rows = conn.execute("SELECT path FROM sources").fetchall()
         for (path,) in rows:
             relative = os.path.relpath(os.fsdecode(path), index.parent)
-            conn.execute("UPDATE sources SET path = ? WHERE path = ?", (os.fsencode(relative), path))
+            conn.execute(
+                "UPDATE sources SET path = ? WHERE path = ?", (os.fsencode(relative), path)
+            )
 
 
 def test_cron_update_of_an_old_relative_index_from_home_keeps_every_article(
@@ -126,8 +128,13 @@ def test_cron_update_of_an_old_relative_index_from_home_keeps_every_article(
         "RAG_CACHE_DIR": str(embedding_cache),
     }
     run = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "rebuild_index.py"), "--update"]
-        + ["--index", str(project / "idx")],
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "rebuild_index.py"),
+            "--update",
+            "--index",
+            str(project / "idx"),
+        ],
         cwd=home,
         env=environment,
         capture_output=True,

@@ -4,15 +4,50 @@ from __future__ import annotations
 
 import re
 import shutil
-from dataclasses import replace
 from pathlib import Path
 
+import pytest
 from conftest import QUESTION, STOCKTAKE
 
-from rag.index.build import build_index
-from rag.retrieve import IndexReader
+from rag.archive import Archive
+from rag.chunking import embedding_text
+from rag.config import Settings
+from rag.records import SearchOptions
 
 RFI_STOCKTAKE = "000_ea12142fd580669e.txt"
+NEW_ARTICLE = (
+    "---\ntitle: 新文章\ndate: 2024-01-02\nfrom: https://example.org/a\n---\n\n"
+    "北极熊数量在过去十年里显著下降，科学家呼吁加强保护。\n"
+)
+
+
+@pytest.fixture()
+def settings(tmp_path: Path, sample_index: tuple[Settings, object]) -> Settings:
+    """A new index whose embedding cache holds exactly the sample build's vectors.
+
+    The session's shared cache also holds texts other tests embedded; a cache of its
+    own makes ``embedded`` count precisely the texts this test's updates introduce.
+    """
+    sample_settings = sample_index[0]
+    shutil.copytree(sample_settings.embedding_cache_dir, tmp_path / "cache")
+    return Settings(index_dir=tmp_path / "index", cache_dir=tmp_path / "cache")
+
+
+def embedded_texts(archive: Archive) -> set[str]:
+    """What the embedder saw for each passage of the live version (title + passage)."""
+    titles: dict[str, str] = {}
+    texts = set()
+    for chunk in archive.passages():
+        if chunk.article_id not in titles:
+            detail = archive.article(chunk.article_id)
+            assert detail is not None
+            titles[chunk.article_id] = detail.article.title
+        texts.add(embedding_text(titles[chunk.article_id], chunk.text))
+    return texts
+
+
+def article_ids(archive: Archive) -> set[str]:
+    return {chunk.article_id for chunk in archive.passages()}
 
 
 def near_copy(original: Path, target: Path) -> None:
@@ -27,63 +62,97 @@ def near_copy(original: Path, target: Path) -> None:
     target.write_text(text, encoding="utf-8")
 
 
-def test_no_change_update_embeds_nothing(fresh_settings, corpus_copy):
-    build_index([str(corpus_copy)], fresh_settings)
-    report = build_index([str(corpus_copy)], fresh_settings, update=True)
+def test_a_build_from_a_warm_cache_embeds_nothing(settings, corpus_copy):
+    report = Archive(settings).build([str(corpus_copy)])
+    assert report.articles == 5
+    assert report.embedded == 0 and report.reused_embeddings == report.passages
+
+
+def test_no_change_update_embeds_nothing(settings, corpus_copy):
+    archive = Archive(settings)
+    first = archive.build([str(corpus_copy)])
+    report = archive.update()
     assert (report.added, report.updated, report.removed, report.unchanged) == (0, 0, 0, 5)
-    assert report.embedded == 0
+    assert report.embedded == 0 and report.reused_embeddings == report.passages
+    assert report.previous_articles == report.articles == 5
+    assert report.passages == first.passages
 
 
-def test_update_adds_changes_and_removes(fresh_settings, corpus_copy, tmp_path):
-    first = build_index([str(corpus_copy)], fresh_settings)
-    extra = tmp_path / "new.md"
-    extra.write_text(
-        "---\ntitle: 新文章\ndate: 2024-01-02\nfrom: https://example.org/a\n---\n\n"
-        "北极熊数量在过去十年里显著下降，科学家呼吁加强保护。\n",
-        encoding="utf-8",
-    )
-    shutil.copy(extra, corpus_copy / "new.md")
+def test_adding_one_article_embeds_exactly_its_passages(settings, corpus_copy):
+    archive = Archive(settings)
+    archive.build([str(corpus_copy)])
+    before = article_ids(archive)
+    (corpus_copy / "new.md").write_text(NEW_ARTICLE, encoding="utf-8")
+
+    report = archive.update()
+    assert (report.added, report.updated, report.removed, report.unchanged) == (1, 0, 0, 5)
+    assert (report.previous_articles, report.articles) == (5, 6)
+    (new_id,) = article_ids(archive) - before
+    detail = archive.article(new_id)
+    assert detail is not None and detail.article.title == "新文章"
+    assert report.embedded == len(detail.passages) > 0
+    assert report.reused_embeddings == report.passages - report.embedded
+
+
+def test_update_adds_changes_and_removes(settings, corpus_copy, tmp_path):
+    archive = Archive(settings)
+    first = archive.build([str(corpus_copy)])
+    before = embedded_texts(archive)
+    (corpus_copy / "new.md").write_text(NEW_ARTICLE, encoding="utf-8")
     (corpus_copy / "001_b51a48158384c388.txt").unlink()
     changed = corpus_copy / "002_37bebe61abe63fad.txt"
     changed.write_text(
         changed.read_text(encoding="utf-8") + "\n<p>更正：本文已更新。</p>\n", "utf-8"
     )
 
-    report = build_index([str(corpus_copy)], fresh_settings, update=True)
+    report = archive.update([str(corpus_copy)])
     assert (report.added, report.updated, report.removed, report.unchanged) == (1, 1, 1, 3)
-    assert report.articles == 5
-    assert 0 < report.embedded < first.passages
-    reader = IndexReader(fresh_settings.index_dir)
-    titles = {h.article.title for h in reader.search("北极熊", k=10, per_article=1).hits}
+    assert report.articles == 5 and report.previous_articles == 5
+    # exactly the passages whose text is new (the new article, the changed article's
+    # edited end) were embedded; everything else came from the cache
+    new_texts = embedded_texts(archive) - before
+    assert any("北极熊" in t for t in new_texts) and any("更正" in t for t in new_texts)
+    assert report.embedded == len(new_texts)
+    assert report.embedded < first.passages
+    titles = {
+        h.article.title for h in archive.search("北极熊", SearchOptions(k=10, per_article=1)).hits
+    }
     assert "新文章" in titles
     assert "美国气候特使克里 美中合作应对气候危机" not in titles
 
 
-def test_rebuild_with_unchanged_text_reembeds_nothing(fresh_settings, corpus_copy):
-    build_index([str(corpus_copy)], fresh_settings)
-    again = build_index([str(corpus_copy)], fresh_settings)
+def test_rebuild_with_unchanged_text_reembeds_nothing(settings, corpus_copy):
+    archive = Archive(settings)
+    archive.build([str(corpus_copy)])
+    again = archive.build([str(corpus_copy)])
     assert again.embedded == 0 and again.reused_embeddings == again.passages
 
 
-def test_new_chunking_embeds_only_new_chunk_texts(fresh_settings, corpus_copy):
-    first = build_index([str(corpus_copy)], fresh_settings)
-    other = replace(fresh_settings, chunk_overlap=fresh_settings.chunk_overlap + 20)
-    second = build_index([str(corpus_copy)], other)
-    assert second.embedded <= second.passages
-    assert second.reused_embeddings > 0 or first.passages == 0
-    third = build_index([str(corpus_copy)], other)
+def test_new_chunking_embeds_only_new_chunk_texts(settings, corpus_copy):
+    first_archive = Archive(settings)
+    first_archive.build([str(corpus_copy)])
+    first_texts = embedded_texts(first_archive)
+    other = settings.with_overrides("test", chunk_overlap=settings.chunk_overlap + 20)
+    second_archive = Archive(other)
+    second = second_archive.build([str(corpus_copy)])
+    second_texts = embedded_texts(second_archive)
+    # the passages whose text the old chunking already produced are reused, not re-embedded
+    assert second_texts & first_texts
+    assert second.embedded == len(second_texts - first_texts) > 0
+    third = second_archive.build([str(corpus_copy)])
     assert third.embedded == 0
 
 
-def test_duplicates_are_merged_and_distinct_articles_are_not(fresh_settings, corpus_copy):
+def test_duplicates_are_merged_and_distinct_articles_are_not(settings, corpus_copy):
     original = corpus_copy / RFI_STOCKTAKE
     shutil.copy(original, corpus_copy / "exact-copy.txt")
     near_copy(original, corpus_copy / "near-copy.txt")
-    report = build_index([str(corpus_copy)], fresh_settings)
+    archive = Archive(settings)
+    report = archive.build([str(corpus_copy)])
     assert report.articles == 5
     assert report.duplicates_merged == 2
-    reader = IndexReader(fresh_settings.index_dir)
-    hit = next(h for h in reader.search(QUESTION, k=5).hits if STOCKTAKE in h.chunk.text)
+    hits = archive.search(QUESTION, SearchOptions(k=5)).hits
+    hit = next(h for h in hits if STOCKTAKE in h.chunk.text)
     assert "https://rfi.my/mirror/ABC" in hit.article.urls
     assert len(hit.article.urls) == 2
     assert len({d.date() for d in hit.article.dates}) == 2

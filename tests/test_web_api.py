@@ -16,14 +16,13 @@ from conftest import QUESTION, SAMPLE, STOCKTAKE
 from typer.testing import CliRunner
 from web_support import HOSTILE_MARKERS, HOSTILE_TITLE, write_hostile_article
 
+from rag.archive import Archive
 from rag.cli import app as cli_app
 from rag.config import Settings
-from rag.index.build import BuildReport, build_index
 from rag.index.store import CURRENT, VERSIONS
-from rag.web.app import MAX_BODY_BYTES, VERSION_HEADER
+from rag.records import BuildReport
+from rag.web.app import MAX_BODY_BYTES, VERSION_HEADER, create_app
 from rag.web.server import is_loopback, running_server
-
-pytest.importorskip("fastapi")
 
 
 @pytest.fixture(scope="module")
@@ -36,6 +35,16 @@ def base_url(sample_index: tuple[Settings, BuildReport]) -> Iterator[str]:
 def client(base_url: str) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=base_url, timeout=60) as c:
         yield c
+
+
+def test_the_app_serves_one_archive_opened_from_its_settings(
+    sample_index: tuple[Settings, BuildReport],
+) -> None:
+    settings = sample_index[0]
+    app = create_app(settings)
+    archive = app.state.archive
+    assert isinstance(archive, Archive) and archive.settings == settings
+    assert archive.index_dir == settings.index_dir
 
 
 def test_server_listens_on_loopback(base_url: str) -> None:
@@ -231,7 +240,7 @@ def test_hostile_article_comes_back_as_data(tmp_path: Path) -> None:
     corpus.mkdir()
     write_hostile_article(corpus)
     settings = Settings(index_dir=tmp_path / "index")
-    build_index([str(corpus)], settings)
+    Archive(settings).build([str(corpus)])
     with running_server(settings) as url:
         hits = httpx.get(f"{url}/api/search", params={"q": "全球盘点"}, timeout=60).json()["hits"]
         assert hits[0]["title"] == HOSTILE_TITLE
@@ -261,7 +270,8 @@ def test_requests_during_index_updates_see_one_version(tmp_path: Path) -> None:
     corpus = tmp_path / "corpus"
     shutil.copytree(SAMPLE, corpus)
     settings = Settings(index_dir=tmp_path / "index")
-    build_index([str(corpus)], settings)
+    writer = Archive(settings)
+    writer.build([str(corpus)])
     texts: dict[str, dict[str, str]] = {}
 
     def record_live_version() -> None:
@@ -284,11 +294,11 @@ def test_requests_during_index_updates_see_one_version(tmp_path: Path) -> None:
             kept = removed.read_bytes()
             removed.unlink()
             write_hostile_article(corpus)  # one article out, one new one in
-            build_index([str(corpus)], settings, lock_wait=30)
+            writer.build([str(corpus)], lock_wait=30)
             record_live_version()
             (corpus / "hostile.txt").unlink()
             removed.write_bytes(kept)
-            build_index([str(corpus)], settings, lock_wait=30)
+            writer.build([str(corpus)], lock_wait=30)
             record_live_version()
         finally:
             done.set()

@@ -9,10 +9,12 @@ from typing import Any
 
 import pytest
 from conftest import QUESTION, ROOT, SAMPLE, STOCKTAKE
+from playwright.sync_api import sync_playwright
 from web_support import HOSTILE_MARKERS, HOSTILE_TITLE, RFI, write_hostile_article
 
+from rag.archive import Archive
 from rag.config import Settings
-from rag.index.build import BuildReport, build_index
+from rag.records import BuildReport
 from rag.web.server import running_server
 
 pytestmark = pytest.mark.browser
@@ -43,13 +45,10 @@ def _chromium() -> str | None:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    sync_api = pytest.importorskip(
-        "playwright.sync_api", reason="playwright is not installed (pip install playwright)"
-    )
     executable = _chromium()
     if executable is None:
         pytest.skip("Chromium not found (apt-get install chromium; make test tries to)")
-    with sync_api.sync_playwright() as playwright:
+    with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
@@ -121,7 +120,7 @@ def test_hostile_article_renders_as_text(page: Any, tmp_path: Path) -> None:
         if name.name != RFI:
             shutil.copy(name, corpus)
     settings = Settings(index_dir=tmp_path / "index")
-    build_index([str(corpus)], settings)
+    Archive(settings).build([str(corpus)])
     dialogs: list[str] = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
     with running_server(settings) as url:

@@ -13,14 +13,11 @@ gathered in numpy with :meth:`E5Weights.embed_rows`, so the 250k x 384 table
 never enters the graph) and ``mask`` int32 [B, L] (1 = token, 0 = padding).
 Output: ``pooled`` float32 [B, H], the mean over each row's valid tokens.
 
-Two graph flavours:
-
-* ``fused`` (default): com.microsoft ``Attention``, ``SkipLayerNormalization``
-  and ``BiasGelu`` (exact erf GELU); int8 quantisation turns Attention into
-  ``QAttention`` and the FFN / output MatMuls into dynamic-quantised int8 matmuls
-  (VNNI on AVX-512 machines).  Weights are QInt8 per output channel; activations
-  are quantised per tensor at run time (u8).
-* ``plain``: standard ONNX ops only (opset 17).
+The graph uses the com.microsoft fused ops ``Attention``, ``SkipLayerNormalization``
+and ``BiasGelu`` (exact erf GELU); int8 quantisation turns Attention into
+``QAttention`` and the FFN / output MatMuls into dynamic-quantised int8 matmuls
+(VNNI on AVX-512 machines).  Weights are QInt8 per output channel; activations
+are quantised per tensor at run time (u8).
 
 Models are built on first use and cached (atomically) under
 ``$RAG_CACHE_DIR/e5-onnx/<weights key>/`` (default ``~/.cache/rag``).
@@ -64,15 +61,13 @@ def default_onnx_cache_dir() -> Path:
 
 
 # ------------------------------------------------------------------ graph builder
-def build_model(weights: E5Weights, flavour: str = "fused") -> Any:
+def build_model(weights: E5Weights) -> Any:
     """float32 ``onnx.ModelProto`` of the encoder (see module docstring)."""
-    import onnx
     from onnx import TensorProto, helper, numpy_helper
 
     cfg = weights.config
     t = weights.tensors
     H, NH, NL = cfg.H, cfg.NH, cfg.NL
-    hd = H // NH
     eps = float(cfg.eps)
     inits: list = []
     nodes: list = []
@@ -100,14 +95,6 @@ def build_model(weights: E5Weights, flavour: str = "fused") -> Any:
         epsilon=eps,
     )
     maskf = node("Cast", ["mask"], "maskf", to=TensorProto.FLOAT)
-    if flavour == "plain":
-        bias = node("Sub", [maskf, const("one", np.array(1.0, np.float32))], "mask_m1")
-        bias = node("Mul", [bias, const("big", np.array(1e4, np.float32))], "mask_bias2")
-        bias = node("Unsqueeze", [bias, const("ax12", np.array([1, 2], np.int64))], "mask_bias")
-        const("shp_heads", np.array([0, 0, NH, hd], np.int64))
-        const("shp_hidden", np.array([0, 0, H], np.int64))
-        const("split3", np.array([H, H, H], np.int64))
-    scale = 1.0 / np.sqrt(hd)
 
     for li in range(NL):
         p = f"l{li}."
@@ -115,97 +102,43 @@ def build_model(weights: E5Weights, flavour: str = "fused") -> Any:
         def w(n: str, p: str = p) -> np.ndarray:
             return f32(p + n)
 
-        if flavour == "fused":
-            wqkv = np.concatenate([w("q.w").T, w("k.w").T, w("v.w").T], axis=1)
-            bqkv = np.concatenate([w("q.b"), w("k.b"), w("v.b")])
-            ctx = node(
-                "Attention",
-                [h, const(p + "wqkv", wqkv), const(p + "bqkv", bqkv), "mask"],
-                p + "ctx",
-                domain="com.microsoft",
-                num_heads=NH,
-            )
-            ao = node("MatMul", [ctx, const(p + "wao", w("ao.w").T)], p + "ao")
-            h = node(
-                "SkipLayerNormalization",
-                [
-                    ao,
-                    h,
-                    const(p + "aln_w", w("aln.w")),
-                    const(p + "aln_b", w("aln.b")),
-                    const(p + "bao", w("ao.b")),
-                ],
-                p + "h_att",
-                domain="com.microsoft",
-                epsilon=eps,
-            )
-            m = node("MatMul", [h, const(p + "wfi", w("fi.w").T)], p + "fi")
-            g = node(
-                "BiasGelu", [m, const(p + "bfi", w("fi.b"))], p + "gelu", domain="com.microsoft"
-            )
-            fo = node("MatMul", [g, const(p + "wfo", w("fo.w").T)], p + "fo")
-            h = node(
-                "SkipLayerNormalization",
-                [
-                    fo,
-                    h,
-                    const(p + "oln_w", w("oln.w")),
-                    const(p + "oln_b", w("oln.b")),
-                    const(p + "bfo", w("fo.b")),
-                ],
-                p + "h_out",
-                domain="com.microsoft",
-                epsilon=eps,
-            )
-            continue
-
-        # ---- plain ONNX ops
-        wqkv = np.concatenate([w("q.w").T * scale, w("k.w").T, w("v.w").T], axis=1)
-        bqkv = np.concatenate([w("q.b") * scale, w("k.b"), w("v.b")])
-        qkv = node("MatMul", [h, const(p + "wqkv", wqkv.astype(np.float32))], p + "qkv_mm")
-        qkv = node("Add", [qkv, const(p + "bqkv", bqkv.astype(np.float32))], p + "qkv")
-        nodes.append(
-            helper.make_node(
-                "Split", [qkv, "split3"], [p + "q", p + "k", p + "v"], name=p + "split", axis=-1
-            )
+        wqkv = np.concatenate([w("q.w").T, w("k.w").T, w("v.w").T], axis=1)
+        bqkv = np.concatenate([w("q.b"), w("k.b"), w("v.b")])
+        ctx = node(
+            "Attention",
+            [h, const(p + "wqkv", wqkv), const(p + "bqkv", bqkv), "mask"],
+            p + "ctx",
+            domain="com.microsoft",
+            num_heads=NH,
         )
-        q = node("Reshape", [p + "q", "shp_heads"], p + "q4")
-        q = node("Transpose", [q], p + "qt", perm=[0, 2, 1, 3])
-        k = node("Reshape", [p + "k", "shp_heads"], p + "k4")
-        k = node("Transpose", [k], p + "kt", perm=[0, 2, 3, 1])
-        v = node("Reshape", [p + "v", "shp_heads"], p + "v4")
-        v = node("Transpose", [v], p + "vt", perm=[0, 2, 1, 3])
-        s = node("MatMul", [q, k], p + "scores_mm")
-        s = node("Add", [s, bias], p + "scores")
-        s = node("Softmax", [s], p + "probs", axis=-1)
-        c = node("MatMul", [s, v], p + "ctx4")
-        c = node("Transpose", [c], p + "ctxt", perm=[0, 2, 1, 3])
-        c = node("Reshape", [c, "shp_hidden"], p + "ctx")
-        ao = node("MatMul", [c, const(p + "wao", w("ao.w").T)], p + "ao_mm")
-        ao = node("Add", [ao, const(p + "bao", w("ao.b"))], p + "ao")
-        ao = node("Add", [ao, h], p + "ao_res")
+        ao = node("MatMul", [ctx, const(p + "wao", w("ao.w").T)], p + "ao")
         h = node(
-            "LayerNormalization",
-            [ao, const(p + "aln_w", w("aln.w")), const(p + "aln_b", w("aln.b"))],
+            "SkipLayerNormalization",
+            [
+                ao,
+                h,
+                const(p + "aln_w", w("aln.w")),
+                const(p + "aln_b", w("aln.b")),
+                const(p + "bao", w("ao.b")),
+            ],
             p + "h_att",
-            axis=-1,
+            domain="com.microsoft",
             epsilon=eps,
         )
-        m = node("MatMul", [h, const(p + "wfi", w("fi.w").T)], p + "fi_mm")
-        m = node("Add", [m, const(p + "bfi", w("fi.b"))], p + "fi")
-        e = node("Mul", [m, const("rsqrt2", np.array(1 / np.sqrt(2.0), np.float32))], p + "gx")
-        e = node("Erf", [e], p + "gerf")
-        e = node("Add", [e, const("one_g", np.array(1.0, np.float32))], p + "g1")
-        e = node("Mul", [m, e], p + "g2")
-        g = node("Mul", [e, const("half", np.array(0.5, np.float32))], p + "gelu")
-        fo = node("MatMul", [g, const(p + "wfo", w("fo.w").T)], p + "fo_mm")
-        fo = node("Add", [fo, const(p + "bfo", w("fo.b"))], p + "fo")
-        fo = node("Add", [fo, h], p + "fo_res")
+        m = node("MatMul", [h, const(p + "wfi", w("fi.w").T)], p + "fi")
+        g = node("BiasGelu", [m, const(p + "bfi", w("fi.b"))], p + "gelu", domain="com.microsoft")
+        fo = node("MatMul", [g, const(p + "wfo", w("fo.w").T)], p + "fo")
         h = node(
-            "LayerNormalization",
-            [fo, const(p + "oln_w", w("oln.w")), const(p + "oln_b", w("oln.b"))],
+            "SkipLayerNormalization",
+            [
+                fo,
+                h,
+                const(p + "oln_w", w("oln.w")),
+                const(p + "oln_b", w("oln.b")),
+                const(p + "bfo", w("fo.b")),
+            ],
             p + "h_out",
-            axis=-1,
+            domain="com.microsoft",
             epsilon=eps,
         )
 
@@ -219,7 +152,7 @@ def build_model(weights: E5Weights, flavour: str = "fused") -> Any:
 
     graph = helper.make_graph(
         nodes,
-        f"e5-small-{flavour}",
+        "e5-small-fused",
         [
             helper.make_tensor_value_info("emb", TensorProto.FLOAT, ["B", "L", H]),
             helper.make_tensor_value_info("mask", TensorProto.INT32, ["B", "L"]),
@@ -230,8 +163,6 @@ def build_model(weights: E5Weights, flavour: str = "fused") -> Any:
     opsets = [helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)]
     model = helper.make_model(graph, opset_imports=opsets, producer_name="rag.e5_onnx")
     model.ir_version = 8
-    if flavour == "plain":
-        onnx.checker.check_model(model)
     return model
 
 
@@ -252,7 +183,6 @@ def model_file(
     weights: E5Weights,
     *,
     quantized: bool,
-    flavour: str = "fused",
     cache_dir: str | os.PathLike | None = None,
     float_ffn_out: bool = False,
 ) -> Path:
@@ -263,12 +193,14 @@ def model_file(
     """
     base = Path(cache_dir).expanduser() if cache_dir else default_onnx_cache_dir()
     d = base / f"{_file_key(weights.path)}-g{GRAPH_VERSION}"
-    f32_path = d / f"e5-{flavour}-f32.onnx"
+    # "fused" in the names dates from a removed second (standard-ops) graph; kept so that
+    # existing caches stay valid.
+    f32_path = d / "e5-fused-f32.onnx"
     if not f32_path.is_file():
-        _atomic_write(f32_path, build_model(weights, flavour).SerializeToString())
+        _atomic_write(f32_path, build_model(weights).SerializeToString())
     if not quantized:
         return f32_path
-    q_path = d / f"e5-{flavour}-int8pc{'-ffo32' if float_ffn_out else ''}.onnx"
+    q_path = d / f"e5-fused-int8pc{'-ffo32' if float_ffn_out else ''}.onnx"
     if not q_path.is_file():
         from onnxruntime.quantization import QuantType, quantize_dynamic
 
@@ -294,7 +226,6 @@ class OnnxE5(NumpyE5):
 
     Parameters (besides NumpyE5's ``weights``, ``cache_dir``, ``batch_tokens``):
     quantized: dynamic int8 weights (default) or the float32 graph.
-    flavour: ``"fused"`` (com.microsoft fused ops, default) or ``"plain"``.
     threads: onnxruntime intra-op threads per session (default: usable CPUs).
     workers: buckets run concurrently (default 1; each worker then should get
         ``threads`` = CPUs / workers).
@@ -306,7 +237,6 @@ class OnnxE5(NumpyE5):
         weights: E5Weights | None = None,
         *,
         quantized: bool = True,
-        flavour: str = "fused",
         cache_dir: str | os.PathLike | None = None,
         onnx_cache_dir: str | os.PathLike | None = None,
         threads: int | None = None,
@@ -315,10 +245,7 @@ class OnnxE5(NumpyE5):
         float_ffn_out: bool = False,
     ) -> None:
         self.float_ffn_out = float_ffn_out
-        if flavour not in ("fused", "plain"):
-            raise ValueError("flavour must be 'fused' or 'plain'")
         self.quantized = bool(quantized)
-        self.flavour = flavour
         self._onnx_cache_dir = onnx_cache_dir
         self.threads = int(threads) if threads else None
         super().__init__(weights, cache_dir=cache_dir, workers=workers, batch_tokens=batch_tokens)
@@ -334,7 +261,6 @@ class OnnxE5(NumpyE5):
         self.model_path = model_file(
             self.weights,
             quantized=self.quantized,
-            flavour=self.flavour,
             cache_dir=self._onnx_cache_dir,
             float_ffn_out=self.float_ffn_out,
         )

@@ -100,14 +100,17 @@ def _load_engine(name: str, model_cache_dir: Path | None) -> Any:
     if name == "onnx":
         try:
             from rag.embed.e5_onnx import OnnxE5
+
+            return OnnxE5(
+                float_ffn_out=True,
+                cache_dir=base / "e5-small-f32",
+                onnx_cache_dir=base / "e5-onnx",
+            )
         except ImportError as exc:
             raise MissingDependencyError(
                 f"the onnx passage engine needs onnxruntime and onnx ({exc}); "
                 'pip install onnxruntime onnx, or set e5_engine = "numpy"'
             ) from None
-        return OnnxE5(
-            float_ffn_out=True, cache_dir=base / "e5-small-f32", onnx_cache_dir=base / "e5-onnx"
-        )
     from rag.embed.e5_numpy import NumpyE5
 
     return NumpyE5(cache_dir=base / "e5-small-f32")

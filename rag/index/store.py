@@ -216,6 +216,9 @@ def collect_garbage(index_dir: Path) -> None:
         key=lambda p: p.name,
     )
     doomed = [p for p in versions.iterdir() if p.name.startswith("tmp-")]
+    # a writer killed inside write_text_atomic leaves its temporary pointer file
+    for stale in index_dir.glob(f".{CURRENT}.*.tmp"):
+        stale.unlink(missing_ok=True)
     doomed += old[: max(0, len(old) - KEEP_OLD_VERSIONS)]
     for path in doomed:
         shutil.rmtree(path, ignore_errors=True)

@@ -30,11 +30,12 @@ def merge_duplicates(
 ) -> list[Article]:
     """Return one article per story, in first-seen order.
 
-    A merged article keeps the first-seen copy's id, title and text, every URL and
-    date of its copies (first-seen order, no repeats) and the earliest date as
-    ``published``. Copies are the same story when they share a canonical URL or a
-    content hash, or when the estimated Jaccard similarity of their character
-    5-shingles reaches ``threshold``.
+    A merged article keeps the first-seen copy's id and title, the longest text of its
+    copies (first-seen among equals: a truncated re-save of a story must not cut the
+    indexed story short), every URL and date of its copies (first-seen order, no
+    repeats) and the earliest date as ``published``. Copies are the same story when
+    they share a canonical URL or a content hash, or when the estimated Jaccard
+    similarity of their character 5-shingles reaches ``threshold``.
     """
     groups = _group_copies(articles, threshold)
     merged: list[Article] = []
@@ -120,8 +121,12 @@ def _merge(copies: list[Article]) -> Article:
     unique_urls = tuple(dict.fromkeys(urls))
     unique_dates = tuple(dict.fromkeys(dates))
     tags = tuple(dict.fromkeys(tag for copy in copies for tag in copy.tags))
+    fullest = max(copies, key=lambda copy: len(copy.text))  # max keeps the first of equals
     return replace(
         first,
+        text=fullest.text,
+        content_hash=fullest.content_hash,
+        path=fullest.path,
         url=first.url or (unique_urls[0] if unique_urls else None),
         published=min(unique_dates) if unique_dates else first.published,
         tags=tags,

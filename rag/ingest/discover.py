@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import glob
 import os
 from collections.abc import Sequence
@@ -30,7 +31,9 @@ def discover_sources(paths: Sequence[str]) -> tuple[list[Path], list[IngestFailu
 
     def add(candidates: list[Path]) -> None:
         for candidate in candidates:
-            key = candidate.resolve()
+            # realpath, not Path.resolve(): a symlink loop must not end the run (resolve
+            # raises RuntimeError for one); reading the file then reports it
+            key = Path(os.path.realpath(candidate))
             if key not in seen:
                 seen.add(key)
                 found.append(candidate)
@@ -79,9 +82,54 @@ def _walk_folder(folder: Path) -> list[Path]:
     return files
 
 
+def glob_paths(pattern: str) -> list[str]:
+    """The paths ``pattern`` matches, like ``glob.glob(pattern, recursive=True)``, except
+    that ``**`` never descends into a symlinked folder.
+
+    glob's ``**`` follows symlinks: two links to a parent folder in an archive make it
+    enumerate an exponential number of paths and never return. Wildcards do not match
+    names starting with "." (as in glob).
+    """
+    if "**" not in pattern:
+        return glob.glob(pattern)  # one level per wildcard: a link loop cannot recurse
+    parts = pattern.split(os.sep)
+    first_magic = next(i for i, part in enumerate(parts) if _GLOB_CHARS & set(part))
+    base = os.sep.join(parts[:first_magic]) or (os.sep if pattern.startswith(os.sep) else "")
+    wanted = [part for part in parts[first_magic:] if part]
+    folders_only = pattern.endswith(os.sep)
+    top = base or os.curdir
+    if not os.path.isdir(top):
+        return []
+    found: list[str] = []
+    if base and wanted[-1] == "**":
+        found.append(os.path.join(base, ""))  # as glob: "dir/**" matches "dir/" itself
+    names_hidden = any(part.startswith(".") for part in wanted)
+    for root, dirs, names in os.walk(top):  # followlinks=False: links are listed, not entered
+        dirs[:] = sorted(d for d in dirs if names_hidden or not d.startswith("."))
+        rel = os.path.relpath(root, top)
+        prefix = [] if rel == os.curdir else rel.split(os.sep)
+        for name in dirs if folders_only else [*dirs, *sorted(names)]:
+            if _matches([*prefix, name], wanted):
+                path = os.path.join(base, *prefix, name)
+                found.append(os.path.join(path, "") if folders_only else path)
+    return found
+
+
+def _matches(names: list[str], wanted: list[str]) -> bool:
+    """Whether a relative path's ``names`` match the pattern components ``wanted``."""
+    if not wanted:
+        return not names
+    if wanted[0] == "**":  # any number of folders, none of them hidden
+        visible = next((i for i, name in enumerate(names) if name.startswith(".")), len(names))
+        return any(_matches(names[i:], wanted[1:]) for i in range(visible + 1))
+    if not names or (names[0].startswith(".") and not wanted[0].startswith(".")):
+        return False
+    return fnmatch.fnmatchcase(names[0], wanted[0]) and _matches(names[1:], wanted[1:])
+
+
 def _expand_glob(pattern: str) -> list[Path]:
     # glob's wildcards never match names starting with "." so hidden entries stay out.
-    matches = (Path(match) for match in glob.glob(pattern, recursive=True))
+    matches = (Path(match) for match in glob_paths(pattern))
     files: list[Path] = []
     for match in sorted(matches):
         if match.is_dir():

@@ -1,9 +1,9 @@
 """Turn the raw bytes of a source file into text, whatever legacy Chinese encoding it uses.
 
-Order of trust: a byte-order mark, then strict UTF-8, then a charset the file declares
-(HTML ``<meta charset>``, an XML declaration, a front-matter ``charset:``/``encoding:``
-key), then a guess between GB18030 and Big5 scored by how much of the decoded text is
-common Chinese characters.
+Order of trust: a byte-order mark, then UTF-16 without one (told by where its NUL bytes
+are), then strict UTF-8, then a charset the file declares (HTML ``<meta charset>``, an
+XML declaration, a front-matter ``charset:``/``encoding:`` key), then a guess between
+GB18030 and Big5 scored by how much of the decoded text is common Chinese characters.
 """
 
 from __future__ import annotations
@@ -85,17 +85,25 @@ def decode_bytes(data: bytes) -> str:
     """Decode a source file to text; never returns replacement characters from a guess.
 
     Raises ``IngestError("binary file, not text")`` for input with NUL bytes or many
-    control characters (unless a UTF-16/32 byte-order mark explains the NULs).
+    control characters, unless they are UTF-16/32 marked by a byte-order mark or UTF-16
+    without one (Windows editors save "Unicode" text that way).
     """
     for bom, codec in _BOMS:
         if data.startswith(bom):
             return data.decode(codec, errors="replace")
+    if b"\x00" in data[:8192]:
+        utf16 = _utf16_without_bom(data)
+        if utf16 is not None:
+            return utf16
     if _looks_binary(data):
         raise IngestError("binary file, not text")
     try:
         return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
+    except UnicodeDecodeError as exc:
+        if _cut_mid_character(data, exc):
+            # a UTF-8 file cut off inside its last character (an interrupted download):
+            # its text minus that character, not the whole file guessed as GB18030
+            return data[: exc.start].decode("utf-8")
     declared = _declared_charset(data)
     if declared:
         try:
@@ -103,6 +111,53 @@ def decode_bytes(data: bytes) -> str:
         except (UnicodeDecodeError, LookupError):
             pass
     return _best_guess(data)
+
+
+def _cut_mid_character(data: bytes, exc: UnicodeDecodeError) -> bool:
+    """True when ``data`` is valid UTF-8 up to an incomplete sequence at its very end."""
+    if exc.reason != "unexpected end of data" or len(data) - exc.start > 3:
+        return False
+    try:
+        data[: exc.start].decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """``data`` decoded as UTF-16 saved without a byte-order mark, or None if it is not.
+
+    In such a file the NULs are the high bytes of ASCII characters (newlines, spaces,
+    markup), so they sit at every other position; binary data and a stray NUL in 8-bit
+    text do not look like that, nor decode strictly into readable characters.
+    """
+    head = data[:8192]
+    if len(data) % 2 or len(head) < 4:
+        return None
+    units = len(head) // 2
+    nul_even, nul_odd = head[0::2].count(0), head[1::2].count(0)
+    for codec, nuls, other in (("utf-16-le", nul_odd, nul_even), ("utf-16-be", nul_even, nul_odd)):
+        if nuls < max(2, units // 100) or nuls < 4 * other:
+            continue
+        try:
+            text = data.decode(codec)
+        except UnicodeDecodeError:
+            continue
+        sample = text[:4096]
+        readable = sum(1 for char in sample if _readable(char))
+        if readable >= 0.9 * len(sample):
+            return text
+    return None
+
+
+def _readable(char: str) -> bool:
+    return (
+        " " <= char <= "~"
+        or char in "\t\n\r"
+        or "\u4e00" <= char <= "\u9fff"
+        or "\u3000" <= char <= "\u303f"
+        or "\uff00" <= char <= "\uffef"
+    )
 
 
 def _looks_binary(data: bytes) -> bool:

@@ -79,7 +79,12 @@ def build_index(
     index_dir = Path(settings.index_dir)
     with writer_lock(index_dir, lock_wait):
         collect_garbage(index_dir)
-        live = _live_version(index_dir)
+        try:
+            live = _live_version(index_dir)
+        except IndexCorruptError:
+            if update:
+                raise
+            live = None  # a rebuild is how a damaged index is repaired
         if update and live is None:
             raise IndexMissingError(
                 f"no index at {index_dir} to update; build one with 'rag index build PATH...'"
@@ -242,9 +247,9 @@ def _refuse_missing_paths(paths: Sequence[str], live: LiveVersion) -> None:
 
 def _exists(path: str) -> bool:
     if any(c in path for c in "*?["):
-        import glob
+        from rag.ingest.discover import glob_paths  # never follows a symlinked folder
 
-        return bool(glob.glob(path, recursive=True)) or Path(path).exists()
+        return Path(path).exists() or bool(glob_paths(path))
     return Path(path).exists()
 
 

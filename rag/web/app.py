@@ -31,8 +31,13 @@ from rag.errors import (
     LLMError,
     RagError,
 )
-from rag.records import SearchFilters, SearchOptions
-from rag.serialize import answer_to_dict, article_to_dict, search_to_dict
+from rag.records import SearchFilters, SearchOptions, parse_day
+from rag.serialize import (
+    answer_to_dict,
+    article_detail_to_dict,
+    search_to_dict,
+    timeline_to_dict,
+)
 
 log = logging.getLogger("rag.web")
 
@@ -61,6 +66,9 @@ class SearchParams(BaseModel):
     until: str | None = Field(None, max_length=32, description="YYYY-MM-DD, inclusive.")
     source: str | None = Field(None, max_length=200, description="Substring of source/URL.")
     per_article: int | None = Field(None, ge=0, le=MAX_K, description="0: no cap.")
+    as_of: str | None = Field(
+        None, max_length=10, description="YYYY-MM-DD that 上周 / last month count from."
+    )
 
 
 def error_status(exc: RagError) -> int:
@@ -117,11 +125,13 @@ class BodyLimit:
 
 
 def _options(params: SearchParams) -> SearchOptions:
+    as_of = parse_day(params.as_of).date() if params.as_of else None
     return SearchOptions(
         k=params.k,
         mode=params.mode,
         per_article=params.per_article,
         filters=SearchFilters.parse(params.since, params.until, params.source),
+        as_of=as_of,
     )
 
 
@@ -203,18 +213,24 @@ def create_app(settings: Settings) -> FastAPI:
         """As GET, with the parameters in a JSON body."""
         return ask_get(params)
 
+    @app.get("/api/timeline", tags=["search"])
+    def timeline_get(params: Annotated[SearchParams, Query()]) -> JSONResponse:
+        """The articles about a story in date order, as ``rag timeline --json`` prints."""
+        found = archive.timeline(params.q, _options(params))
+        return _versioned(timeline_to_dict(found), found.version)
+
+    @app.post("/api/timeline", tags=["search"])
+    def timeline_post(params: Annotated[SearchParams, Body()]) -> JSONResponse:
+        """As GET, with the parameters in a JSON body."""
+        return timeline_get(params)
+
     @app.get("/api/articles/{article_id}", tags=["articles"])
     def article(article_id: Annotated[str, PathParam(max_length=200)]) -> JSONResponse:
         """The cleaned article with its metadata and each passage's offsets in ``text``."""
         found = archive.article(article_id)
         if found is None:
             return _error(404, f"no article {article_id!r} in the index")
-        data = article_to_dict(found.article)
-        data["passages"] = [
-            {"chunk_id": c.id, "ordinal": c.ordinal, "start": c.start, "end": c.end}
-            for c in found.passages
-        ]
-        return _versioned(data, found.version)
+        return _versioned(article_detail_to_dict(found), found.version)
 
     @app.get("/api/health", tags=["index"])
     def health() -> JSONResponse:

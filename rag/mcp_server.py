@@ -1,0 +1,301 @@
+"""The MCP server behind ``rag mcp`` (needs the ``mcp`` extra): the archive as three tools.
+
+``search``, ``ask`` and ``get_article`` each make one ``Archive`` call and return the
+JSON ``rag ask --json`` prints (``rag.serialize``), as the tool's structured content
+and, for the model, as its text. A bad argument, a missing index or an unknown article
+comes back as a tool error (``isError``) holding one line; nothing a client sends stops
+the server. One archive serves every call and follows newly published index versions.
+"""
+
+# No ``from __future__ import annotations`` here: the SDK reads the tool functions'
+# parameter annotations at run time, and they name things imported inside create_server
+# (so that this module imports without the SDK and says which extra to install).
+
+from importlib import metadata
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from rag.archive import Archive
+from rag.config import Settings
+from rag.errors import MissingDependencyError, RagError
+from rag.records import SearchFilters, SearchOptions, parse_day
+from rag.serialize import (
+    answer_to_dict,
+    article_detail_to_dict,
+    search_to_dict,
+    timeline_to_dict,
+)
+
+if TYPE_CHECKING:
+    from mcp.server.mcpserver import MCPServer
+
+MAX_K = 50  # as the HTTP API
+MAX_QUESTION_CHARS = 1000
+DEFAULT_HTTP_PORT = 8001  # beside rag serve's 8000, so both can run
+HTTP_PATH = "/mcp"
+# rag.config.MODES, spelled out so the tool schema can list them (tests/test_mcp.py
+# checks the two agree)
+Mode = Literal["hybrid", "dense", "keyword"]
+
+INSTRUCTIONS = """\
+An archive of Chinese news articles (saved web pages and feeds), searched by meaning and
+by keyword. Questions may be in Chinese or English. Every passage comes with its
+article's title, publication date, source site and URL: cite them when you use it.
+Use search to read the best passages, ask for a short answer quoted from them with [n]
+citations, and get_article to read a whole article found by either."""
+
+SEARCH_HELP = """\
+Find the passages of the news archive that answer a question, best first.
+
+Use it for facts, quotes and who/what/when/where questions about the news in the
+archive, in Chinese or English, e.g. "中美在COP28上承诺了什么", "解振华与克里在哪里会谈",
+"What did China and the US promise at COP28?"; keywords work too ("甲烷 减排").
+
+Returns {query, mode, filters, found, notice, hits}: each hit has rank, score (cosine to
+the question), text (the passage), title, published, source, url, article_id, chunk_id,
+start/end (the passage's character offsets in the article text) and highlight (the best
+matching sentence in text). found=false means no passage is relevant enough: the hits are
+then only the closest ones, not an answer. Pass a hit's article_id to get_article to read
+the whole article."""
+
+ASK_HELP = """\
+Answer a question from the news archive with sentences quoted verbatim from the best
+passages, each ending with [n], and the passages themselves.
+
+Use it when a short cited answer is wanted, e.g. "中美在COP28上承诺了什么" or
+"克里什么时候访问北京"; use search to read and weigh the passages yourself. [n] cites
+hits[n-1]. Quote the answer with its citations and give each cited hit's title, date
+and URL.
+
+Returns what search returns plus answer: {mode, text, sentences (each with its
+citations), citations (number and chunk_id), found, notice}. found=false: the archive has
+nothing relevant enough, and the answer says so rather than guessing."""
+
+ARTICLE_HELP = """\
+Read one whole article of the archive: its cleaned text and metadata.
+
+Use it after search or ask, with a hit's article_id, to read the context around a
+passage (e.g. the full report behind a quoted sentence such as
+"以协商一致方式达成全球盘点决定").
+
+Returns {id, title, published, source, url, urls, dates, author, tags, text, passages}:
+passages lists every indexed passage's chunk_id and start/end offsets in text, the same
+offsets search hits carry."""
+
+
+TIMELINE_HELP = """\
+List the articles about one story in date order (oldest first), each with its date,
+outlet, title, URL and the sentence that best matches the story.
+
+Use it for how a story developed over time, e.g. "中美气候合作", "解振华与克里的会谈",
+"US-China climate talks"; copies of one story from several outlets are one entry with
+also_reported_by. Only articles relevant enough to the story are listed.
+
+Returns {query, filters, time_window, notice, entries}: each entry has published,
+title, source, url, article_id, score, sentence, chunk_id and also_reported_by."""
+
+
+def _require_sdk() -> None:
+    try:
+        import mcp.server.mcpserver  # noqa: F401
+    except ImportError:
+        raise MissingDependencyError(
+            "rag mcp needs the MCP Python SDK; install it with pip install 'rag-news[mcp]'"
+        ) from None
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _options(
+    k: int | None,
+    mode: str | None,
+    since: str | None,
+    until: str | None,
+    source: str | None,
+    as_of: str | None = None,
+) -> SearchOptions:
+    return SearchOptions(
+        k=k,
+        mode=mode,
+        filters=SearchFilters.parse(since, until, source),
+        as_of=parse_day(as_of).date() if as_of else None,
+    )
+
+
+def create_server(archive: Archive) -> "MCPServer[Any]":
+    """An MCP server whose tools answer from ``archive``."""
+    _require_sdk()
+    from mcp.server.mcpserver import MCPServer
+    from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
+    from mcp.types import ToolAnnotations
+    from pydantic import Field, ValidationError
+
+    class ArchiveServer(MCPServer[Any]):
+        """Failures the caller can fix come back as one line after the tool's name.
+
+        The SDK reports arguments that fail the schema with pydantic's multi-line report,
+        and any other exception as ``Error executing tool NAME`` alone (its text might
+        hold secrets). A ``RagError`` or ``OSError`` message is written for the user, so
+        it is passed on, as the CLI prints it.
+        """
+
+        async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
+            try:
+                return await super().call_tool(name, arguments, context)
+            except ToolError as exc:
+                cause = exc.__cause__
+                unexpected = isinstance(exc, UnexpectedToolError)
+                if isinstance(cause, ValidationError) and not unexpected:  # the arguments
+                    problems = "; ".join(
+                        f"{'.'.join(str(part) for part in e['loc'])}: {e['msg']}"
+                        for e in cause.errors()
+                    )
+                    raise ToolError(f"Error executing tool {name}: {problems}") from cause
+                if unexpected and isinstance(cause, RagError | OSError):
+                    raise ToolError(f"Error executing tool {name}: {_message(cause)}") from cause
+                raise
+
+    server = ArchiveServer(
+        "rag-news",
+        title="Chinese news archive",
+        instructions=INSTRUCTIONS,
+        version=_version(),
+        log_level="WARNING",
+    )
+    read_only = ToolAnnotations(read_only_hint=True, open_world_hint=False)
+
+    question_type = Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=MAX_QUESTION_CHARS,
+            description="The question or keywords, in Chinese or English.",
+        ),
+    ]
+    k_type = Annotated[
+        int | None,
+        Field(ge=1, le=MAX_K, description="How many passages (1-50) [default: 5, or top_k]."),
+    ]
+    mode_type = Annotated[
+        Mode | None,
+        Field(
+            description="hybrid: meaning and keywords (default, best); dense: meaning only; "
+            "keyword: exact words (names, numbers)."
+        ),
+    ]
+    since_type = Annotated[
+        str | None,
+        Field(max_length=32, description="Only articles published on/after YYYY-MM-DD."),
+    ]
+    until_type = Annotated[
+        str | None,
+        Field(max_length=32, description="Only articles published on/before YYYY-MM-DD."),
+    ]
+    as_of_type = Annotated[
+        str | None,
+        Field(
+            max_length=10,
+            description="YYYY-MM-DD that time words in the question (上周, 去年11月, last "
+            "month) count from [default: today]. The window they name becomes the date "
+            "filter; since/until override it.",
+        ),
+    ]
+    source_type = Annotated[
+        str | None,
+        Field(
+            max_length=200,
+            description="Only articles whose source site or URL contains this (e.g. rfi).",
+        ),
+    ]
+
+    @server.tool(title="Search the news archive", description=SEARCH_HELP, annotations=read_only)
+    def search(
+        question: question_type,
+        k: k_type = None,
+        mode: mode_type = None,
+        since: since_type = None,
+        until: until_type = None,
+        source: source_type = None,
+        as_of: as_of_type = None,
+    ) -> dict[str, Any]:
+        result = archive.search(question, _options(k, mode, since, until, source, as_of))
+        data = search_to_dict(result)
+        data["answer"] = None  # the shape of ``rag ask --no-answer --json``
+        return data
+
+    @server.tool(title="Answer from the news archive", description=ASK_HELP, annotations=read_only)
+    def ask(
+        question: question_type,
+        k: k_type = None,
+        mode: mode_type = None,
+        since: since_type = None,
+        until: until_type = None,
+        source: source_type = None,
+        as_of: as_of_type = None,
+    ) -> dict[str, Any]:
+        asked = archive.ask(question, _options(k, mode, since, until, source, as_of))
+        data = search_to_dict(asked.result)
+        data["answer"] = answer_to_dict(asked.answer)
+        return data
+
+    @server.tool(title="A story's timeline", description=TIMELINE_HELP, annotations=read_only)
+    def timeline(
+        question: question_type,
+        since: since_type = None,
+        until: until_type = None,
+        source: source_type = None,
+        as_of: as_of_type = None,
+    ) -> dict[str, Any]:
+        found = archive.timeline(question, _options(None, None, since, until, source, as_of))
+        return timeline_to_dict(found)
+
+    @server.tool(title="Read an article", description=ARTICLE_HELP, annotations=read_only)
+    def get_article(
+        article_id: Annotated[
+            str,
+            Field(
+                min_length=1,
+                max_length=200,
+                description="The article_id of a search or ask hit.",
+            ),
+        ],
+    ) -> dict[str, Any]:
+        found = archive.article(article_id)
+        if found is None:
+            raise RagError(
+                f"no article {article_id!r} in the index; use the article_id of a search hit"
+            )
+        return article_detail_to_dict(found)
+
+    return server
+
+
+def _message(exc: RagError | OSError) -> str:
+    if isinstance(exc, OSError):  # the system's words, as the CLI prints them
+        where = f" ({exc.filename})" if exc.filename else ""
+        return _one_line(f"{exc.strerror or exc}{where}")
+    return _one_line(str(exc))
+
+
+def _version() -> str:
+    try:
+        return metadata.version("rag-news")
+    except metadata.PackageNotFoundError:
+        return ""
+
+
+def serve(
+    settings: Settings,
+    *,
+    http: bool = False,
+    host: str = "127.0.0.1",
+    port: int = DEFAULT_HTTP_PORT,
+) -> None:
+    """Serve the archive of ``settings.index_dir`` over stdio, or streamable HTTP at
+    ``http://host:port/mcp``, until the client leaves or the process is interrupted."""
+    server = create_server(Archive(settings))
+    if http:
+        server.run("streamable-http", host=host, port=port, streamable_http_path=HTTP_PATH)
+    else:
+        server.run("stdio")

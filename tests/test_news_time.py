@@ -1,0 +1,116 @@
+"""News-aware questions on the real sample index: time words become a date window,
+explicit dates win, an empty window says so, and a story's timeline is in date order."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+from conftest import QUESTION
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from rag import SearchFilters, SearchOptions
+from rag.cli import app
+from rag.web.app import create_app
+
+runner = CliRunner()
+
+
+def rag_json(*args: str) -> dict:
+    result = runner.invoke(app, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_last_week_is_the_monday_to_sunday_before_as_of(sample_index):
+    index = str(sample_index[0].index_dir)
+    data = rag_json("ask", "上周中美气候谈判谈了什么", "--as-of", "2023-11-20", "--index", index)
+    assert data["time_window"] == {
+        "start": "2023-11-13",
+        "end": "2023-11-19",
+        "expression": "上周",
+        "outside": False,
+    }
+    assert data["hits"] and data["found"]
+    assert all("2023-11-13" <= h["published"][:10] <= "2023-11-19" for h in data["hits"])
+    assert data["answer"]["mode"] == "extractive"
+
+
+def test_an_english_year_keeps_only_that_year(sample_index):
+    index = str(sample_index[0].index_dir)
+    data = rag_json("ask", "What did the US and China agree in 2021?", "--index", index)
+    assert data["time_window"]["expression"] == "in 2021"
+    assert data["hits"] and all(h["published"].startswith("2021") for h in data["hits"])
+
+
+def test_explicit_dates_override_the_time_words(sample_archive):
+    options = SearchOptions(
+        filters=SearchFilters.parse(since="2023-11-29", until="2023-11-29"),
+        as_of=date(2023, 11, 20),
+    )
+    result = sample_archive.search("上周中美气候谈判谈了什么", options)
+    assert result.time_window is None
+    assert result.hits and all(
+        h.article.published.date() == date(2023, 11, 29) for h in result.hits
+    )
+
+
+def test_an_empty_window_says_so_and_shows_the_closest_passages_outside(sample_archive):
+    result = sample_archive.search("去年中美谈了什么", SearchOptions(as_of=date(2023, 11, 20)))
+    assert result.time_window is not None and result.time_window.expression == "去年"
+    assert result.outside_window and result.hits
+    assert "2022-01-01 – 2022-12-31" in (result.notice or "")
+    assert all(h.article.published.year != 2022 for h in result.hits)
+
+
+def test_time_words_can_stay_plain_words(sample_index):
+    index = str(sample_index[0].index_dir)
+    data = rag_json(
+        "ask", "去年中美谈了什么", "--as-of", "2023-11-20", "--no-time-window", "--index", index
+    )
+    assert data["time_window"] is None and not data["filters"]["since"]
+
+
+def test_the_text_output_shows_the_window(sample_index):
+    index = str(sample_index[0].index_dir)
+    result = runner.invoke(
+        app, ["ask", "上周中美气候谈判谈了什么", "--as-of", "2023-11-20", "--index", index]
+    )
+    assert result.exit_code == 0, result.output
+    assert "时间范围 2023-11-13 – 2023-11-19 (上周)" in result.stdout
+
+
+def test_a_bad_as_of_is_a_usage_error(sample_index):
+    index = str(sample_index[0].index_dir)
+    result = runner.invoke(app, ["ask", QUESTION, "--as-of", "2023-13-40", "--index", index])
+    assert result.exit_code == 2
+    assert "as_of = '2023-13-40' (from flag --as-of)" in result.stderr
+
+
+def test_timeline_lists_the_five_sample_articles_oldest_first(sample_index):
+    index = str(sample_index[0].index_dir)
+    data = rag_json("timeline", "中美气候合作", "--index", index)
+    dates = [e["published"][:10] for e in data["entries"]]
+    assert dates == ["2021-11-10", "2023-07-17", "2023-11-09", "2023-11-15", "2023-11-29"]
+    for entry in data["entries"]:
+        assert entry["title"] and entry["url"] and entry["source"] and entry["sentence"]
+
+
+def test_timeline_filters_and_relevance_cut(sample_archive):
+    only_2023 = sample_archive.timeline(
+        "中美气候合作", SearchOptions(filters=SearchFilters.parse(since="2023-01-01"))
+    )
+    assert [e.published.year for e in only_2023.entries] == [2023] * 4
+    unrelated = sample_archive.timeline("北极熊的栖息地")
+    assert unrelated.entries == () and unrelated.notice
+
+
+def test_timeline_over_http(sample_index):
+    client = TestClient(create_app(sample_index[0]))
+    response = client.get("/api/timeline", params={"q": "中美气候合作"})
+    assert response.status_code == 200
+    dates = [e["published"][:10] for e in response.json()["entries"]]
+    assert dates == sorted(dates) and len(dates) == 5
+    window = client.get("/api/search", params={"q": "上周中美谈了什么", "as_of": "2023-11-20"})
+    assert window.json()["time_window"]["start"] == "2023-11-13"
