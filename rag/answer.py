@@ -176,18 +176,28 @@ def llm_answer(
     if result.no_answer or not result.hits:
         return no_answer(question, result)
     client = ChatClient.from_settings(settings)
-    text = client.stream_chat(render_messages(question, result.hits), on_token)
-    sentences = check_citations(text, len(result.hits))
+    reply = client.stream_chat(render_messages(question, result.hits), on_token)
+    sentences = check_citations(reply.text, len(result.hits))
+    problems = [_cut_notice(reply.finish_reason, client.max_tokens), citation_problems(sentences)]
     return Answer(
         question=question,
         mode="llm",
-        text=text,
+        text=reply.text,
         sentences=sentences,
         citations=cited(sentences, result.hits),
-        notice=citation_problems(sentences),
+        notice="; ".join(p for p in problems if p) or None,
         model=client.model,
         endpoint=client.url,
+        finish_reason=reply.finish_reason,
     )
+
+
+def _cut_notice(finish_reason: str | None, max_tokens: int) -> str | None:
+    if finish_reason == "repetition":
+        return "the model began repeating itself: its answer was cut where the repeat began"
+    if finish_reason == "length":
+        return f"the answer reached llm_max_tokens ({max_tokens}) and may stop mid-sentence"
+    return None
 
 
 def answer_question(

@@ -2,7 +2,9 @@
 
 Ollama, llama.cpp's ``llama-server``, vLLM and LM Studio all speak it. Every failure
 (unreachable, HTTP error, silence, a server that never stops, a reply that is not the
-chat-completions shape) becomes one ``LLMError`` whose message says what to check.
+chat-completions shape) becomes one ``LLMError`` whose message says what to check. A
+reply that starts repeating itself is cut where the repetition begins and the stream
+closed, so a small model caught in a loop costs seconds, not the whole timeout.
 """
 
 from __future__ import annotations
@@ -11,18 +13,30 @@ import json
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
 from rag.config import Settings
 from rag.errors import LLMError
+from rag.repetition import RepetitionGuard
 
 CONNECT_TIMEOUT = 10.0
 MAX_RESPONSE_BYTES = 2_000_000
 # Terminal control characters (ANSI escapes and the like) are dropped from generated
 # text: the model may echo them from an article, and they could rewrite the terminal.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+@dataclass(frozen=True)
+class ChatReply:
+    """The assistant's text and why it ended: ``stop`` (the model finished), ``length``
+    (it hit ``max_tokens``), ``repetition`` (cut here: it began repeating itself), or
+    None when the server did not say."""
+
+    text: str
+    finish_reason: str | None = None
 
 
 def _one_line(text: str, limit: int = 200) -> str:
@@ -44,30 +58,42 @@ class ChatClient:
         api_key: str = "",
         timeout: float = 60.0,
         temperature: float = 0.1,
+        max_tokens: int = 512,
     ) -> None:
         if not base_url.startswith(("http://", "https://")):
             raise LLMError(f"LLM base URL {base_url!r} must start with http:// or https://")
         if timeout <= 0:
             raise LLMError("the LLM timeout must be a positive number of seconds")
+        if max_tokens < 1:
+            raise LLMError("the LLM's max_tokens must be 1 or more")
         base = base_url.rstrip("/")
         self.url = base if base.endswith("/chat/completions") else base + "/chat/completions"
         self.model = model
         self.api_key = api_key
         self.timeout = timeout
         self.temperature = temperature
+        self.max_tokens = max_tokens
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ChatClient:
         return cls(
-            settings.llm_base_url, settings.llm_model, settings.llm_api_key, settings.llm_timeout
+            settings.llm_base_url,
+            settings.llm_model,
+            settings.llm_api_key,
+            settings.llm_timeout,
+            max_tokens=settings.llm_max_tokens,
         )
 
     def stream_chat(
         self,
         messages: Sequence[Mapping[str, str]],
         on_token: Callable[[str], None] | None = None,
-    ) -> str:
-        """The assistant's reply to ``messages``; ``on_token`` sees each piece as it arrives."""
+    ) -> ChatReply:
+        """The assistant's reply to ``messages``; ``on_token`` sees each piece as it arrives.
+
+        Only standard chat-completions fields are sent (a low ``temperature`` and
+        ``max_tokens``), so any OpenAI-compatible server accepts the request.
+        """
         headers = {"Accept": "text/event-stream"}
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key}"
@@ -76,17 +102,25 @@ class ChatClient:
             "messages": [dict(m) for m in messages],
             "stream": True,
             "temperature": self.temperature,
+            "max_tokens": self.max_tokens,
         }
         timeout = httpx.Timeout(self.timeout, connect=min(self.timeout, CONNECT_TIMEOUT))
         deadline = time.monotonic() + self.timeout
-        pieces: list[str] = []
+        guard = RepetitionGuard()
+        cut: int | None = None
+        finish: str | None = None
 
-        def emit(piece: str) -> None:
+        def emit(piece: str, reason: str | None) -> bool:
+            """Pass ``piece`` on; False once the reply loops and reading should stop."""
+            nonlocal cut, finish
+            finish = reason or finish
             piece = _CONTROL.sub("", piece)
-            if piece:
-                pieces.append(piece)
-                if on_token is not None:
-                    on_token(piece)
+            if not piece:
+                return True
+            if on_token is not None:
+                on_token(piece)
+            cut = guard.add(piece)
+            return cut is None
 
         try:
             with (
@@ -96,10 +130,12 @@ class ChatClient:
                 self._check_status(response)
                 chunks = self._bounded(response.iter_bytes(), deadline)
                 if "application/json" in response.headers.get("content-type", ""):
-                    emit(_message_content(_parse_json(b"".join(chunks), self.url), self.url))
+                    emit(*_message_content(_parse_json(b"".join(chunks), self.url), self.url))
                 else:
                     for payload in _sse_data(chunks, self.url):
-                        emit(_delta_content(_parse_json(payload, self.url), self.url))
+                        # Leaving the loop closes the stream: the server stops generating.
+                        if not emit(*_delta_content(_parse_json(payload, self.url), self.url)):
+                            break
         except httpx.TimeoutException:
             raise LLMError(
                 f"the LLM at {self.url} did not answer within {self.timeout:g}s; "
@@ -114,10 +150,13 @@ class ChatClient:
             raise LLMError(
                 f"the connection to the LLM at {self.url} failed: {_one_line(str(exc), 120)}"
             ) from None
-        text = "".join(pieces).strip()
+        if cut is not None:
+            text, finish = guard.text[:cut].strip(), "repetition"
+        else:
+            text = guard.text.strip()
         if not text:
             raise LLMError(f"the LLM at {self.url} returned an empty answer")
-        return text
+        return ChatReply(text, finish)
 
     def _check_status(self, response: httpx.Response) -> None:
         if response.status_code < 400:
@@ -200,24 +239,28 @@ def _first_choice(data: Any, url: str) -> dict[str, Any] | None:
     return choices[0]
 
 
-def _delta_content(data: Any, url: str) -> str:
+def _finish_reason(choice: dict[str, Any]) -> str | None:
+    reason = choice.get("finish_reason")
+    return reason if isinstance(reason, str) else None
+
+
+def _delta_content(data: Any, url: str) -> tuple[str, str | None]:
+    """The text of one streamed chunk and its ``finish_reason`` (None until the last)."""
     choice = _first_choice(data, url)
     if choice is None:
-        return ""
+        return "", None
     delta = choice.get("delta", choice.get("message"))
-    if delta is None:
-        return ""
     content = delta.get("content") if isinstance(delta, dict) else None
     if content is not None and not isinstance(content, str):
         raise LLMError(f"the LLM at {url} sent a non-text content field")
-    return content or ""
+    return content or "", _finish_reason(choice)
 
 
-def _message_content(data: Any, url: str) -> str:
-    """A non-streamed reply (servers that ignore ``stream``)."""
+def _message_content(data: Any, url: str) -> tuple[str, str | None]:
+    """A non-streamed reply (servers that ignore ``stream``) and its ``finish_reason``."""
     choice = _first_choice(data, url)
     message = choice.get("message") if choice else None
     content = message.get("content") if isinstance(message, dict) else None
-    if not isinstance(content, str):
+    if not isinstance(content, str) or choice is None:
         raise LLMError(f"the LLM at {url} did not answer in the chat-completions format")
-    return content
+    return content, _finish_reason(choice)

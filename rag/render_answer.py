@@ -32,6 +32,12 @@ class TokenPrinter:
             self.stream.flush()
 
 
+_CUT = {
+    "repetition": "the model began repeating itself: the answer was cut where the repeat began",
+    "length": "the answer reached the token limit (llm_max_tokens) and may stop mid-sentence",
+}
+
+
 def llm_header(model: str) -> str:
     return f"Answer ({model}; check it against the passages below):"
 
@@ -54,6 +60,8 @@ def print_answer(
         console.print(Text(header, style="bold"))
         console.print(Text(answer.text))
     if answer.mode == "llm":
+        if answer.finish_reason in _CUT:
+            console.print(Text(f"! {_CUT[answer.finish_reason]}", style="yellow"))
         for number, sentence in enumerate(answer.sentences, 1):
             if sentence.invalid_citations:
                 marks = " ".join(f"[{n}]" for n in sentence.invalid_citations)

@@ -28,23 +28,34 @@ class Behaviour:
 
     ``kind``: ``stream`` (SSE chunks of ``tokens`` then ``[DONE]``), ``json`` (one
     non-streamed completion), ``status`` (HTTP ``status`` with an error body),
-    ``hang`` (headers never sent), ``trickle`` (SSE comments forever), ``raw`` (send
-    ``raw`` bytes as an event stream).
+    ``hang`` (headers never sent), ``trickle`` (SSE comments forever), ``loop`` (SSE
+    chunks of ``tokens`` over and over, like a model stuck in a loop), ``raw`` (send
+    ``raw`` bytes as an event stream). ``finish_reason`` ends a stream or completion.
     """
 
     kind: str = "stream"
     tokens: list[str] = field(default_factory=list)
     status: int = 500
     raw: bytes = b""
+    finish_reason: str = "stop"
 
 
-def sse(tokens: list[str], model: str = "test-model") -> bytes:
+def _data(events: list[dict[str, Any]]) -> bytes:
+    return "".join(f"data: {json.dumps(e, ensure_ascii=False)}\n\n" for e in events).encode()
+
+
+def content_events(tokens: list[str], model: str = "test-model") -> bytes:
+    """One chat-completion chunk event per token (the middle of a stream)."""
+    return _data(
+        [{"choices": [{"index": 0, "delta": {"content": t}}], "model": model} for t in tokens]
+    )
+
+
+def sse(tokens: list[str], model: str = "test-model", finish_reason: str = "stop") -> bytes:
     """A well-formed chat-completions event stream carrying ``tokens``."""
-    events = [{"choices": [{"index": 0, "delta": {"role": "assistant"}}], "model": model}]
-    events += [{"choices": [{"index": 0, "delta": {"content": t}}], "model": model} for t in tokens]
-    events.append({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
-    body = "".join(f"data: {json.dumps(e, ensure_ascii=False)}\n\n" for e in events)
-    return (body + "data: [DONE]\n\n").encode()
+    start = _data([{"choices": [{"index": 0, "delta": {"role": "assistant"}}], "model": model}])
+    end = _data([{"choices": [{"index": 0, "delta": {}, "finish_reason": finish_reason}]}])
+    return start + content_events(tokens, model) + end + b"data: [DONE]\n\n"
 
 
 class ChatServer(ThreadingHTTPServer):
@@ -80,7 +91,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if behaviour.kind == "json":
             message = {"role": "assistant", "content": "".join(behaviour.tokens)}
-            reply = {"choices": [{"index": 0, "message": message}]}
+            choice = {"index": 0, "message": message, "finish_reason": behaviour.finish_reason}
+            reply = {"choices": [choice]}
             self._send(200, "application/json", json.dumps(reply).encode())
             return
         self.send_response(200)
@@ -95,9 +107,24 @@ class _Handler(BaseHTTPRequestHandler):
             except OSError:  # the client gave up, as it should
                 pass
             return
-        payload = behaviour.raw if behaviour.kind == "raw" else sse(behaviour.tokens)
-        self.wfile.write(payload)
-        self.wfile.flush()
+        if behaviour.kind == "loop":
+            try:
+                for _ in self._until_stopped():
+                    self.wfile.write(content_events(behaviour.tokens))
+                    self.wfile.flush()
+                    time.sleep(0.01)
+            except OSError:  # the client gave up, as it should
+                pass
+            return
+        if behaviour.kind == "raw":
+            payload = behaviour.raw
+        else:
+            payload = sse(behaviour.tokens, finish_reason=behaviour.finish_reason)
+        try:
+            self.wfile.write(payload)
+            self.wfile.flush()
+        except OSError:  # the client stopped reading (e.g. it cut a looping answer)
+            pass
 
     def _until_stopped(self) -> Iterator[None]:
         deadline = time.monotonic() + 30

@@ -135,7 +135,7 @@ def test_llm_path_behaves_the_same_with_a_hostile_article(server, hostile_index)
     (request,) = server.requests
     assert request.path == "/v1/chat/completions" and request.body["model"] == "guarded"
     assert request.body["stream"] is True
-    assert set(request.body) == {"model", "messages", "stream", "temperature"}
+    assert set(request.body) == {"model", "messages", "stream", "temperature", "max_tokens"}
     assert [m["role"] for m in request.body["messages"]] == ["system", "user"]
 
     text = invoke_llm(server, hostile_index)
