@@ -4,7 +4,9 @@
 PY ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
-PIP := $(BIN)/python -m pip --disable-pip-version-check -q
+# PYTHONWARNINGS reaches the build backend: setuptools' notes about editable installs are
+# for packagers, not for someone running the demo
+PIP := PYTHONWARNINGS=ignore $(BIN)/python -m pip --disable-pip-version-check -q
 # torch for the optional sentence-transformers backend. A bare "torch" pulls a multi-GB
 # CUDA build; on a machine without a local CPU wheel, set
 # TORCH_PIP_ARGS="--index-url https://download.pytorch.org/whl/cpu".

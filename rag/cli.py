@@ -373,7 +373,7 @@ def mcp(
     ] = None,
 ) -> None:
     """Serve the archive to MCP clients (Claude Desktop, IDEs, agents): the tools search,
-    ask and get_article, over stdio (the client starts this command) or HTTP."""
+    ask, timeline and get_article, over stdio (the client starts this command) or HTTP."""
     from rag.mcp_server import DEFAULT_HTTP_PORT
     from rag.mcp_server import serve as run
 

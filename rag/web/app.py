@@ -22,7 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rag.archive import Archive
-from rag.config import Settings
+from rag.config import API_MAX_K, API_MAX_QUESTION_CHARS, Settings
 from rag.errors import (
     EmbedderMismatchError,
     IndexCorruptError,
@@ -41,8 +41,8 @@ from rag.serialize import (
 
 log = logging.getLogger("rag.web")
 
-MAX_K = 50
-MAX_QUERY_CHARS = 1000
+MAX_K = API_MAX_K
+MAX_QUERY_CHARS = API_MAX_QUESTION_CHARS
 MAX_BODY_BYTES = 64 * 1024
 VERSION_HEADER = "X-Index-Version"
 STATIC = resources.files("rag.web") / "static"
