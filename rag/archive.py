@@ -125,6 +125,9 @@ class Archive:
             ),
             filters=options.filters,
             min_score=self.relevance_threshold(question, options.min_score),
+            per_source=(
+                options.per_source if options.per_source is not None else self.settings.per_source
+            ),
         )
         window = self.time_window(question, options)
         if window is None:

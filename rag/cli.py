@@ -181,6 +181,10 @@ def ask(
         int | None,
         typer.Option(help="At most this many passages from one article (0: no cap) [default: 2]."),
     ] = None,
+    per_source: Annotated[
+        int | None,
+        typer.Option(help="At most this many passages from one outlet (0: no cap) [default: 0]."),
+    ] = None,
     embedder: Annotated[
         str | None, typer.Option(help="Check the index was built with this embedder.")
     ] = None,
@@ -237,6 +241,7 @@ def ask(
         top_k=k,
         mode=mode,
         per_article=per_article,
+        per_source=per_source,
         embedder=embedder,
         llm_base_url=llm_url,
         llm_model=llm_model,

@@ -47,6 +47,7 @@ class Settings:
     chunk_overlap: int = 50
     top_k: int = 5
     per_article: int = 2
+    per_source: int = 0  # at most this many passages from one outlet; 0: no cap
     mode: str = "hybrid"
     # No-answer thresholds on the best passage's cosine, calibrated by
     # scripts/calibrate_no_answer.py (Chinese questions; other questions are
@@ -206,6 +207,7 @@ def _validate(s: Settings) -> None:
         )
     _check(1 <= s.top_k <= MAX_TOP_K, s, "top_k", f"must be between 1 and {MAX_TOP_K}")
     _check(s.per_article >= 0, s, "per_article", "must be 0 (no cap) or more")
+    _check(s.per_source >= 0, s, "per_source", "must be 0 (no cap) or more")
     for key in ("min_score_zh", "min_score_other"):
         _check(0.0 <= getattr(s, key) <= 1.0, s, key, "must be between 0 and 1 (0: off)")
     _check(0 < s.max_file_mb <= 10_000, s, "max_file_mb", "must be above 0 and at most 10000")

@@ -160,6 +160,8 @@ class SearchOptions:
     k: int | None = None
     mode: str | None = None
     per_article: int | None = None
+    # at most this many passages from one outlet (site), so one cannot fill the list
+    per_source: int | None = None
     filters: SearchFilters = field(default_factory=SearchFilters)
     min_score: float | None = None
     # The date time expressions in the question are resolved against (None: the

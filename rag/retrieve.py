@@ -35,6 +35,7 @@ class SearchPlan:
     per_article: int
     filters: SearchFilters
     min_score: float
+    per_source: int = 0
 
 
 def search_index(
@@ -54,8 +55,8 @@ def search_index(
         raise RagError(f"unknown mode {plan.mode!r}; use one of {', '.join(MODES)}")
     if plan.k < 1:
         raise RagError("k must be at least 1")
-    if plan.per_article < 0:
-        raise RagError("per_article must be 0 (no cap) or more")
+    if plan.per_article < 0 or plan.per_source < 0:
+        raise RagError("per_article and per_source must be 0 (no cap) or more")
 
     def result(hits: Sequence[Hit], notice: str | None = None, **extra: object) -> SearchResult:
         return SearchResult(
@@ -80,7 +81,7 @@ def search_index(
     depth = max(50, plan.k * 10)
     while True:
         ranked = rank(reader, query, qvec, plan.mode, min(depth, total), allowed)
-        kept = cap_per_article(reader, ranked, plan.k, plan.per_article)
+        kept = cap_per_article(reader, ranked, plan.k, plan.per_article, plan.per_source)
         if len(kept) >= plan.k or depth >= total:
             break
         depth *= 4
@@ -142,24 +143,39 @@ def rank(
     )
 
 
-def cap_per_article(reader: IndexReader, ranked: Ranking, k: int, per_article: int) -> Ranking:
-    """The first ``k`` rows, at most ``per_article`` from one article (0: no cap)."""
-    if per_article <= 0:
+def cap_per_article(
+    reader: IndexReader, ranked: Ranking, k: int, per_article: int, per_source: int = 0
+) -> Ranking:
+    """The first ``k`` rows, at most ``per_article`` from one article and ``per_source``
+    from one outlet (0: no cap)."""
+    if per_article <= 0 and per_source <= 0:
         return ranked[:k]
     chunks = reader.chunks([row for row, _ in ranked[: k * 20 + 50]])
     per: dict[str, int] = {}
+    by_source: dict[str, int] = {}
     out = []
     for row, score in ranked:
         chunk = chunks.get(row)
         if chunk is None:
             continue
-        if per.get(chunk.article_id, 0) >= per_article:
+        if per_article > 0 and per.get(chunk.article_id, 0) >= per_article:
+            continue
+        outlet = _source_of(reader, chunk.article_id) if per_source > 0 else ""
+        if per_source > 0 and by_source.get(outlet, 0) >= per_source:
             continue
         per[chunk.article_id] = per.get(chunk.article_id, 0) + 1
+        by_source[outlet] = by_source.get(outlet, 0) + 1
         out.append((row, score))
         if len(out) == k:
             break
     return out
+
+
+def _source_of(reader: IndexReader, article_id: str) -> str:
+    article = reader.article(article_id)
+    if article is None:
+        return ""
+    return (article.source or _outlet(article.url or "") or article_id).lower()
 
 
 def _hits(reader: IndexReader, query: str, qvec: np.ndarray, ranked: Ranking) -> list[Hit]:

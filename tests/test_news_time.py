@@ -114,3 +114,16 @@ def test_timeline_over_http(sample_index):
     assert dates == sorted(dates) and len(dates) == 5
     window = client.get("/api/search", params={"q": "上周中美谈了什么", "as_of": "2023-11-20"})
     assert window.json()["time_window"]["start"] == "2023-11-13"
+
+
+def test_per_source_keeps_one_outlet_from_filling_the_list(sample_archive, sample_index):
+    unlimited = sample_archive.search(QUESTION, SearchOptions(k=5, per_article=1))
+    assert [h.article.source for h in unlimited.hits].count("rfi.fr") == 4
+    capped = sample_archive.search(QUESTION, SearchOptions(k=5, per_article=1, per_source=2))
+    sources = [h.article.source for h in capped.hits]
+    assert sources.count("rfi.fr") == 2 and sources.count("voachinese.com") == 1
+    # the first hit is the same: the cap only removes, never reorders
+    assert capped.hits[0].chunk.id == unlimited.hits[0].chunk.id
+    index = str(sample_index[0].index_dir)
+    data = rag_json("ask", QUESTION, "--per-source", "1", "--index", index, "--no-answer")
+    assert sorted(h["source"] for h in data["hits"]) == ["rfi.fr", "voachinese.com"]

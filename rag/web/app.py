@@ -66,6 +66,9 @@ class SearchParams(BaseModel):
     until: str | None = Field(None, max_length=32, description="YYYY-MM-DD, inclusive.")
     source: str | None = Field(None, max_length=200, description="Substring of source/URL.")
     per_article: int | None = Field(None, ge=0, le=MAX_K, description="0: no cap.")
+    per_source: int | None = Field(
+        None, ge=0, le=MAX_K, description="At most this many passages per outlet; 0: no cap."
+    )
     as_of: str | None = Field(
         None, max_length=10, description="YYYY-MM-DD that 上周 / last month count from."
     )
@@ -130,6 +133,7 @@ def _options(params: SearchParams) -> SearchOptions:
         k=params.k,
         mode=params.mode,
         per_article=params.per_article,
+        per_source=params.per_source,
         filters=SearchFilters.parse(params.since, params.until, params.source),
         as_of=as_of,
     )
