@@ -128,6 +128,7 @@ class Archive:
             per_source=(
                 options.per_source if options.per_source is not None else self.settings.per_source
             ),
+            strip_time_words=options.strip_time_words,
         )
         window = self.time_window(question, options)
         if window is None:

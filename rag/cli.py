@@ -398,10 +398,20 @@ def mcp(
 @app.command("eval")
 @reports_errors
 def eval_command(
-    qa_file: Annotated[Path, typer.Argument(help="QA file in SQuAD layout (e.g. CMRC 2018).")],
+    qa_file: Annotated[
+        Path,
+        typer.Argument(
+            help="QA file: SQuAD layout (.json, e.g. CMRC 2018) or a news question set "
+            "(.jsonl: question, gold_urls, as_of)."
+        ),
+    ],
     distractors: Annotated[
         list[str] | None,
         typer.Option("--distractors", help="Extra articles indexed beside the paragraphs."),
+    ] = None,
+    articles: Annotated[
+        list[str] | None,
+        typer.Option("--articles", help="The articles a news question set asks about."),
     ] = None,
     index: Annotated[
         Path | None, typer.Option("--index", help="Work index [default: indexes/eval-<file>].")
@@ -411,12 +421,26 @@ def eval_command(
     chunk_overlap: Annotated[int | None, typer.Option(help="Overlap between passages.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Measure R@1/5/10, MRR@10 and nDCG@10 per mode at article and passage level."""
+    """Measure R@1/5/10, MRR@10 and nDCG@10 per mode at article and passage level.
+
+    A .jsonl news question set is measured at article level with time words resolved
+    (dropped or kept in the query) and not resolved, plus the time-window precision.
+    """
     from rag.cli_progress import RichProgress
     from rag.evaluate import evaluate, format_table
 
     work = index or Path("indexes") / f"eval-{qa_file.stem}"
     settings = _settings(index_dir=work, chunk_size=chunk_size, chunk_overlap=chunk_overlap)
+    if qa_file.suffix == ".jsonl":
+        from rag.evaluate_news import evaluate_news, format_news_table
+
+        with RichProgress(err) as progress:
+            news = evaluate_news(qa_file, settings, articles=articles or (), progress=progress)
+        if as_json:
+            _print_json(news.as_dict())
+        else:
+            out.print(format_news_table(news))
+        return
     with RichProgress(err) as progress:
         report = evaluate(
             qa_file, settings, distractors=distractors or (), limit=limit, progress=progress

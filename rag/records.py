@@ -169,6 +169,9 @@ class SearchOptions:
     # Explicit since/until filters always win over a time expression.
     as_of: date | None = None
     resolve_time: bool = True
+    # Take the time words out of the text that is embedded and matched (measured:
+    # scripts/eval_gate.py news set, README).
+    strip_time_words: bool = True
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ class SearchPlan:
     filters: SearchFilters
     min_score: float
     per_source: int = 0
+    strip_time_words: bool = True
 
 
 def search_index(
@@ -102,7 +103,7 @@ def search_in_window(
     outside it come back marked ``outside_window``."""
     from rag.timeexpr import without_expression
 
-    query = without_expression(question, window)
+    query = without_expression(question, window) if plan.strip_time_words else question
     inside = replace(
         plan.filters,
         since=parse_day(window.start.isoformat()),

@@ -127,3 +127,14 @@ def test_per_source_keeps_one_outlet_from_filling_the_list(sample_archive, sampl
     index = str(sample_index[0].index_dir)
     data = rag_json("ask", QUESTION, "--per-source", "1", "--index", index, "--no-answer")
     assert sorted(h["source"] for h in data["hits"]) == ["rfi.fr", "voachinese.com"]
+
+
+def test_a_broken_news_question_file_is_one_line(tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"question": "上周谈了什么"}\n', encoding="utf-8")
+    result = runner.invoke(app, ["eval", str(bad), "--index", str(tmp_path / "i")])
+    assert result.exit_code == 1
+    assert (
+        result.stderr.startswith("error: ") and "not a readable news question file" in result.stderr
+    )
+    assert "Traceback" not in result.output

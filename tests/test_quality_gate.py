@@ -1,5 +1,6 @@
-"""The retrieval-quality gate on CMRC 2018 (bundled in tests/data): recall floors pinned in
-quality/floors.json. The larger gate with the news-oped2 distractors runs in `make eval`."""
+"""The retrieval-quality gate on CMRC 2018 and the news question set (both bundled in
+tests/data): floors pinned in quality/floors.json. The larger gate with the news-oped2
+distractors runs in `make eval`."""
 
 from __future__ import annotations
 
@@ -18,14 +19,23 @@ spec.loader.exec_module(eval_gate)
 
 def test_floors_file_covers_both_benchmarks_and_all_modes():
     floors = json.loads((ROOT / "quality" / "floors.json").read_text("utf-8"))
-    assert set(floors) == {"cmrc2018", "cmrc2018+news-oped2"}
-    for table in floors.values():
-        assert set(table["passage"]) == {"hybrid", "dense", "keyword"}
+    assert set(floors) == {"cmrc2018", "cmrc2018+news-oped2", "news"}
+    for name, table in floors.items():
+        if name != "news":
+            assert set(table["passage"]) == {"hybrid", "dense", "keyword"}
+    assert "window precision" in floors["news"]["window, words dropped"]
 
 
 @pytest.mark.slow
 def test_cmrc_recall_stays_above_the_floors(tmp_path, embedding_cache):
     failures = eval_gate.run("cmrc2018", index_root=tmp_path)
+    assert failures == []
+
+
+@pytest.mark.slow
+def test_news_questions_stay_above_the_floors(tmp_path, embedding_cache):
+    """The news set: gold articles found, and time words keep results in their window."""
+    failures = eval_gate.run_news(index_root=tmp_path)
     assert failures == []
 
 
