@@ -251,11 +251,6 @@ _RULES: list[tuple[str, Resolver]] = [
 ]
 _COMPILED = [(re.compile(pattern, re.IGNORECASE), resolve) for pattern, resolve in _RULES]
 
-# Words asking for the newest coverage without naming a window.
-_RECENCY = re.compile(
-    r"最新|最近的|近来|近期|latest|most recent|recently|newest|lately", re.IGNORECASE
-)
-
 
 def find_time_window(question: str, as_of: date) -> TimeWindow | None:
     """The date window a time expression in ``question`` names, relative to ``as_of``.
@@ -289,11 +284,6 @@ def find_time_window(question: str, as_of: date) -> TimeWindow | None:
         # about, not when the articles were published
         return None
     return TimeWindow(first, last, question[start:end].strip(), (start, end))
-
-
-def wants_recent(question: str) -> bool:
-    """True when the question asks for the latest coverage (最新, 最近的, latest)."""
-    return _RECENCY.search(question) is not None
 
 
 def without_expression(question: str, window: TimeWindow) -> str:

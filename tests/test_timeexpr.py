@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.timeexpr import find_time_window, wants_recent, without_expression
+from rag.timeexpr import find_time_window, without_expression
 
 CASES = Path(__file__).parent / "data" / "time_expressions.tsv"
 
@@ -81,11 +81,3 @@ def test_the_expression_can_be_taken_out_of_the_question():
     window = find_time_window(english, date(2023, 11, 20))
     assert window is not None
     assert without_expression(english, window) == "What did Kerry say ?"
-
-
-@pytest.mark.parametrize(
-    ("question", "recent"),
-    [("最新的中美气候合作", True), ("latest US-China climate news", True), ("中美气候合作", False)],
-)
-def test_recency_words(question, recent):
-    assert wants_recent(question) is recent
