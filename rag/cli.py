@@ -13,7 +13,17 @@ from typing import Annotated, Any
 
 import typer
 
-from rag.cli_common import IndexOpt, JsonOpt, err, error_line, out, reports_errors
+from rag.cli_common import (
+    IndexOpt,
+    JsonOpt,
+    SinceOpt,
+    SourceOpt,
+    UntilOpt,
+    err,
+    error_line,
+    out,
+    reports_errors,
+)
 from rag.cli_common import print_json as _print_json
 from rag.cli_feed import feed_app
 from rag.config import Settings, load_settings
@@ -168,15 +178,9 @@ def ask(
         int | None, typer.Option("-k", "--top-k", help="Number of passages [default: 5].")
     ] = None,
     mode: Annotated[str | None, typer.Option(help="hybrid (default), dense or keyword.")] = None,
-    since: Annotated[
-        str | None, typer.Option(help="Only articles published on/after YYYY-MM-DD.")
-    ] = None,
-    until: Annotated[
-        str | None, typer.Option(help="Only articles published on/before YYYY-MM-DD.")
-    ] = None,
-    source: Annotated[
-        str | None, typer.Option(help="Only articles whose source/URL contains this.")
-    ] = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    source: SourceOpt = None,
     per_article: Annotated[
         int | None,
         typer.Option(help="At most this many passages from one article (0: no cap) [default: 2]."),
@@ -294,15 +298,9 @@ def timeline(
     k: Annotated[
         int | None, typer.Option("-k", help="At most this many articles [default: all].", min=1)
     ] = None,
-    since: Annotated[
-        str | None, typer.Option(help="Only articles published on/after YYYY-MM-DD.")
-    ] = None,
-    until: Annotated[
-        str | None, typer.Option(help="Only articles published on/before YYYY-MM-DD.")
-    ] = None,
-    source: Annotated[
-        str | None, typer.Option(help="Only articles whose source/URL contains this.")
-    ] = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    source: SourceOpt = None,
     as_of: Annotated[
         str | None,
         typer.Option(help="Date that time words in QUERY count from [default: today]."),

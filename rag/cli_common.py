@@ -29,6 +29,11 @@ IndexOpt = Annotated[
     typer.Option("--index", help="Index directory [default: indexes/default, or index_dir]."),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
+SinceOpt = Annotated[str | None, typer.Option(help="Only articles published on/after YYYY-MM-DD.")]
+UntilOpt = Annotated[str | None, typer.Option(help="Only articles published on/before YYYY-MM-DD.")]
+SourceOpt = Annotated[
+    str | None, typer.Option(help="Only articles whose source/URL contains this.")
+]
 
 
 def error_line(message: str, label: str = "error", style: str = "red") -> Text:

@@ -1,8 +1,10 @@
-"""Paths as the user sees them: one line, control characters and undecodable bytes escaped."""
+"""Paths as the user sees them (one line, control characters and undecodable bytes
+escaped), and the site a URL belongs to."""
 
 from __future__ import annotations
 
 import os
+from urllib.parse import urlsplit
 
 
 def display_path(path: str | os.PathLike[str]) -> str:
@@ -24,3 +26,11 @@ def display_path(path: str | os.PathLike[str]) -> str:
         else:
             out.append(char)
     return "".join(out)
+
+
+def site_of(url: str | None) -> str | None:
+    """The host of ``url`` in lower case without ``www.`` (the outlet), or None."""
+    if not url:
+        return None
+    host = (urlsplit(url).hostname or "").lower()
+    return host.removeprefix("www.") or None

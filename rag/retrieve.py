@@ -12,6 +12,7 @@ from rag.config import MODES
 from rag.embed import Embedder
 from rag.errors import RagError
 from rag.index.reader import IndexReader, Ranking
+from rag.paths import site_of
 from rag.records import (
     Hit,
     SearchFilters,
@@ -176,7 +177,7 @@ def _source_of(reader: IndexReader, article_id: str) -> str:
     article = reader.article(article_id)
     if article is None:
         return ""
-    return (article.source or _outlet(article.url or "") or article_id).lower()
+    return (article.source or site_of(article.url) or article_id).lower()
 
 
 def _hits(reader: IndexReader, query: str, qvec: np.ndarray, ranked: Ranking) -> list[Hit]:
@@ -246,14 +247,7 @@ def _story_key(hit: Hit) -> str:
 def _entry(copies: list[Hit]) -> TimelineEntry:
     best = copies[0]
     published = min((c.article.published for c in copies if c.article.published), default=None)
-    outlets = {_outlet(url) for c in copies for url in (c.article.urls or (c.article.url or "",))}
-    own = _outlet(best.article.url or "") or (best.article.source or "")
+    outlets = {site_of(url) for c in copies for url in (c.article.urls or (c.article.url,))}
+    own = site_of(best.article.url) or (best.article.source or "")
     also = tuple(sorted(o for o in outlets if o and o != own))
     return TimelineEntry(published=published, hit=best, also_reported_by=also)
-
-
-def _outlet(url: str) -> str:
-    from urllib.parse import urlsplit
-
-    host = (urlsplit(url).hostname or "").lower()
-    return host.removeprefix("www.")

@@ -5,7 +5,16 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from rag.records import Answer, Article, ArticleDetail, Hit, SearchResult, Timeline
+from rag.records import (
+    Answer,
+    Article,
+    ArticleDetail,
+    Hit,
+    SearchFilters,
+    SearchResult,
+    Timeline,
+    TimeWindow,
+)
 
 
 def _iso(value: Any) -> str | None:
@@ -61,32 +70,32 @@ def article_detail_to_dict(detail: ArticleDetail) -> dict[str, Any]:
 
 def search_to_dict(result: SearchResult) -> dict[str, Any]:
     """A ``SearchResult`` as the JSON object ``rag ask --json`` prints."""
-    filters = result.filters
+    window = _window_to_dict(result.time_window)
+    if window is not None:
+        window["outside"] = result.outside_window
     return {
         "query": result.query,
         "index": result.index,
         "mode": result.mode,
-        "filters": {
-            "since": _iso(filters.since),
-            "until": _iso(filters.until),
-            "source": filters.source,
-        },
+        "filters": _filters_to_dict(result.filters),
         "found": result.found,
         "notice": result.notice,
-        "time_window": time_window_to_dict(result),
+        "time_window": window,
         "hits": [hit_to_dict(h) for h in result.hits],
     }
 
 
-def time_window_to_dict(result: SearchResult) -> dict[str, Any] | None:
-    window = result.time_window
+def _filters_to_dict(filters: SearchFilters) -> dict[str, Any]:
+    return {"since": _iso(filters.since), "until": _iso(filters.until), "source": filters.source}
+
+
+def _window_to_dict(window: TimeWindow | None) -> dict[str, Any] | None:
     if window is None:
         return None
     return {
         "start": window.start.isoformat(),
         "end": window.end.isoformat(),
         "expression": window.expression,
-        "outside": result.outside_window,
     }
 
 
@@ -113,7 +122,6 @@ def answer_to_dict(answer: Answer) -> dict[str, Any]:
 
 def timeline_to_dict(timeline: Timeline) -> dict[str, Any]:
     """A ``Timeline`` as the JSON object ``rag timeline --json`` prints."""
-    filters = timeline.filters
     entries = []
     for entry in timeline.entries:
         hit = entry.hit
@@ -131,21 +139,10 @@ def timeline_to_dict(timeline: Timeline) -> dict[str, Any]:
                 "also_reported_by": list(entry.also_reported_by),
             }
         )
-    window = timeline.time_window
     return {
         "query": timeline.query,
-        "filters": {
-            "since": _iso(filters.since),
-            "until": _iso(filters.until),
-            "source": filters.source,
-        },
-        "time_window": None
-        if window is None
-        else {
-            "start": window.start.isoformat(),
-            "end": window.end.isoformat(),
-            "expression": window.expression,
-        },
+        "filters": _filters_to_dict(timeline.filters),
+        "time_window": _window_to_dict(timeline.time_window),
         "notice": timeline.notice,
         "entries": entries,
     }

@@ -18,6 +18,7 @@ from rag.ingest.dedup import merge_duplicates
 from rag.ingest.discover import SOURCE_EXTENSIONS, discover_sources
 from rag.ingest.encoding import decode_bytes
 from rag.ingest.formats import RawDocument, parse_datetime, parse_document
+from rag.paths import site_of
 from rag.records import Article
 
 __all__ = [
@@ -84,7 +85,7 @@ def parse_article(path: Path, data: bytes) -> tuple[Article, list[str]]:
         title=title,
         text=body,
         url=url,
-        source=sitename or _domain(url),
+        source=sitename or site_of(url),
         published=published,
         author=author,
         tags=raw.tags,
@@ -130,13 +131,6 @@ def read_source(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
             size = len(data)
         raise IngestError(f"file is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:g} MB limit")
     return data
-
-
-def _domain(url: str | None) -> str | None:
-    if not url:
-        return None
-    host = (urlsplit(url).hostname or "").lower()
-    return host.removeprefix("www.") or None
 
 
 def _first_line(text: str) -> str | None:
