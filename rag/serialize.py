@@ -136,6 +136,9 @@ def timeline_to_dict(timeline: Timeline) -> dict[str, Any]:
                 "score": round(hit.score, 4),
                 "sentence": hit.chunk.text[start:end],
                 "chunk_id": hit.chunk.id,
+                # where the sentence sits in the article's text (code points), for a reader
+                "start": hit.chunk.start + start,
+                "end": hit.chunk.start + end,
                 "also_reported_by": list(entry.also_reported_by),
             }
         )

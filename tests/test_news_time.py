@@ -4,13 +4,15 @@ explicit dates win, an empty window says so, and a story's timeline is in date o
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import date
 
-from conftest import QUESTION
+from conftest import QUESTION, SAMPLE
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
+from web_support import SYNDICATED_HOST, write_syndicated_copy
 
-from rag import SearchFilters, SearchOptions
+from rag import Archive, SearchFilters, SearchOptions, Settings
 from rag.cli import app
 from rag.web.app import create_app
 
@@ -104,6 +106,23 @@ def test_timeline_filters_and_relevance_cut(sample_archive):
     assert [e.published.year for e in only_2023.entries] == [2023] * 4
     unrelated = sample_archive.timeline("北极熊的栖息地")
     assert unrelated.entries == () and unrelated.notice
+
+
+def test_timeline_folds_a_syndicated_copy_into_one_entry(tmp_path):
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SAMPLE, corpus)
+    write_syndicated_copy(corpus)
+    settings = Settings(index_dir=tmp_path / "index")
+    Archive(settings).build([str(corpus)])
+    data = rag_json("timeline", "中美气候合作", "--index", str(settings.index_dir))
+    titles = [e["title"] for e in data["entries"]]
+    assert len(titles) == 5 and titles.count("中美气候合作声明有何新意？") == 1
+    folded = next(e for e in data["entries"] if e["title"] == "中美气候合作声明有何新意？")
+    assert folded["also_reported_by"] == [SYNDICATED_HOST.removeprefix("www.")]
+    assert all(e["also_reported_by"] == [] for e in data["entries"] if e is not folded)
+    # the entry's offsets point at its sentence in the article's text
+    text = Archive(settings).article(folded["article_id"]).article.text
+    assert text[folded["start"] : folded["end"]] == folded["sentence"]
 
 
 def test_timeline_over_http(sample_index):

@@ -10,7 +10,13 @@ from typing import Any
 import pytest
 from conftest import QUESTION, ROOT, SAMPLE, STOCKTAKE
 from playwright.sync_api import sync_playwright
-from web_support import HOSTILE_MARKERS, HOSTILE_TITLE, RFI, write_hostile_article
+from web_support import (
+    HOSTILE_MARKERS,
+    HOSTILE_TITLE,
+    RFI,
+    write_hostile_article,
+    write_syndicated_copy,
+)
 
 from rag.archive import Archive
 from rag.config import Settings
@@ -155,3 +161,54 @@ def test_hostile_article_renders_as_text(page: Any, tmp_path: Path) -> None:
         "handlers": 0,
         "links": [],
     }
+
+
+def test_timeline_view_and_time_window(page: Any, tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SAMPLE, corpus)
+    write_syndicated_copy(corpus)
+    settings = Settings(index_dir=tmp_path / "index")
+    Archive(settings).build([str(corpus)])
+    with running_server(settings) as url:
+        page.goto(url + "/")
+        page.fill("#q", "中美气候合作")
+        page.click("#timeline-button")
+        page.wait_for_selector(".timeline-entry")
+        entries = page.locator(".timeline-entry")
+        dates = [entries.nth(i).locator("time").inner_text() for i in range(entries.count())]
+        assert len(dates) == 5 and dates == sorted(dates), dates
+        assert dates[0] == "2021-11-10" and dates[-1] == "2023-11-29"
+        assert "时间线：5 篇文章" in page.locator("#status").inner_text()
+        assert page.locator("#passages-section").is_hidden()
+        folded = entries.filter(has_text="中美气候合作声明有何新意？")
+        assert folded.count() == 1  # the syndicated copy is one entry, not two
+        assert "也见于：zaobao.com.sg" in folded.locator(".also").inner_text()
+        assert "view=timeline" in page.url  # the view is in the URL, so it can be shared
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "timeline-page.png"), full_page=False)
+
+        sentence = folded.locator(".sentence").inner_text()
+        folded.click()  # opens the article with the entry's sentence marked
+        mark = page.locator("#reader-mark")
+        mark.wait_for(state="visible")
+        assert mark.inner_text() == sentence
+        assert page.locator("#reader-title").inner_text() == "中美气候合作声明有何新意？"
+
+        page.fill("#q", "上周中美气候谈判谈了什么")  # a time word, counted from 参照日期
+        page.fill("#as-of", "2023-11-20")
+        page.click("#ask-button")
+        page.wait_for_selector(".passage")
+        page.wait_for_function(
+            "() => document.getElementById('status').textContent.includes('时间范围')"
+        )
+        assert "时间范围 2023-11-13 – 2023-11-19（上周）" in page.locator("#status").inner_text()
+        assert page.locator("#timeline-section").is_hidden()
+        metas = page.locator(".passage .meta").all_inner_texts()
+        assert metas and all(m.startswith("2023-11-15") for m in metas), metas
+
+        page.go_back()  # back to the timeline, replayed from the URL
+        page.wait_for_selector(".timeline-entry")
+        assert page.locator(".timeline-entry").count() == 5
+        assert page.input_value("#q") == "中美气候合作"
+        assert page.input_value("#as-of") == ""  # the later search's date is not carried back
+    assert page.js_errors == []

@@ -45,3 +45,19 @@ def version_article_ids(index_dir: Path, version: str) -> set[str]:
 
 def iter_json_lines(text: str) -> Iterator[str]:
     yield from (line for line in text.splitlines() if line.strip())
+
+
+SYNDICATED_HOST = "www.zaobao.com.sg"
+
+
+def write_syndicated_copy(directory: Path) -> Path:
+    """The RFI sample saved a second time from another outlet (same text, another URL and
+    a later timestamp), as a feed that republishes wire copy would save it."""
+    raw = (SAMPLE / RFI).read_text(encoding="utf-8")
+    copy = raw.replace("(https://www.rfi.fr/", f"(https://{SYNDICATED_HOST}/", 1)
+    stamp = raw.split("-->", 1)[0].removeprefix("<!--")
+    copy = copy.replace(f"<!--{stamp}-->", f"<!--{int(stamp) + 3_600_000}-->", 1)
+    assert copy != raw
+    path = directory / "syndicated-copy.txt"
+    path.write_text(copy, encoding="utf-8")
+    return path

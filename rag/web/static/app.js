@@ -50,9 +50,10 @@ function markedText(container, text, start, end, markId) {
   return mark;
 }
 
-function metaLine(target, item) {
+function metaLine(target, item, withDate = true) {
   target.textContent = "";
-  const parts = [day(item.published), item.source || "来源不详"];
+  const parts = withDate ? [day(item.published)] : [];
+  parts.push(item.source || "来源不详");
   if (item.author) parts.push(item.author);
   target.appendChild(document.createTextNode(parts.join(" · ")));
   const href = safeUrl(item.url);
@@ -156,51 +157,155 @@ async function fetchJson(url) {
   return data;
 }
 
-function formParams() {
+// Form fields and the URL parameters they become (the API's names).
+const FIELDS = [
+  ["q", "q"], ["since", "since"], ["until", "until"], ["source", "source"],
+  ["as-of", "as_of"], ["mode", "mode"], ["k", "k"],
+];
+
+function formParams(view) {
   const params = new URLSearchParams();
-  params.set("q", $("q").value.trim());
-  for (const name of ["since", "until", "source"]) {
-    const value = $(name).value.trim();
+  for (const [id, name] of FIELDS) {
+    const value = $(id).value.trim();
     if (value) params.set(name, value);
   }
-  params.set("mode", $("mode").value);
-  params.set("k", $("k").value);
+  if (view === "timeline") params.set("view", "timeline");
   return params;
 }
 
+// The form as the URL says; a field the URL leaves out goes back to its default, so
+// going back in history never mixes one search's filters into another.
 function fillForm(params) {
-  for (const name of ["q", "since", "until", "source", "mode", "k"]) {
+  for (const [id, name] of FIELDS) {
+    const field = $(id);
     const value = params.get(name);
-    if (value !== null) $(name).value = value;
+    if (value !== null) field.value = value;
+    else if (field.tagName === "SELECT") {
+      const initial = Array.from(field.options).find((option) => option.defaultSelected);
+      field.value = (initial || field.options[0]).value;
+    } else field.value = "";
   }
 }
 
-async function ask(params, push) {
+// "时间范围 2023-11-13 – 2023-11-19（上周）", or "" when the question named no time.
+function windowNote(span) {
+  if (!span) return "";
+  return "时间范围 " + span.start + " – " + span.end + "（" + span.expression + "）";
+}
+
+function joinNotes(...notes) {
+  return notes.filter(Boolean).join("。");
+}
+
+function clearResults() {
+  currentHits = [];
+  renderPassages([]);
+  renderAnswer(null, []);
+  renderTimeline([]);
+  closeReader();
+}
+
+function run(params, push) {
   if (!params.get("q")) return;
   if (push) history.pushState(null, "", "?" + params.toString());
-  $("ask-button").disabled = true;
+  const view = params.get("view") === "timeline" ? "timeline" : "ask";
+  const api = new URLSearchParams(params);
+  api.delete("view");
+  if (view === "timeline") {
+    api.delete("k"); // a timeline lists every relevant article, not the top k passages
+    return showTimeline(api);
+  }
+  return ask(api);
+}
+
+function setBusy(busy) {
+  $("ask-button").disabled = busy;
+  $("timeline-button").disabled = busy;
+}
+
+async function ask(params) {
+  setBusy(true);
   setStatus("检索中…");
   try {
     const data = await fetchJson("/api/ask?" + params.toString());
+    clearResults();
     currentHits = data.hits;
     renderPassages(data.hits);
     renderAnswer(data.answer, data.hits);
-    if (!data.hits.length) setStatus(data.notice || "没有找到相关段落。");
-    else if (!data.found) setStatus("没有足够相关的段落；以下是最接近的内容，仅供参考。");
-    else setStatus("找到 " + data.hits.length + " 个相关段落，点击段落查看原文。");
+    const range = windowNote(data.time_window);
+    if (data.time_window && data.time_window.outside) {
+      setStatus(joinNotes(range, "该时间范围内没有相关段落，以下是范围之外最接近的内容"));
+    } else if (!data.hits.length) setStatus(joinNotes(range, data.notice || "没有找到相关段落"));
+    else if (!data.found) {
+      setStatus(joinNotes(range, "没有足够相关的段落；以下是最接近的内容，仅供参考"));
+    } else {
+      setStatus(joinNotes(range, "找到 " + data.hits.length + " 个相关段落，点击段落查看原文"));
+    }
   } catch (error) {
-    currentHits = [];
-    renderPassages([]);
-    renderAnswer(null, []);
+    clearResults();
     setStatus("出错了：" + error.message, true);
   } finally {
-    $("ask-button").disabled = false;
+    setBusy(false);
   }
+}
+
+async function showTimeline(params) {
+  setBusy(true);
+  setStatus("整理时间线…");
+  try {
+    const data = await fetchJson("/api/timeline?" + params.toString());
+    clearResults();
+    renderTimeline(data.entries);
+    const range = windowNote(data.time_window);
+    if (!data.entries.length) {
+      setStatus(joinNotes(range, data.notice || "没有找到相关文章"));
+    } else {
+      setStatus(joinNotes(range, "时间线：" + data.entries.length + " 篇文章，按日期排列，点击查看原文"));
+    }
+  } catch (error) {
+    clearResults();
+    setStatus("出错了：" + error.message, true);
+  } finally {
+    setBusy(false);
+  }
+}
+
+function renderTimeline(entries) {
+  const list = $("timeline");
+  list.textContent = "";
+  entries.forEach((entry, i) => {
+    const item = el("li", "timeline-entry");
+    item.id = "entry-" + (i + 1);
+    item.tabIndex = 0;
+    item.setAttribute("role", "button");
+    item.setAttribute("aria-label", day(entry.published) + "：" + entry.title + "，点击查看原文");
+    const date = el("time", "date", day(entry.published));
+    if (entry.published) date.dateTime = entry.published;
+    item.appendChild(date);
+    const body = el("div", "entry-body");
+    body.appendChild(el("div", "title", entry.title));
+    metaLine(body.appendChild(el("p", "meta")), entry, false); // the date leads the entry
+    body.appendChild(el("p", "sentence", entry.sentence));
+    if (entry.also_reported_by && entry.also_reported_by.length) {
+      body.appendChild(el("p", "also", "也见于：" + entry.also_reported_by.join("、")));
+    }
+    item.appendChild(body);
+    const open = () => openArticle(entry, item);
+    item.addEventListener("click", open);
+    item.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" || event.key === " ") {
+        event.preventDefault();
+        open();
+      }
+    });
+    list.appendChild(item);
+  });
+  $("timeline-section").hidden = entries.length === 0;
 }
 
 async function openArticle(hit, item) {
   const ticket = ++articleRequest;
-  document.querySelectorAll(".passage.active").forEach((p) => p.classList.remove("active"));
+  document.querySelectorAll(".active").forEach((p) => p.classList.remove("active"));
   item.classList.add("active");
   try {
     const article = await fetchJson("/api/articles/" + encodeURIComponent(hit.article_id));
@@ -233,7 +338,7 @@ function revealInReader(mark) {
 function closeReader() {
   $("reader").hidden = true;
   document.querySelector(".layout").classList.remove("with-reader");
-  document.querySelectorAll(".passage.active").forEach((p) => p.classList.remove("active"));
+  document.querySelectorAll(".active").forEach((p) => p.classList.remove("active"));
 }
 
 async function showIndex() {
@@ -249,7 +354,8 @@ async function showIndex() {
 document.addEventListener("DOMContentLoaded", () => {
   $("ask-form").addEventListener("submit", (event) => {
     event.preventDefault();
-    ask(formParams(), true);
+    const view = event.submitter && event.submitter.value === "timeline" ? "timeline" : "ask";
+    run(formParams(view), true);
   });
   $("reader-close").addEventListener("click", closeReader);
   document.addEventListener("keydown", (event) => {
@@ -258,10 +364,10 @@ document.addEventListener("DOMContentLoaded", () => {
   window.addEventListener("popstate", () => {
     const params = new URLSearchParams(location.search);
     fillForm(params);
-    ask(params, false);
+    run(params, false);
   });
   const initial = new URLSearchParams(location.search);
   fillForm(initial);
-  if (initial.get("q")) ask(initial, false);
+  if (initial.get("q")) run(initial, false);
   showIndex();
 });
