@@ -46,6 +46,8 @@ if TYPE_CHECKING:
 
 # How many articles a timeline considers (its relevance cut usually keeps fewer).
 TIMELINE_MAX_ARTICLES = 200
+# passages a 最新 / latest question is reordered from (measured with rag.recency's band)
+RECENCY_POOL = 10
 
 
 class Archive:
@@ -111,6 +113,7 @@ class Archive:
 
     def search(self, question: str, options: SearchOptions | None = None) -> SearchResult:
         """The ranked passages for ``question``; options left unset take the settings."""
+        from rag.recency import newest_first, recency_word
         from rag.retrieve import SearchPlan, search_in_window, search_index
 
         options = options or SearchOptions()
@@ -131,9 +134,15 @@ class Archive:
             strip_time_words=options.strip_time_words,
         )
         window = self.time_window(question, options)
-        if window is None:
+        if window is not None:
+            return search_in_window(reader, embedder, question, plan, window)
+        word = recency_word(question) if options.prefer_recent else None
+        if word is None:
             return search_index(reader, embedder, question, plan)
-        return search_in_window(reader, embedder, question, plan, window)
+        # a wider list, so that a newer passage just below the top k can move up
+        wide = search_index(reader, embedder, question, replace(plan, k=max(plan.k, RECENCY_POOL)))
+        hits = newest_first(wide.hits, plan.min_score)[: plan.k]
+        return replace(wide, hits=tuple(hits), recency=word)
 
     def time_window(self, question: str, options: SearchOptions | None = None) -> TimeWindow | None:
         """The date window a time expression in ``question`` names ("上周", "in 2021").

@@ -229,6 +229,13 @@ def ask(
             help="Treat time words in the question as plain words (no date filter).",
         ),
     ] = False,
+    no_recency: Annotated[
+        bool,
+        typer.Option(
+            "--no-recency",
+            help="Rank by relevance alone even when the question asks for 最新 / latest news.",
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Answer QUESTION with sentences cited [n] from the ranked passages listed below it.
@@ -258,6 +265,7 @@ def ask(
         filters=SearchFilters.parse(since, until, source),
         min_score=min_score,
         resolve_time=not no_time_window,
+        prefer_recent=not no_recency,
     )
     if passages_only:
         result, answer = archive.search(question, options), None

@@ -1,9 +1,10 @@
 """Retrieval quality on a news question set: questions with gold article URLs, some with
 time words and the reference date they count from (``tests/data/news_questions.jsonl``).
 
-Article level, through ``Archive.search`` as users call it, in three variants: time
+Article level, through ``Archive.search`` as users call it, in four variants: time
 words resolved to a date window and taken out of the query (the default), resolved but
-kept in the query, and not resolved at all. For questions with time words, "window
+kept in the query, not resolved at all, and without the newest-first preference for
+最新 / latest questions. For questions with time words, "window
 precision" is the share of the returned articles published inside the window.
 """
 
@@ -26,6 +27,7 @@ VARIANTS: dict[str, SearchOptions] = {
     "window, words dropped": SearchOptions(),
     "window, words kept": SearchOptions(strip_time_words=False),
     "no time resolution": SearchOptions(resolve_time=False),
+    "no recency preference": SearchOptions(prefer_recent=False),
 }
 
 

@@ -172,6 +172,9 @@ class SearchOptions:
     # Take the time words out of the text that is embedded and matched (measured:
     # scripts/eval_gate.py news set, README).
     strip_time_words: bool = True
+    # Put the newest of the near-best passages first when the question asks for the
+    # latest news (最新 / 最近 / latest) and names no window.
+    prefer_recent: bool = True
 
 
 @dataclass(frozen=True)
@@ -203,6 +206,8 @@ class SearchResult:
     # ``outside_window`` when nothing in it was relevant and the hits come from outside.
     time_window: TimeWindow | None = None
     outside_window: bool = False
+    # The word (最新, latest) that put the newest of the near-best passages first.
+    recency: str | None = None
     # The question's embedding, so that answering it does not embed it again.
     query_vector: Any = field(default=None, compare=False, repr=False)
 

@@ -50,6 +50,14 @@ def print_hits(console: Console, result: SearchResult) -> None:
                     style="yellow",
                 )
             )
+    if result.recency and result.found:
+        console.print(
+            Text(
+                f"{result.recency} → the newest of the most relevant passages first "
+                "(--no-recency: by relevance alone)",
+                style="cyan",
+            )
+        )
     if not result.hits:
         console.print(Text(result.notice or "No passage found.", style="yellow"))
         return

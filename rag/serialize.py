@@ -81,6 +81,7 @@ def search_to_dict(result: SearchResult) -> dict[str, Any]:
         "found": result.found,
         "notice": result.notice,
         "time_window": window,
+        "recency": result.recency,
         "hits": [hit_to_dict(h) for h in result.hits],
     }
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 from datetime import date
 
+import pytest
 from conftest import QUESTION, SAMPLE
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
@@ -14,6 +16,7 @@ from web_support import SYNDICATED_HOST, write_syndicated_copy
 
 from rag import Archive, SearchFilters, SearchOptions, Settings
 from rag.cli import app
+from rag.recency import newest_first, recency_word
 from rag.web.app import create_app
 
 runner = CliRunner()
@@ -157,3 +160,56 @@ def test_a_broken_news_question_file_is_one_line(tmp_path):
         result.stderr.startswith("error: ") and "not a readable news question file" in result.stderr
     )
     assert "Traceback" not in result.output
+
+
+LATEST_CLIMATE = "20231129-"  # the newest of the five sample articles
+
+
+@pytest.mark.parametrize(
+    ("question", "word"),
+    [
+        ("中美气候合作的最新进展是什么？", "最新"),
+        ("最近关于香港的文章讨论了什么？", "最近"),
+        ("近期有哪些抵制人脸识别的事？", "近期"),
+        ("近來有什麼報道？", "近來"),
+        ("What is the LATEST on climate talks?", "LATEST"),
+        ("the most recent story about facial recognition", "most recent"),
+        ("What did Kerry say recently?", "recently"),
+        ("最近三天中美谈了什么", None),  # a window (rag.timeexpr), not a preference
+        ("最近3个月的气候新闻", None),
+        ("中美在COP28上承诺了什么", None),
+        ("Will they recentralize power?", None),
+    ],
+)
+def test_recency_words(question, word):
+    assert recency_word(question) == word
+
+
+def test_latest_puts_the_newest_relevant_article_first(sample_index):
+    index = str(sample_index[0].index_dir)
+    question = "中美气候合作的最新进展是什么？"
+    newest = rag_json("ask", question, "--no-answer", "--index", index)
+    assert newest["recency"] == "最新"
+    assert LATEST_CLIMATE in newest["hits"][0]["url"]
+    plain = rag_json("ask", question, "--no-answer", "--no-recency", "--index", index)
+    assert plain["recency"] is None
+    assert LATEST_CLIMATE not in plain["hits"][0]["url"]
+    # the same passages, only reordered, and ranks renumbered from 1
+    assert {h["chunk_id"] for h in newest["hits"]} <= {
+        h["chunk_id"]
+        for h in rag_json(
+            "ask", question, "--no-answer", "--no-recency", "-k", "10", "--index", index
+        )["hits"]
+    }
+    assert [h["rank"] for h in newest["hits"]] == list(range(1, len(newest["hits"]) + 1))
+
+
+def test_newest_first_leaves_clearly_less_relevant_passages_alone(sample_archive):
+    plain = sample_archive.search(QUESTION, SearchOptions(k=5, prefer_recent=False)).hits
+    best = max(h.score for h in plain)
+    reordered = newest_first(plain, min_score=0.0, band=0.0)
+    assert reordered[0].score == best  # a zero band moves only the best passage
+    assert [h.chunk.id for h in reordered[1:]] == [h.chunk.id for h in plain if h.score != best]
+    assert newest_first(plain, min_score=1.0) == [
+        replace(h, rank=i) for i, h in enumerate(plain, 1)
+    ]  # nothing relevant enough: relevance order kept

@@ -19,9 +19,9 @@ spec.loader.exec_module(eval_gate)
 
 def test_floors_file_covers_both_benchmarks_and_all_modes():
     floors = json.loads((ROOT / "quality" / "floors.json").read_text("utf-8"))
-    assert set(floors) == {"cmrc2018", "cmrc2018+news-oped2", "news"}
+    assert set(floors) == {"cmrc2018", "cmrc2018+news-oped2", "news", "news-recency"}
     for name, table in floors.items():
-        if name != "news":
+        if not name.startswith("news"):
             assert set(table["passage"]) == {"hybrid", "dense", "keyword"}
     assert "window precision" in floors["news"]["window, words dropped"]
 
@@ -36,6 +36,13 @@ def test_cmrc_recall_stays_above_the_floors(tmp_path, embedding_cache):
 def test_news_questions_stay_above_the_floors(tmp_path, embedding_cache):
     """The news set: gold articles found, and time words keep results in their window."""
     failures = eval_gate.run_news(index_root=tmp_path)
+    assert failures == []
+
+
+@pytest.mark.slow
+def test_latest_questions_stay_above_the_floors(tmp_path, embedding_cache):
+    """最新 / latest questions: the newest relevant article first (the preference on)."""
+    failures = eval_gate.run_news(index_root=tmp_path, name="news-recency")
     assert failures == []
 
 

@@ -232,7 +232,10 @@ async function ask(params) {
     currentHits = data.hits;
     renderPassages(data.hits);
     renderAnswer(data.answer, data.hits);
-    const range = windowNote(data.time_window);
+    const range = joinNotes(
+      windowNote(data.time_window),
+      data.recency ? "“" + data.recency + "”：相关度相近的段落中最新的排在前面" : "",
+    );
     if (data.time_window && data.time_window.outside) {
       setStatus(joinNotes(range, "该时间范围内没有相关段落，以下是范围之外最接近的内容"));
     } else if (!data.hits.length) setStatus(joinNotes(range, data.notice || "没有找到相关段落"));
