@@ -425,6 +425,10 @@ def eval_command(
     limit: Annotated[int | None, typer.Option(help="Only the first N questions.", min=1)] = None,
     chunk_size: Annotated[int | None, typer.Option(help="Passage length in characters.")] = None,
     chunk_overlap: Annotated[int | None, typer.Option(help="Overlap between passages.")] = None,
+    per_source: Annotated[
+        int | None,
+        typer.Option(help="Measure with at most this many passages per outlet [default: 0]."),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Measure R@1/5/10, MRR@10 and nDCG@10 per mode at article and passage level.
@@ -436,7 +440,9 @@ def eval_command(
     from rag.evaluate import evaluate, format_table
 
     work = index or Path("indexes") / f"eval-{qa_file.stem}"
-    settings = _settings(index_dir=work, chunk_size=chunk_size, chunk_overlap=chunk_overlap)
+    settings = _settings(
+        index_dir=work, chunk_size=chunk_size, chunk_overlap=chunk_overlap, per_source=per_source
+    )
     if qa_file.suffix == ".jsonl":
         from rag.evaluate_news import evaluate_news, format_news_table
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from rag.archive import Archive
 from rag.config import API_MAX_K, API_MAX_QUESTION_CHARS, Settings
 from rag.errors import MissingDependencyError, RagError
-from rag.records import SearchFilters, SearchOptions, parse_day
+from rag.records import SearchOptions
 from rag.serialize import (
     answer_to_dict,
     article_detail_to_dict,
@@ -109,22 +109,6 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def _options(
-    k: int | None,
-    mode: str | None,
-    since: str | None,
-    until: str | None,
-    source: str | None,
-    as_of: str | None = None,
-) -> SearchOptions:
-    return SearchOptions(
-        k=k,
-        mode=mode,
-        filters=SearchFilters.parse(since, until, source),
-        as_of=parse_day(as_of).date() if as_of else None,
-    )
-
-
 def create_server(archive: Archive) -> "MCPServer[Any]":
     """An MCP server whose tools answer from ``archive``."""
     _require_sdk()
@@ -203,6 +187,15 @@ def create_server(archive: Archive) -> "MCPServer[Any]":
             "filter; since/until override it.",
         ),
     ]
+    per_source_type = Annotated[
+        int | None,
+        Field(
+            ge=0,
+            le=MAX_K,
+            description="At most this many passages from one outlet, so one site cannot "
+            "fill the list (0: no cap) [default: 0, or per_source].",
+        ),
+    ]
     source_type = Annotated[
         str | None,
         Field(
@@ -220,8 +213,18 @@ def create_server(archive: Archive) -> "MCPServer[Any]":
         until: until_type = None,
         source: source_type = None,
         as_of: as_of_type = None,
+        per_source: per_source_type = None,
     ) -> dict[str, Any]:
-        result = archive.search(question, _options(k, mode, since, until, source, as_of))
+        options = SearchOptions.parse(
+            k=k,
+            mode=mode,
+            since=since,
+            until=until,
+            source=source,
+            as_of=as_of,
+            per_source=per_source,
+        )
+        result = archive.search(question, options)
         data = search_to_dict(result)
         data["answer"] = None  # the shape of ``rag ask --no-answer --json``
         return data
@@ -235,8 +238,18 @@ def create_server(archive: Archive) -> "MCPServer[Any]":
         until: until_type = None,
         source: source_type = None,
         as_of: as_of_type = None,
+        per_source: per_source_type = None,
     ) -> dict[str, Any]:
-        asked = archive.ask(question, _options(k, mode, since, until, source, as_of))
+        options = SearchOptions.parse(
+            k=k,
+            mode=mode,
+            since=since,
+            until=until,
+            source=source,
+            as_of=as_of,
+            per_source=per_source,
+        )
+        asked = archive.ask(question, options)
         data = search_to_dict(asked.result)
         data["answer"] = answer_to_dict(asked.answer)
         return data
@@ -249,7 +262,8 @@ def create_server(archive: Archive) -> "MCPServer[Any]":
         source: source_type = None,
         as_of: as_of_type = None,
     ) -> dict[str, Any]:
-        found = archive.timeline(question, _options(None, None, since, until, source, as_of))
+        options = SearchOptions.parse(since=since, until=until, source=source, as_of=as_of)
+        found = archive.timeline(question, options)
         return timeline_to_dict(found)
 
     @server.tool(title="Read an article", description=ARTICLE_HELP, annotations=read_only)

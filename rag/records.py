@@ -176,6 +176,29 @@ class SearchOptions:
     # latest news (最新 / 最近 / latest) and names no window.
     prefer_recent: bool = True
 
+    @classmethod
+    def parse(
+        cls,
+        *,
+        k: int | None = None,
+        mode: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        source: str | None = None,
+        as_of: str | None = None,
+        per_article: int | None = None,
+        per_source: int | None = None,
+    ) -> SearchOptions:
+        """Options from request strings (the HTTP API, the MCP tools): dates YYYY-MM-DD."""
+        return cls(
+            k=k,
+            mode=mode,
+            per_article=per_article,
+            per_source=per_source,
+            filters=SearchFilters.parse(since, until, source),
+            as_of=parse_day(as_of).date() if as_of else None,
+        )
+
 
 @dataclass(frozen=True)
 class TimeWindow:

@@ -114,9 +114,20 @@ def test_the_search_schema_holds_the_limits_the_server_enforces(session):
         schema = session.tools()[name].input_schema
         props = schema["properties"]
         assert schema["required"] == ["question"]
-        assert set(props) == {"question", "k", "mode", "since", "until", "source", "as_of"}
+        assert set(props) == {
+            "question",
+            "k",
+            "mode",
+            "since",
+            "until",
+            "source",
+            "as_of",
+            "per_source",
+        }
         [k] = [s for s in props["k"]["anyOf"] if s.get("type") == "integer"]
         assert (k["minimum"], k["maximum"]) == (1, 50)
+        [cap] = [s for s in props["per_source"]["anyOf"] if s.get("type") == "integer"]
+        assert (cap["minimum"], cap["maximum"]) == (0, 50)
         [mode] = [s for s in props["mode"]["anyOf"] if "enum" in s]
         assert tuple(mode["enum"]) == MODES  # the modes the archive knows, no more, no less
         assert "YYYY-MM-DD" in props["since"]["description"]
@@ -209,6 +220,14 @@ def test_time_words_become_the_date_window(session):
     }
     assert data["hits"]
     assert all("2023-11-13" <= hit["published"][:10] <= "2023-11-19" for hit in data["hits"])
+
+
+def test_per_source_keeps_one_outlet_from_filling_the_list(session):
+    unlimited = session.data("search", question=QUESTION, k=5)
+    assert [hit["source"] for hit in unlimited["hits"]].count("rfi.fr") >= 3
+    capped = session.data("search", question=QUESTION, k=5, per_source=1)
+    assert sorted(hit["source"] for hit in capped["hits"]) == ["rfi.fr", "voachinese.com"]
+    assert capped["hits"][0]["chunk_id"] == unlimited["hits"][0]["chunk_id"]
 
 
 def test_timeline_lists_the_story_oldest_first(session):

@@ -31,7 +31,7 @@ from rag.errors import (
     LLMError,
     RagError,
 )
-from rag.records import SearchFilters, SearchOptions, parse_day
+from rag.records import SearchOptions
 from rag.serialize import (
     answer_to_dict,
     article_detail_to_dict,
@@ -128,15 +128,7 @@ class BodyLimit:
 
 
 def _options(params: SearchParams) -> SearchOptions:
-    as_of = parse_day(params.as_of).date() if params.as_of else None
-    return SearchOptions(
-        k=params.k,
-        mode=params.mode,
-        per_article=params.per_article,
-        per_source=params.per_source,
-        filters=SearchFilters.parse(params.since, params.until, params.source),
-        as_of=as_of,
-    )
+    return SearchOptions.parse(**params.model_dump(exclude={"q"}))
 
 
 def _versioned(data: dict[str, Any], version: str) -> JSONResponse:
