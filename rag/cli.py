@@ -211,6 +211,9 @@ def ask(
     llm_timeout: Annotated[
         float | None, typer.Option(help="Seconds the whole LLM answer may take [default: 60].")
     ] = None,
+    llm_max_tokens: Annotated[
+        int | None, typer.Option(help="Longest LLM answer, in tokens [default: 512].")
+    ] = None,
     passages_only: Annotated[
         bool,
         typer.Option("--no-answer", "--passages-only", help="Only list the passages."),
@@ -257,6 +260,7 @@ def ask(
         llm_base_url=llm_url,
         llm_model=llm_model,
         llm_timeout=llm_timeout,
+        llm_max_tokens=llm_max_tokens,
         as_of=as_of,
     )
     if min_score is not None and not 0 <= min_score <= 1:

@@ -109,6 +109,12 @@ def test_llm_max_tokens_is_a_validated_setting(server, sample_index, tmp_path):
     assert server.requests[0].body["max_tokens"] == 64
     bad = ask(server, settings.index_dir, env={"RAG_LLM_MAX_TOKENS": "0"})
     assert bad.exit_code == 2 and "llm_max_tokens" in bad.stderr
+    flag = ask(server, settings.index_dir, "--json", "--llm-max-tokens", "32")
+    assert flag.exit_code == 0, flag.output
+    assert server.requests[-1].body["max_tokens"] == 32
+    out_of_range = ask(server, settings.index_dir, "--llm-max-tokens", "100000")
+    assert out_of_range.exit_code == 2
+    assert "llm_max_tokens = 100000 (from flag --llm-max-tokens)" in out_of_range.stderr
 
 
 def test_client_sends_no_authorization_without_a_key(server):
