@@ -19,6 +19,7 @@ from rag.cli_common import (
     SinceOpt,
     SourceOpt,
     UntilOpt,
+    ensure_can_listen,
     err,
     error_line,
     out,
@@ -346,6 +347,7 @@ def serve(
     from rag.web.server import serve as run
 
     settings = _settings(index_dir=index)
+    ensure_can_listen(host, port)
     _warn_unless_loopback(host)
     err.print(f"serving on http://{host}:{port}/ (Ctrl-C to stop)")
     run(settings, host=host, port=port)
@@ -400,6 +402,7 @@ def mcp(
         run(settings)
         return
     host, port = host or "127.0.0.1", port or DEFAULT_HTTP_PORT
+    ensure_can_listen(host, port)
     _warn_unless_loopback(host)
     err.print(f"serving MCP on http://{host}:{port}/mcp (Ctrl-C to stop)")
     run(settings, http=True, host=host, port=port)

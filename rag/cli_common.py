@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import json
+import socket
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -71,3 +72,26 @@ def reports_errors(func: F) -> F:
 
 def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+
+
+def ensure_can_listen(host: str, port: int) -> None:
+    """Fail with one line, before anything loads, when ``host:port`` cannot be bound (a
+    server already there, an address not on this machine); uvicorn would log and exit."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise RagError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            hint = (
+                "; another server is running there, pick another --port"
+                if (
+                    exc.errno in (98, 48)  # EADDRINUSE on Linux, macOS
+                )
+                else ""
+            )
+            raise RagError(f"cannot listen on {host}:{port}: {exc.strerror or exc}{hint}") from None

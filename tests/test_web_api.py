@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -22,7 +23,7 @@ from rag.config import Settings
 from rag.index.store import CURRENT, VERSIONS
 from rag.records import BuildReport
 from rag.web.app import MAX_BODY_BYTES, VERSION_HEADER, create_app
-from rag.web.server import is_loopback, running_server
+from rag.web.server import free_port, is_loopback, running_server
 
 
 @pytest.fixture(scope="module")
@@ -257,10 +258,25 @@ def test_serve_warns_when_not_on_loopback(monkeypatch: pytest.MonkeyPatch) -> No
     runner = CliRunner()
     local = runner.invoke(cli_app, ["serve", "--port", "9999"])
     assert local.exit_code == 0 and "warning" not in local.stderr
-    public = runner.invoke(cli_app, ["serve", "--host", "0.0.0.0"])
+    port = free_port("0.0.0.0")
+    public = runner.invoke(cli_app, ["serve", "--host", "0.0.0.0", "--port", str(port)])
     assert public.exit_code == 0 and "warning" in public.stderr
-    assert calls == [("127.0.0.1", 9999), ("0.0.0.0", 8000)]
+    assert calls == [("127.0.0.1", 9999), ("0.0.0.0", port)]
     assert "Serve the HTTP API" in runner.invoke(cli_app, ["serve", "--help"]).stdout
+
+
+@pytest.mark.parametrize("command", [["serve"], ["mcp", "--http"]])
+def test_a_port_in_use_is_one_line_before_anything_loads(command: list[str]) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(cli_app, [*command, "--port", str(port)])
+    assert result.exit_code == 1
+    assert result.stderr.strip() == (
+        f"error: cannot listen on 127.0.0.1:{port}: Address already in use; "
+        "another server is running there, pick another --port"
+    )
 
 
 @pytest.mark.slow
