@@ -98,6 +98,7 @@ def test_cli_json_answer_and_passages_only(sample_index):
         "mode",
         "filters",
         "found",
+        "confidence",
         "notice",
         "time_window",
         "hits",
