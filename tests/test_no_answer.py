@@ -53,6 +53,9 @@ def test_json_exposes_the_confidence(sample_index):
     data = json.loads(out.stdout)
     assert 0.0 <= data["confidence"] <= 1.0
     assert data["answer"]["confidence"] == data["confidence"]
+    first = data["answer"]["sentences"][0]
+    start, end = first["highlight"]  # the located answer phrase inside the first sentence
+    assert 0 <= start < end <= len(first["text"])
     strict = ["ask", QUESTION, "--index", str(settings.index_dir), "--json", "--min-score", "0.99"]
     assert json.loads(runner.invoke(app, strict).stdout)["found"] is False
 
