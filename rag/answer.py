@@ -34,7 +34,7 @@ LEXICAL_WEIGHT = 0.3
 # Added when a sentence holds a phrase of the kind the question asks for (rag.answer_span).
 TYPE_WEIGHT = 0.1
 # Taken off per rank below the first passage: retrieval already judged the passages.
-# Both chosen on half of CMRC 2018 (the most answers holding the gold answer; README).
+# Both chosen on half of CMRC 2018 by scripts/tune_answer.py (README: answer quality).
 RANK_PENALTY = 0.02
 # A sentence scoring this far below the best one is not added to the answer.
 SCORE_MARGIN = 0.12
