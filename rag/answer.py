@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
+from rag.answer_span import answer_phrase, has_phrase_of_type, question_type
 from rag.citations import check_citations, citation_problems, cited
 from rag.config import Settings
 from rag.embed import Embedder
@@ -30,6 +31,11 @@ MIN_SENTENCE_CHARS = 8
 # that is merely on topic. For an English question over Chinese text it is ~0, and
 # the cosine alone ranks.
 LEXICAL_WEIGHT = 0.3
+# Added when a sentence holds a phrase of the kind the question asks for (rag.answer_span).
+TYPE_WEIGHT = 0.1
+# Taken off per rank below the first passage: retrieval already judged the passages.
+# Both chosen on half of CMRC 2018 by scripts/tune_answer.py (README: answer quality).
+RANK_PENALTY = 0.02
 # A sentence scoring this far below the best one is not added to the answer.
 SCORE_MARGIN = 0.12
 NEAR_DUPLICATE = 0.7
@@ -52,6 +58,7 @@ def no_answer(question: str, result: SearchResult) -> Answer:
         text="",
         found=False,
         notice=result.notice or "no passage in the index answers this question",
+        confidence=result.confidence,
     )
 
 
@@ -64,14 +71,37 @@ def extractive_answer(
     """Up to ``max_sentences`` sentences quoted from the top passages, each cited ``[n]``.
 
     Sentences are scored by embedding similarity to the question (so an English question
-    over Chinese passages works) plus word/bigram overlap, deduplicated across
-    overlapping passages, and listed best first.
+    over Chinese passages works), word/bigram overlap and whether they hold a phrase of
+    the kind the question asks for (a date for 何时, a number for 多少 ...); they are
+    deduplicated across overlapping passages and listed best first, and a further
+    sentence is added only when it scores nearly as well as the first. Each sentence
+    carries the span of its answer phrase when one can be located.
     """
     if result.no_answer or not result.hits:
         return no_answer(question, result)
     candidates = _candidates(result.hits[:MAX_PASSAGES])
     if not candidates:
         return no_answer(question, result)
+    scored = _scored(question, result, candidates, embedder)
+    chosen = _choose(scored, max_sentences)
+    sentences = tuple(
+        AnswerSentence(c.text, (c.hit.rank,), highlight=answer_phrase(question, c.text))
+        for c in chosen
+    )
+    return Answer(
+        question=question,
+        mode="extractive",
+        text=join_cited(sentences),
+        sentences=sentences,
+        citations=cited(sentences, result.hits),
+        confidence=result.confidence,
+    )
+
+
+def _scored(
+    question: str, result: SearchResult, candidates: list[_Candidate], embedder: Embedder
+) -> list[tuple[float, _Candidate]]:
+    """Candidates with their scores, best first (ties: the better passage, then earlier)."""
     overlap = {c: lexical_overlap(question, c.text) for c in candidates}
     # Embedding dominates the cost (~one e5 pass per sentence), so long passages are
     # capped: the sentences sharing most words with the question, then the earliest.
@@ -80,13 +110,24 @@ def extractive_answer(
     reuse = result.query_vector is not None and question.strip() == result.query
     qvec = result.query_vector if reuse else embedder.embed_query(question)
     cosines = embedder.embed_passages([c.text for c in candidates]) @ qvec
-    scored = sorted(
+    kind = question_type(question)
+    return sorted(
         (
-            (float(cos) + LEXICAL_WEIGHT * overlap[c], c)
+            (
+                float(cos)
+                + LEXICAL_WEIGHT * overlap[c]
+                + TYPE_WEIGHT * has_phrase_of_type(kind, c.text)
+                - RANK_PENALTY * (c.hit.rank - 1),
+                c,
+            )
             for cos, c in zip(cosines, candidates, strict=True)
         ),
         key=lambda pair: (-pair[0], pair[1].hit.rank, pair[1].position),
     )
+
+
+def _choose(scored: list[tuple[float, _Candidate]], max_sentences: int) -> list[_Candidate]:
+    """The best sentence, then others scoring within ``SCORE_MARGIN`` of it, no repeats."""
     best = scored[0][0]
     chosen: list[_Candidate] = []
     for score, candidate in scored:
@@ -95,14 +136,7 @@ def extractive_answer(
         if any(_similar(candidate.text, c.text) for c in chosen):
             continue
         chosen.append(candidate)
-    sentences = tuple(AnswerSentence(c.text, (c.hit.rank,)) for c in chosen)
-    return Answer(
-        question=question,
-        mode="extractive",
-        text=join_cited(sentences),
-        sentences=sentences,
-        citations=cited(sentences, result.hits),
-    )
+    return chosen
 
 
 def _candidates(hits: Sequence[Hit]) -> list[_Candidate]:
@@ -189,6 +223,7 @@ def llm_answer(
         model=client.model,
         endpoint=client.url,
         finish_reason=reply.finish_reason,
+        confidence=result.confidence,
     )
 
 

@@ -42,6 +42,7 @@ from rag.textnorm import is_chinese
 if TYPE_CHECKING:
     from rag.embed import Embedder
     from rag.index.reader import IndexReader
+    from rag.no_answer import NoAnswerModel
 
 
 # How many articles a timeline considers (its relevance cut usually keeps fewer).
@@ -127,11 +128,12 @@ class Archive:
                 else self.settings.per_article
             ),
             filters=options.filters,
-            min_score=self.relevance_threshold(question, options.min_score),
+            min_score=self.answer_threshold(question, options.min_score),
             per_source=(
                 options.per_source if options.per_source is not None else self.settings.per_source
             ),
             strip_time_words=options.strip_time_words,
+            no_answer=self._no_answer_model(options.min_score),
         )
         window = self.time_window(question, options)
         if window is not None:
@@ -141,7 +143,10 @@ class Archive:
             return search_index(reader, embedder, question, plan)
         # a wider list, so that a newer passage just below the top k can move up
         wide = search_index(reader, embedder, question, replace(plan, k=max(plan.k, RECENCY_POOL)))
-        hits = newest_first(wide.hits, plan.min_score)[: plan.k]
+        if wide.no_answer:  # nothing is relevant: no newest-first among the references
+            return replace(wide, hits=wide.hits[: plan.k])
+        floor = plan.min_score if plan.min_score is not None else self.relevance_threshold(question)
+        hits = newest_first(wide.hits, floor)[: plan.k]
         return replace(wide, hits=tuple(hits), recency=word)
 
     def time_window(self, question: str, options: SearchOptions | None = None) -> TimeWindow | None:
@@ -246,11 +251,38 @@ class Archive:
         return self._reader_now().version
 
     def relevance_threshold(self, question: str, min_score: float | None = None) -> float:
-        """The cosine a question's best passage must reach to count as an answer."""
+        """The cosine a passage must reach to count as relevant (timelines, fallbacks)."""
         if min_score is not None:
             return min_score
         s = self.settings
         return s.min_score_zh if is_chinese(question) else s.min_score_other
+
+    def answer_threshold(self, question: str, min_score: float | None = None) -> float | None:
+        """The cosine a question's best passage must reach to count as an answer, or None
+        when the calibrated no-answer model decides (the default, when it is installed).
+
+        An explicit ``min_score``, or a min_score_zh / min_score_other set in the
+        settings for the question's language, wins over the model; so does the threshold
+        for a language the model could not separate (its ``decides`` is false).
+        """
+        from rag.no_answer import load_model
+
+        if min_score is not None:
+            return min_score
+        key = "min_score_zh" if is_chinese(question) else "min_score_other"
+        chosen = self.settings.was_set(key) or getattr(self.settings, key) != getattr(
+            Settings(), key
+        )
+        model = load_model()
+        if chosen or model is None or not model.decides(question):
+            return self.relevance_threshold(question)
+        return None
+
+    def _no_answer_model(self, min_score: float | None) -> NoAnswerModel | None:
+        """The calibrated model, unless the no-answer check is off (``min_score`` 0)."""
+        from rag.no_answer import load_model
+
+        return None if min_score == 0 else load_model()
 
     def close(self) -> None:
         with self._lock:

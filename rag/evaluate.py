@@ -12,7 +12,7 @@ import json
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +20,7 @@ import numpy as np
 from rag.archive import Archive
 from rag.config import MODES, Settings
 from rag.errors import RagError
+from rag.evaluate_answers import AnswerMetrics, format_answer_table, measure_answers
 from rag.progress import Progress, SilentProgress
 from rag.records import BuildReport, SearchOptions
 
@@ -61,6 +62,7 @@ class EvalReport:
     latency_ms: dict[str, float]
     unreachable: int
     extra: dict[str, object] = field(default_factory=dict)
+    answers: AnswerMetrics | None = None
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -73,6 +75,7 @@ class EvalReport:
             "article_level": {m: v.as_dict() for m, v in self.article_level.items()},
             "passage_level": {m: v.as_dict() for m, v in self.passage_level.items()},
             "latency_ms": {m: round(v, 2) for m, v in self.latency_ms.items()},
+            "answers": self.answers.as_dict() if self.answers else None,
             **self.extra,
         }
 
@@ -145,11 +148,13 @@ def evaluate(
     modes: Sequence[str] = MODES,
     limit: int | None = None,
     progress: Progress | None = None,
+    answers: bool = True,
 ) -> EvalReport:
     """Index ``qa_file``'s paragraphs (plus ``distractors``) and measure every mode.
 
     Questions go through ``Archive.search`` exactly as users call it (filters, per-article
     cap, widening), with the no-answer threshold off so every question gets ten hits.
+    With ``answers`` the extractive answers are measured too (``rag.evaluate_answers``).
     """
     progress = progress or SilentProgress()
     paragraphs, questions = load_squad(qa_file)
@@ -160,7 +165,11 @@ def evaluate(
     write_paragraph_articles(paragraphs, corpus_dir)
     with Archive(settings) as archive:
         report = archive.build([str(corpus_dir), *distractors], progress=progress)
-        return _run_questions(qa_file, archive, report, questions, modes, distractors, progress)
+        measured = _run_questions(qa_file, archive, report, questions, modes, distractors, progress)
+        if not answers:
+            return measured
+        pairs = [(q.text, q.answers) for q in questions]
+        return replace(measured, answers=measure_answers(archive, pairs, progress))
 
 
 def _run_questions(
@@ -230,6 +239,8 @@ def format_table(report: EvalReport) -> str:
             )
     if report.unreachable:
         lines.append(f"({report.unreachable} questions have no passage containing their answer)")
+    if report.answers is not None:
+        lines.append(format_answer_table(report.answers))
     return "\n".join(lines)
 
 

@@ -88,6 +88,8 @@ class AnswerSentence:
     citations: tuple[int, ...] = ()
     unsupported: bool = False
     invalid_citations: tuple[int, ...] = ()
+    # (start, end) in ``text`` of the phrase that answers the question, when located
+    highlight: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,8 @@ class Answer:
     # why an LLM answer ended: "stop", "length" (llm_max_tokens reached) or "repetition"
     # (cut where the model began repeating itself); None for other answers
     finish_reason: str | None = None
+    # the search result's calibrated confidence that its passages answer the question
+    confidence: float | None = None
 
 
 def parse_day(value: str, end_of_day: bool = False) -> datetime:
@@ -233,6 +237,9 @@ class SearchResult:
     recency: str | None = None
     # The question's embedding, so that answering it does not embed it again.
     query_vector: Any = field(default=None, compare=False, repr=False)
+    # How likely (0-1, calibrated) the best passages answer the question; None when
+    # the no-answer check was off (min_score 0) or no model is installed.
+    confidence: float | None = None
 
     @property
     def found(self) -> bool:

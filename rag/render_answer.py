@@ -32,6 +32,10 @@ class TokenPrinter:
             self.stream.flush()
 
 
+# Below this calibrated confidence an answer is shown with a warning (at 0.5 and below
+# the archive does not answer at all).
+UNCERTAIN = 0.7
+
 _CUT = {
     "repetition": "the model began repeating itself: the answer was cut where the repeat began",
     "length": "the answer reached the token limit (llm_max_tokens) and may stop mid-sentence",
@@ -40,6 +44,21 @@ _CUT = {
 
 def llm_header(model: str) -> str:
     return f"Answer ({model}; check it against the passages below):"
+
+
+def _highlighted(answer: Answer) -> Text:
+    """The answer text with each sentence's answer phrase in bold."""
+    text = Text(answer.text)
+    at = 0
+    for sentence in answer.sentences:
+        start = answer.text.find(sentence.text, at)
+        if start < 0:
+            continue
+        if sentence.highlight is not None:
+            a, b = sentence.highlight
+            text.stylize("bold underline", start + a, start + b)
+        at = start + len(sentence.text)
+    return text
 
 
 def print_answer(
@@ -58,7 +77,15 @@ def print_answer(
             else llm_header(answer.model or "LLM")
         )
         console.print(Text(header, style="bold"))
-        console.print(Text(answer.text))
+        console.print(_highlighted(answer))
+    if answer.confidence is not None and answer.confidence < UNCERTAIN:
+        console.print(
+            Text(
+                f"! uncertain: confidence {answer.confidence:.2f} that these passages answer "
+                "the question; check them",
+                style="yellow",
+            )
+        )
     if answer.mode == "llm":
         if answer.finish_reason in _CUT:
             console.print(Text(f"! {_CUT[answer.finish_reason]}", style="yellow"))

@@ -12,6 +12,7 @@ from rag.config import MODES
 from rag.embed import Embedder
 from rag.errors import RagError
 from rag.index.reader import IndexReader, Ranking
+from rag.no_answer import NoAnswerModel, signals
 from rag.paths import site_of
 from rag.records import (
     Hit,
@@ -35,9 +36,12 @@ class SearchPlan:
     mode: str
     per_article: int
     filters: SearchFilters
-    min_score: float
+    # The cosine the best passage must reach; None: the calibrated ``no_answer`` decides.
+    min_score: float | None
     per_source: int = 0
     strip_time_words: bool = True
+    # Gives every result a ``confidence``; decides the no-answer when ``min_score`` is None.
+    no_answer: NoAnswerModel | None = None
 
 
 def search_index(
@@ -45,8 +49,9 @@ def search_index(
 ) -> SearchResult:
     """The top ``plan.k`` passages for ``question``, at most ``plan.per_article`` per article.
 
-    When no passage's cosine reaches ``plan.min_score`` the result is marked
-    ``no_answer`` (the passages stay attached for reference).
+    When no passage's cosine reaches ``plan.min_score`` (or, without one, the calibrated
+    confidence is below the model's threshold) the result is marked ``no_answer`` (the
+    passages stay attached for reference).
     """
     query = question.strip()
     if not query:
@@ -89,10 +94,27 @@ def search_index(
         depth *= 4
     hits = _hits(reader, query, qvec, kept)
     best = max((h.score for h in hits), default=0.0)
-    if hits and best < plan.min_score:
+    model = plan.no_answer
+    confidence = None
+    if model is not None and hits:
+        confidence = model.confidence(query, signals(reader, query, qvec, allowed))
+    notice = None
+    if hits and plan.min_score is not None and best < plan.min_score:
         notice = f"no passage is relevant enough (best cosine {best:.3f} < {plan.min_score:.2f})"
-        return result(hits, notice, no_answer=True, query_vector=qvec)
-    return result(hits, query_vector=qvec)
+    elif plan.min_score is None and model and confidence is not None:
+        notice = _unsure_notice(confidence, model.threshold, best)
+    if notice is not None:
+        return result(hits, notice, no_answer=True, query_vector=qvec, confidence=confidence)
+    return result(hits, query_vector=qvec, confidence=confidence)
+
+
+def _unsure_notice(confidence: float, threshold: float, best: float) -> str | None:
+    if confidence >= threshold:
+        return None
+    return (
+        f"no passage is relevant enough (confidence {confidence:.2f} < {threshold:.2f}; "
+        f"best cosine {best:.3f})"
+    )
 
 
 def search_in_window(

@@ -79,11 +79,16 @@ def search_to_dict(result: SearchResult) -> dict[str, Any]:
         "mode": result.mode,
         "filters": _filters_to_dict(result.filters),
         "found": result.found,
+        "confidence": _confidence(result.confidence),
         "notice": result.notice,
         "time_window": window,
         "recency": result.recency,
         "hits": [hit_to_dict(h) for h in result.hits],
     }
+
+
+def _confidence(value: float | None) -> float | None:
+    return round(value, 3) if value is not None else None
 
 
 def _filters_to_dict(filters: SearchFilters) -> dict[str, Any]:
@@ -105,6 +110,7 @@ def answer_to_dict(answer: Answer) -> dict[str, Any]:
         "mode": answer.mode,
         "text": answer.text,
         "found": answer.found,
+        "confidence": _confidence(answer.confidence),
         "notice": answer.notice,
         "sentences": [asdict(s) for s in answer.sentences],
         "citations": [{"number": c.number, "chunk_id": c.hit.chunk.id} for c in answer.citations],

@@ -1,16 +1,27 @@
 #!/usr/bin/env python3
-"""Calibrate the "no relevant passage" threshold on the best passage's cosine.
+"""Fit the calibrated no-answer model and write rag/data/no_answer.json (one command).
 
-Answerable: CMRC 2018 questions asked of an index holding their paragraphs (plus the
-news-oped2 distractors when present). Unanswerable: the same questions asked of a news
-index (the sample corpus, plus news-oped2 when present) that cannot answer them. Prints,
-per threshold, how often answerable questions are wrongly refused and unanswerable ones
-wrongly answered. The chosen values live in rag.config.Settings (min_score_zh / _other).
+    python scripts/calibrate_no_answer.py [--dry-run] [--rebuild]
+
+Answerable: the CMRC 2018 trial questions (Chinese, and the 100 translated to English)
+asked of an index holding their paragraphs plus the news-oped2 distractors when present.
+Unanswerable: the same questions asked of a news index (the sample corpus, plus
+news-oped2 when present) that cannot answer them. Questions are split by paragraph
+(crc32 of its id, even: fit, odd: held out), so the figures printed for the held-out half
+come from questions and paragraphs the model never saw. Prints both error rates (wrongly
+refused answerable, wrongly answered unanswerable) for the cosine thresholds of the
+settings and for the model, per language, and writes the model fitted on the fit half.
+Re-run it after changing retrieval or the embedder (with --rebuild when the change
+alters what an index holds: chunking, tokens, the embedder); the two work indexes under
+indexes/calibrate are otherwise only updated, and embeddings are cached there.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import sys
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -20,36 +31,158 @@ sys.path.insert(0, str(ROOT))
 
 from rag.archive import Archive  # noqa: E402
 from rag.config import Settings  # noqa: E402
-from rag.evaluate import load_squad, top_cosines, write_paragraph_articles  # noqa: E402
+from rag.evaluate import Question, load_squad, write_paragraph_articles  # noqa: E402
+from rag.index.reader import IndexReader  # noqa: E402
+from rag.no_answer import FEATURES, MODEL_FILE, UNSURE, signals  # noqa: E402
 
 CMRC = ROOT / "tests" / "data" / "cmrc2018" / "cmrc2018_trial.json"
+CMRC_EN = ROOT / "tests" / "data" / "cmrc2018" / "cmrc2018_trial_en100.json"
 OPED2 = ROOT.parent / "shared" / "data" / "news-oped2"
 SAMPLE = ROOT / "corpus" / "sample"
+# L2 penalty on the standardised coefficients: a handful of features, a few hundred pairs.
+L2 = 1.0
+# The largest fit-half error sum (wrongly refused + wrongly answered) at which a
+# language's model decides the no-answer; above it the cosine threshold still decides.
+USEFUL = 0.5
+
+
+def held_out(question: Question) -> bool:
+    """The fixed split: a question is held out when its paragraph's crc32 is odd."""
+    return zlib.crc32(question.paragraph_id.encode()) % 2 == 1
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray) -> dict[str, object]:
+    """Standardisation and L2-penalised logistic coefficients (Newton's method)."""
+    mean, scale = x.mean(axis=0), x.std(axis=0)
+    scale[scale == 0] = 1.0
+    z = np.hstack([(x - mean) / scale, np.ones((len(x), 1))])
+    w = np.zeros(z.shape[1])
+    penalty = np.diag([L2] * (z.shape[1] - 1) + [0.0])
+    for _ in range(50):
+        p = 1.0 / (1.0 + np.exp(-(z @ w)))
+        grad = z.T @ (p - y) + penalty @ w
+        hess = (z * (p * (1 - p))[:, None]).T @ z + penalty
+        step = np.linalg.solve(hess, grad)
+        w -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    return {
+        "mean": mean.round(6).tolist(),
+        "scale": scale.round(6).tolist(),
+        "weights": w[:-1].round(6).tolist(),
+        "bias": round(float(w[-1]), 6),
+    }
+
+
+def predict(part: dict[str, object], x: np.ndarray) -> np.ndarray:
+    mean, scale = np.asarray(part["mean"]), np.asarray(part["scale"])
+    logit = ((x - mean) / scale) @ np.asarray(part["weights"]) + float(part["bias"])  # type: ignore[arg-type]
+    return 1.0 / (1.0 + np.exp(-logit))
+
+
+def rates(answered: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """(wrongly refused among answerable, wrongly answered among unanswerable)."""
+    return float((~answered[y == 1]).mean()), float(answered[y == 0].mean())
+
+
+def collect(
+    questions: list[Question], answerable: IndexReader, news: IndexReader, archive: Archive
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(features, labels, held-out mask): each question once answerable, once not."""
+    rows, labels, mask = [], [], []
+    qvecs = archive.embedder.embed_queries([q.text for q in questions])
+    for q, qvec in zip(questions, qvecs, strict=True):
+        for reader, label in ((answerable, 1), (news, 0)):
+            found = signals(reader, q.text.strip(), qvec, None)
+            rows.append([found[f] for f in FEATURES])
+            labels.append(label)
+            mask.append(held_out(q))
+    return np.array(rows), np.array(labels), np.array(mask)
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dry-run", action="store_true", help="Print, do not write the model.")
+    parser.add_argument("--rebuild", action="store_true", help="Rebuild the work indexes.")
+    args = parser.parse_args()
     work = ROOT / "indexes" / "calibrate"
     cache = work / "cache"
-    paragraphs, questions = load_squad(CMRC)
+    paragraphs, zh = load_squad(CMRC)
+    _, en = load_squad(CMRC_EN)
     write_paragraph_articles(paragraphs, work / "paragraphs")
     news = [str(SAMPLE)] + ([str(OPED2)] if OPED2.is_dir() else [])
     answerable_index = Settings(index_dir=work / "answerable", cache_dir=cache)
     news_index = Settings(index_dir=work / "news", cache_dir=cache)
-    Archive(answerable_index).build([str(work / "paragraphs"), *news[1:]])
-    Archive(news_index).build(news)
-    texts = [q.text for q in questions]
-    answerable = top_cosines(Archive(answerable_index), texts)
-    unanswerable = top_cosines(Archive(news_index), texts)
-    print(f"{len(texts)} questions; news index: {', '.join(news)}")
-    for name, values in (("answerable", answerable), ("unanswerable", unanswerable)):
-        pct = np.percentile(values, [1, 5, 50, 95, 99]).round(3)
-        print(f"{name:>12} top cosine p1/p5/p50/p95/p99: {pct.tolist()}")
-    print("threshold  wrongly refused  wrongly answered")
-    for threshold in np.arange(0.80, 0.90, 0.01):
-        refused = float((answerable < threshold).mean())
-        answered = float((unanswerable >= threshold).mean())
-        print(f"{threshold:9.2f}  {refused:15.3f}  {answered:16.3f}")
-    print(f"current setting for Chinese questions: {Settings().min_score_zh}")
+    archive = Archive(answerable_index)
+    for settings, paths in (
+        (answerable_index, [str(work / "paragraphs"), *news[1:]]),
+        (news_index, news),
+    ):
+        index = Archive(settings)
+        if args.rebuild or not (settings.index_dir / "CURRENT").exists():
+            index.build(paths)
+        else:
+            index.update(paths)
+    answerable, unanswerable = IndexReader(work / "answerable"), IndexReader(work / "news")
+    defaults = Settings()
+    data = {}
+    for lang, questions, threshold in (
+        ("zh", zh, defaults.min_score_zh),
+        ("other", en, defaults.min_score_other),
+    ):
+        x, y, mask = collect(questions, answerable, unanswerable, archive)
+        data[lang] = (x, y, mask, threshold)
+        print(
+            f"{lang}: {len(questions)} questions, {int((~mask).sum()) // 2} fit, "
+            f"{int(mask.sum()) // 2} held out"
+        )
+    pooled = fit_logistic(
+        np.vstack([d[0][~d[2]] for d in data.values()]),
+        np.concatenate([d[1][~d[2]] for d in data.values()]),
+    )
+    own = {lang: fit_logistic(x[~mask], y[~mask]) for lang, (x, y, mask, _) in data.items()}
+    print(f"news index: {', '.join(news)}; features: {', '.join(FEATURES)}")
+    print("held-out half       wrongly refused  wrongly answered")
+    chosen: dict[str, dict[str, object]] = {}
+    for lang, (x, y, mask, threshold) in data.items():
+        top = x[:, FEATURES.index("top_cosine")]
+        candidates = {
+            f"cosine >= {threshold:.2f}": top >= threshold,
+            "model, pooled": predict(pooled, x) >= UNSURE,
+            f"model, {lang} only": predict(own[lang], x) >= UNSURE,
+        }
+        for name, answered in candidates.items():
+            refused, wrong = rates(answered[mask], y[mask])
+            print(f"{lang:>5} {name:<18} {refused:12.3f} {wrong:17.3f}")
+        refused, wrong = rates(candidates[f"cosine >= {threshold:.2f}"], y)
+        print(f"{lang:>5} (cosine threshold on every question: {refused:.3f} / {wrong:.3f})")
+        # pooled or per-language: chosen on the fit half (the held-out half stays unseen)
+        fit_errors = {
+            "pooled": sum(rates(predict(pooled, x[~mask]) >= UNSURE, y[~mask])),
+            "own": sum(rates(predict(own[lang], x[~mask]) >= UNSURE, y[~mask])),
+        }
+        pick = min(fit_errors, key=lambda k: (fit_errors[k], k != "pooled"))
+        # A model no better than half of chance (both error rates summing to 1) would
+        # refuse real questions for nothing: it then only reports, the threshold decides.
+        decides = fit_errors[pick] <= USEFUL
+        chosen[lang] = {**(pooled if pick == "pooled" else own[lang]), "decides": decides}
+        print(
+            f"{lang:>5} ships the {pick} coefficients (fit-half error sum "
+            f"{fit_errors[pick]:.3f}); it {'decides' if decides else 'only reports'}"
+        )
+    model = {
+        "features": list(FEATURES),
+        "threshold": UNSURE,
+        "languages": chosen,
+        "fitted_on": "CMRC 2018 trial (zh) + its English 100, paragraphs with even crc32; "
+        f"unanswerable against {' + '.join(Path(n).name for n in news)}",
+    }
+    if args.dry_run:
+        print(json.dumps(model, indent=1))
+        return
+    MODEL_FILE.parent.mkdir(exist_ok=True)
+    MODEL_FILE.write_text(json.dumps(model, indent=1) + "\n", encoding="utf-8")
+    print(f"wrote {MODEL_FILE.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

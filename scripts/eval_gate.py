@@ -18,6 +18,7 @@ sys.path.insert(0, str(ROOT))
 
 from rag.config import Settings  # noqa: E402
 from rag.evaluate import EvalReport, evaluate, format_table  # noqa: E402
+from rag.evaluate_answers import AnswerMetrics  # noqa: E402
 
 FLOORS = ROOT / "quality" / "floors.json"
 NEWS_QUESTIONS = ROOT / "tests" / "data" / "news_questions.jsonl"
@@ -25,11 +26,12 @@ RECENCY_QUESTIONS = ROOT / "tests" / "data" / "news_recency_questions.jsonl"
 NEWS_SETS = {"news": NEWS_QUESTIONS, "news-recency": RECENCY_QUESTIONS}
 NEWS_ARTICLES = [str(ROOT / "corpus" / "sample"), str(ROOT / "tests" / "data" / "news")]
 CMRC = ROOT / "tests" / "data" / "cmrc2018" / "cmrc2018_trial.json"
+CMRC_EN = ROOT / "tests" / "data" / "cmrc2018" / "cmrc2018_trial_en100.json"
 OPED2 = ROOT.parent / "shared" / "data" / "news-oped2"
 
 
 def benchmarks() -> dict[str, tuple[Path, list[str]]]:
-    found = {"cmrc2018": (CMRC, [])}
+    found = {"cmrc2018": (CMRC, []), "cmrc2018-en": (CMRC_EN, [])}
     if OPED2.is_dir():
         found["cmrc2018+news-oped2"] = (CMRC, [str(OPED2)])
     return found
@@ -43,6 +45,9 @@ def check(name: str, report: EvalReport, floors: Floors) -> list[str]:
     failures = []
     levels = {"article": report.article_level, "passage": report.passage_level}
     for level, modes in floors.items():
+        if level == "answers":  # extractive answers: one set of figures, no modes
+            failures += _below(f"{name} answers", report.answers, modes)
+            continue
         for mode, metrics in modes.items():
             measured = levels[level][mode].as_dict()
             for metric, floor in metrics.items():
@@ -51,6 +56,17 @@ def check(name: str, report: EvalReport, floors: Floors) -> list[str]:
                         f"{name} {level} {mode} {metric}: {measured[metric]:.4f} < floor {floor}"
                     )
     return failures
+
+
+def _below(label: str, answers: AnswerMetrics | None, floors: dict[str, float]) -> list[str]:
+    if answers is None:
+        return [f"{label}: not measured"]
+    measured = answers.as_dict()
+    return [
+        f"{label} {metric}: {measured[metric]:.4f} < floor {floor}"
+        for metric, floor in floors.items()
+        if measured[metric] < floor
+    ]
 
 
 def run(name: str, index_root: Path | None = None) -> list[str]:

@@ -98,8 +98,10 @@ def test_cli_json_answer_and_passages_only(sample_index):
         "mode",
         "filters",
         "found",
+        "confidence",
         "notice",
         "time_window",
+        "recency",
         "hits",
         "answer",
     ]

@@ -122,8 +122,10 @@ def test_llm_path_behaves_the_same_with_a_hostile_article(server, hostile_index)
         "mode",
         "filters",
         "found",
+        "confidence",
         "notice",
         "time_window",
+        "recency",
         "hits",
         "answer",
     ]

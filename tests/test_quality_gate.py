@@ -19,16 +19,20 @@ spec.loader.exec_module(eval_gate)
 
 def test_floors_file_covers_both_benchmarks_and_all_modes():
     floors = json.loads((ROOT / "quality" / "floors.json").read_text("utf-8"))
-    assert set(floors) == {"cmrc2018", "cmrc2018+news-oped2", "news", "news-recency"}
+    assert set(floors) == {"cmrc2018", "cmrc2018-en", "cmrc2018+news-oped2", "news", "news-recency"}
     for name, table in floors.items():
-        if not name.startswith("news"):
+        if not name.startswith("news") and name != "cmrc2018-en":
             assert set(table["passage"]) == {"hybrid", "dense", "keyword"}
+    assert "answer contains gold" in floors["cmrc2018"]["answers"]
+    assert "answer contains gold" in floors["cmrc2018-en"]["answers"]
     assert "window precision" in floors["news"]["window, words dropped"]
 
 
 @pytest.mark.slow
 def test_cmrc_recall_stays_above_the_floors(tmp_path, embedding_cache):
+    """Retrieval and extractive answers, Chinese questions and the 100 in English."""
     failures = eval_gate.run("cmrc2018", index_root=tmp_path)
+    failures += eval_gate.run("cmrc2018-en", index_root=tmp_path)
     assert failures == []
 
 
@@ -53,3 +57,19 @@ def test_the_gate_catches_a_drop():
     report = EvalReport("x", 1, 1, 1, None, {"hybrid": weak}, {"hybrid": weak}, {"hybrid": 1.0}, 0)
     failures = eval_gate.check("x", report, {"passage": {"hybrid": {"R@5": 0.95}}})
     assert failures == ["x passage hybrid R@5: 0.6000 < floor 0.95"]
+
+
+def test_the_gate_catches_an_answer_drop():
+    from rag.evaluate import EvalReport, Metrics
+    from rag.evaluate_answers import AnswerMetrics
+
+    ok = Metrics({1: 0.9, 5: 0.95, 10: 0.97}, 0.92, 0.93)
+    answers = AnswerMetrics(10, 0.5, 0.4, 0.3, 0.9, 120.0, 2.5)
+    report = EvalReport(
+        "x", 10, 1, 1, None, {}, {"hybrid": ok}, {"hybrid": 1.0}, 0, answers=answers
+    )
+    floors = {"answers": {"answer contains gold": 0.7, "first sentence contains gold": 0.4}}
+    failures = eval_gate.check("x", report, floors)
+    assert failures == ["x answers answer contains gold: 0.5000 < floor 0.7"]
+    missing = EvalReport("x", 10, 1, 1, None, {}, {"hybrid": ok}, {"hybrid": 1.0}, 0)
+    assert eval_gate.check("x", missing, floors) == ["x answers: not measured"]
