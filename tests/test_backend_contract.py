@@ -219,3 +219,112 @@ def test_filters_inside_the_engine(
         assert 0 < len(matching) < reader.passages  # each filter keeps some, not all
     hits = milvus_archive.search(QUESTION, SearchOptions(k=20, filters=filters, min_score=0)).hits
     assert {h.chunk.id for h in hits} <= {c.id for c in reader.chunks(sorted(matching)).values()}
+
+
+NEW_ARTICLE = (
+    "---\ntitle: 北极熊\ndate: 2024-01-02\nfrom: https://example.org/bears\n---\n\n"
+    "北极熊数量在过去十年里显著下降，科学家呼吁加强保护北极海冰。\n"
+)
+REMOVED = "001_b51a48158384c388.txt"
+EDITED = "002_37bebe61abe63fad.txt"
+
+
+@pytest.fixture()
+def pair_on_copy(
+    corpus_copy: Path, tmp_path: Path, embedding_cache: Path, milvus_uri: str
+) -> Iterator[tuple[Archive, Archive]]:
+    """A local and a Milvus index of the same writable copy of the sample corpus."""
+    local = Archive(settings_for(tmp_path / "local", embedding_cache))
+    milvus = Archive(
+        settings_for(tmp_path / "milvus", embedding_cache, backend="milvus", milvus_uri=milvus_uri)
+    )
+    for archive in (local, milvus):
+        archive.build([str(corpus_copy)])
+    yield local, milvus
+    local.close()
+    milvus.close()
+
+
+def collections_of(archive: Archive) -> set[str]:
+    from rag.index.milvus.client import collection_prefix, connect
+
+    manifest = archive._reader_now().manifest
+    prefix = collection_prefix(archive.index_dir) + "_"
+    names = connect(manifest.extra["milvus_uri"]).list_collections()
+    return {name for name in names if name.startswith(prefix)}
+
+
+def referenced_collections(archive: Archive) -> set[str]:
+    from rag.index.store import MANIFEST, VERSIONS, IndexManifest
+
+    return {
+        IndexManifest.from_file(v / MANIFEST).extra["collection"]
+        for v in (archive.index_dir / VERSIONS).glob("v-*")
+    }
+
+
+def test_updates_and_deletes(pair_on_copy: tuple[Archive, Archive], corpus_copy: Path) -> None:
+    local, milvus = pair_on_copy
+    before = {c.article_id for c in milvus.passages()}
+    (corpus_copy / "bears.md").write_text(NEW_ARTICLE, encoding="utf-8")
+    (corpus_copy / REMOVED).unlink()
+    edited = corpus_copy / EDITED
+    edited.write_text(
+        edited.read_text(encoding="utf-8") + "\n补充：北极熊也出现在这篇报道中。\n", "utf-8"
+    )
+    reports = [archive.update() for archive in (local, milvus)]
+    assert reports[1].removed == reports[0].removed == 1
+    assert reports[1].added == reports[0].added == 1
+    assert reports[1].passages == reports[0].passages
+    gone = before - {c.article_id for c in local.passages()}
+    assert gone
+    removed_ids = {c.article_id for c in local.passages()} ^ {
+        c.article_id for c in milvus.passages()
+    }
+    assert not removed_ids
+    for question in (QUESTION, "北极熊数量下降", "北极海冰"):
+        for mode in ("dense", "keyword", "hybrid"):
+            assert_same(ranked(local, question, mode=mode), ranked(milvus, question, mode=mode))
+    assert milvus.search("北极熊数量下降").hits[0].article.title == "北极熊"
+    # a second update: the first version's collection is collected, the previous kept
+    (corpus_copy / "bears.md").unlink()
+    milvus.update()
+    assert collections_of(milvus) == referenced_collections(milvus)
+    assert len(collections_of(milvus)) == 2
+    assert all(h.article.title != "北极熊" for h in milvus.search("北极熊数量下降").hits)
+
+
+def test_a_failed_update_leaves_the_live_version(
+    pair_on_copy: tuple[Archive, Archive], corpus_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An exception after every row was sent (the metadata write fails) publishes nothing;
+    with the cleanup switched off too (as when the process is killed), the half-written
+    collection is orphaned until the next writer drops it."""
+    import rag.index.milvus.write as write
+
+    _, milvus = pair_on_copy
+    version, before = milvus.version, ranked(milvus, QUESTION)
+    (corpus_copy / "bears.md").write_text(NEW_ARTICLE, encoding="utf-8")
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(write, "write_metadata", fail)
+    with pytest.raises(OSError, match="disk full"):
+        milvus.update()
+    assert milvus.version == version and ranked(milvus, QUESTION) == before
+    assert collections_of(milvus) == referenced_collections(milvus)  # dropped at once
+
+    monkeypatch.setattr(write, "_drop_quietly", lambda client, name: None)
+    with pytest.raises(OSError, match="disk full"):
+        milvus.update()
+    orphans = collections_of(milvus) - referenced_collections(milvus)
+    assert len(orphans) == 1
+    with Archive(Settings(index_dir=milvus.index_dir)) as reader:
+        assert reader.version == version and ranked(reader, QUESTION) == before
+
+    monkeypatch.undo()
+    report = milvus.update()
+    assert report.added == 1 and milvus.version != version
+    assert not orphans & collections_of(milvus)
+    assert milvus.search("北极熊数量下降").hits[0].article.title == "北极熊"
