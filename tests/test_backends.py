@@ -79,6 +79,7 @@ def test_build_and_ask_on_milvus_lite_from_the_cli(
     pytest.importorskip("milvus_lite", reason="the milvus extra is not installed")
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("RAG_CACHE_DIR", str(embedding_cache))
+    monkeypatch.delenv("RAG_MILVUS_URI", raising=False)  # it would win over the manifest
     build = ["index", "build", str(SAMPLE), "--index", "idx", "--backend", "milvus"]
     result = runner.invoke(app, [*build, "--milvus-uri", "dbs/x.db"])
     assert result.exit_code == 0, result.output
