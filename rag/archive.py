@@ -224,6 +224,8 @@ class Archive:
             bytes_index=_size(reader.version_dir),
             bytes_cache=_size(cache) if cache.exists() else 0,
             source_roots=m.source_roots,
+            backend=str(m.extra.get("backend", "local")),
+            milvus_uri=str(m.extra.get("milvus_uri", "")),
         )
 
     @property

@@ -169,6 +169,7 @@ def test_the_index_records_its_backend(milvus_archive: Archive, milvus_uri: str)
     assert manifest.extra["milvus_uri"] == milvus_uri
     assert manifest.extra["collection"].startswith("rag_")
     assert stats.passages > 100
+    assert (stats.backend, stats.milvus_uri) == ("milvus", milvus_uri)
     # opened from the index directory alone, as `rag ask --index DIR` does
     with Archive(Settings(index_dir=milvus_archive.index_dir)) as reopened:
         assert reopened.search(QUESTION).hits[0].chunk.text.count(STOCKTAKE) == 1
