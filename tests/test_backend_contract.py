@@ -329,3 +329,55 @@ def test_a_failed_update_leaves_the_live_version(
     assert report.added == 1 and milvus.version != version
     assert not orphans & collections_of(milvus)
     assert milvus.search("北极熊数量下降").hits[0].article.title == "北极熊"
+
+
+KILLED_UPDATE = """
+import sys, time
+import rag.index.milvus.write as write
+from rag.archive import Archive
+from rag.config import Settings
+
+def stall(*args, **kwargs):
+    print("ROWS SENT", flush=True)
+    time.sleep(600)
+
+write.write_metadata = stall  # every row is in Milvus; the version is not published
+Archive(Settings(index_dir=sys.argv[1], cache_dir=sys.argv[2])).update()
+"""
+
+
+def test_a_killed_update_leaves_the_live_version(
+    milvus_server: str, corpus_copy: Path, tmp_path: Path, embedding_cache: Path
+) -> None:
+    """SIGKILL of a real process writing to a Milvus server, after its new collection got
+    every row: readers keep the old version, the next update collects the leftovers."""
+    settings = settings_for(
+        tmp_path / "index", embedding_cache, backend="milvus", milvus_uri=milvus_server
+    )
+    with Archive(settings) as archive:
+        archive.build([str(corpus_copy)])
+        version, before = archive.version, ranked(archive, QUESTION)
+        referenced = referenced_collections(archive)
+    (corpus_copy / "bears.md").write_text(NEW_ARTICLE, encoding="utf-8")
+    child = subprocess.Popen(
+        [sys.executable, "-c", KILLED_UPDATE, str(settings.index_dir), str(embedding_cache)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+    )
+    try:
+        assert child.stdout is not None
+        assert child.stdout.readline().strip() == "ROWS SENT"
+    finally:
+        child.kill()
+        child.wait()
+    with Archive(Settings(index_dir=settings.index_dir)) as archive:
+        assert archive.version == version and ranked(archive, QUESTION) == before
+        orphans = collections_of(archive) - referenced
+        assert len(orphans) == 1
+        assert list((settings.index_dir / "versions").glob("tmp-*"))
+        report = archive.update()
+        assert report.added == 1 and archive.version != version
+        assert not orphans & collections_of(archive)
+        assert not list((settings.index_dir / "versions").glob("tmp-*"))
+        assert archive.search("北极熊数量下降").hits[0].article.title == "北极熊"
