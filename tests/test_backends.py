@@ -95,6 +95,17 @@ def test_build_and_ask_on_milvus_lite_from_the_cli(
     assert [h["chunk_id"] for h in hits] == [h.chunk.id for h in expected]
     assert len(hits) == 5 and STOCKTAKE in hits[0]["text"]
 
+    # another process cannot open the file this process holds: one line, no traceback
+    ask = [sys.executable, "-m", "rag.cli", "ask", QUESTION, "--index", "idx"]
+    done = subprocess.run(ask, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        f"error: cannot open {tmp_path / 'dbs' / 'x.db'} with milvus-lite; is another "
+        "process using it? milvus-lite lets one process at a time open a file: stop the "
+        "other one, or serve the file with 'milvus-lite server --data-dir DIR' and use "
+        "http://127.0.0.1:19530"
+    ]
+
     # a rebuild without --backend stays on the index's backend and URI
     result = runner.invoke(app, ["index", "build", str(SAMPLE), "--index", "idx"])
     assert result.exit_code == 0, result.output

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import calendar
 import hashlib
+import logging
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -59,11 +60,26 @@ def connect(uri: str) -> Any:
         client = _clients.get(uri)
         if client is None:
             module = pymilvus()
-            if not uri.startswith(("http://", "https://")):
-                Path(uri).parent.mkdir(parents=True, exist_ok=True)
-            client = guarded(uri, "connect", lambda: module.MilvusClient(uri=uri))
+            if uri.startswith(("http://", "https://")):
+                client = guarded(uri, "connect", lambda: module.MilvusClient(uri=uri))
+            else:
+                client = _open_lite(module, uri)
             _clients[uri] = client
         return client
+
+
+def _open_lite(module: Any, uri: str) -> Any:
+    Path(uri).parent.mkdir(parents=True, exist_ok=True)
+    # milvus-lite logs a failed start with its traceback; the error below says it
+    logging.getLogger("milvus_lite").setLevel(logging.CRITICAL)
+    try:
+        return module.MilvusClient(uri=uri)
+    except Exception:
+        raise IndexWriteError(
+            f"cannot open {uri} with milvus-lite; is another process using it? milvus-lite "
+            "lets one process at a time open a file: stop the other one, or serve the file "
+            "with 'milvus-lite server --data-dir DIR' and use http://127.0.0.1:19530"
+        ) from None
 
 
 def guarded(uri: str, doing: str, call: Callable[[], T]) -> T:
