@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -112,3 +113,28 @@ def test_build_and_ask_on_milvus_lite_from_the_cli(
     version = (tmp_path / "idx" / "CURRENT").read_text().strip()
     manifest = json.loads((tmp_path / "idx" / "versions" / version / "manifest.json").read_text())
     assert manifest["extra"]["milvus_uri"] == str(tmp_path / "dbs" / "x.db")
+
+
+def test_switching_backends_on_one_index(tmp_path: Path, embedding_cache: Path) -> None:
+    """A rebuild with another backend replaces the live version like any rebuild: a
+    long-lived archive follows it, and the Milvus collections go once no version uses them."""
+    pytest.importorskip("milvus_lite", reason="the milvus extra is not installed")
+    from rag.index.milvus.client import collection_prefix, connect
+
+    local = Settings(index_dir=tmp_path / "idx", cache_dir=embedding_cache)
+    uri = str(tmp_path / "m.db")
+    with Archive(local) as archive:
+        archive.build([str(SAMPLE)])
+        expected = [h.chunk.id for h in archive.search(QUESTION).hits]
+        Archive(local.with_overrides("test", backend="milvus", milvus_uri=uri)).build([str(SAMPLE)])
+        assert archive.stats().backend == "milvus"
+        assert [h.chunk.id for h in archive.search(QUESTION).hits] == expected
+        prefix = collection_prefix(local.index_dir)
+        assert any(n.startswith(prefix) for n in connect(uri).list_collections())
+        for _ in range(2):  # the second build retires the Milvus version (one old one is kept)
+            # version names order by the second they were published in
+            time.sleep(1.1)
+            Archive(local.with_overrides("test", backend="local")).build([str(SAMPLE)])
+        assert archive.stats().backend == "local"
+        assert [h.chunk.id for h in archive.search(QUESTION).hits] == expected
+        assert not any(n.startswith(prefix) for n in connect(uri).list_collections())

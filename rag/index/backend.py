@@ -17,6 +17,7 @@ from typing import Protocol
 import numpy as np
 
 from rag.config import Settings
+from rag.errors import IndexCorruptError
 from rag.index.metadata import MetadataStore
 from rag.index.store import MANIFEST, IndexManifest, current_version_dir
 from rag.progress import Progress
@@ -87,14 +88,22 @@ def backend_of(manifest: IndexManifest) -> str:
 
 def open_index(index_dir: Path) -> SearchIndex:
     """The live version of ``index_dir``, opened with the backend its manifest records."""
-    manifest = IndexManifest.from_file(current_version_dir(index_dir) / MANIFEST)
-    if backend_of(manifest) == MILVUS:
-        from rag.index.milvus.reader import MilvusIndexReader
+    for attempt in range(3):
+        version = current_version_dir(index_dir)
+        backend = backend_of(IndexManifest.from_file(version / MANIFEST))
+        try:
+            if backend == MILVUS:
+                from rag.index.milvus.reader import MilvusIndexReader
 
-        return MilvusIndexReader(index_dir)
-    from rag.index.reader import IndexReader
+                return MilvusIndexReader(index_dir)
+            from rag.index.reader import IndexReader
 
-    return IndexReader(index_dir)
+            return IndexReader(index_dir)
+        except IndexCorruptError:
+            # a rebuild on the other backend published meanwhile: open that one
+            if attempt == 2 or current_version_dir(index_dir) == version:
+                raise
+    raise AssertionError("unreachable")
 
 
 def write_index_version(
