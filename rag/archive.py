@@ -41,7 +41,7 @@ from rag.textnorm import is_chinese
 
 if TYPE_CHECKING:
     from rag.embed import Embedder
-    from rag.index.reader import IndexReader
+    from rag.index.backend import SearchIndex
     from rag.no_answer import NoAnswerModel
 
 
@@ -57,7 +57,7 @@ class Archive:
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings if settings is not None else load_settings()
         self.index_dir = Path(self.settings.index_dir)
-        self._reader: IndexReader | None = None
+        self._reader: SearchIndex | None = None
         self._stamp: tuple[int, int, int] | None = None
         self._embedders: dict[str, Embedder] = {}
         self._lock = threading.RLock()
@@ -238,6 +238,8 @@ class Archive:
             bytes_index=_size(reader.version_dir),
             bytes_cache=_size(cache) if cache.exists() else 0,
             source_roots=m.source_roots,
+            backend=str(m.extra.get("backend", "local")),
+            milvus_uri=str(m.extra.get("milvus_uri", "")),
         )
 
     @property
@@ -292,14 +294,14 @@ class Archive:
 
     # ------------------------------------------------------------------ the live version
 
-    def _live(self) -> tuple[IndexReader, Embedder]:
+    def _live(self) -> tuple[SearchIndex, Embedder]:
         """The reader of the live version and the embedder its questions need."""
         reader = self._reader_now()
         return reader, self._embedder(reader)
 
-    def _reader_now(self) -> IndexReader:
+    def _reader_now(self) -> SearchIndex:
         """The reader of the live version, reloaded when CURRENT has moved."""
-        from rag.index.reader import IndexReader
+        from rag.index.backend import open_index
 
         stamp = self._pointer_stamp()
         with self._lock:
@@ -307,7 +309,7 @@ class Archive:
             if reader is None or stamp is None or stamp != self._stamp:
                 # The stamp is taken before loading: if CURRENT moves meanwhile, the next
                 # call sees a mismatch and loads again rather than keeping a stale reader.
-                fresh = IndexReader(self.index_dir)
+                fresh = open_index(self.index_dir)
                 if reader is not None and fresh.version_dir == reader.version_dir:
                     fresh.close()  # CURRENT rewritten with the same name: keep the warm one
                 else:
@@ -318,7 +320,7 @@ class Archive:
             assert reader is not None
             return reader
 
-    def _embedder(self, reader: IndexReader) -> Embedder:
+    def _embedder(self, reader: SearchIndex) -> Embedder:
         """The model the index was built with; a different one set by the user is an error."""
         from rag.embed import embedder_name
 

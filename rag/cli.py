@@ -101,6 +101,20 @@ def index_build(
     max_file_mb: Annotated[
         float | None, typer.Option(help="Skip files larger than this many MB [default: 20].")
     ] = None,
+    backend: Annotated[
+        str | None,
+        typer.Option(
+            help="local (default: FAISS + BM25 files) or milvus (vectors in Milvus; "
+            "needs the milvus extra). A rebuild keeps the index's backend."
+        ),
+    ] = None,
+    milvus_uri: Annotated[
+        str | None,
+        typer.Option(
+            help="milvus backend: a *.db file (embedded milvus-lite) or http://host:19530 "
+            "[default: INDEX/milvus.db]."
+        ),
+    ] = None,
     strict: StrictOpt = False,
     wait: WaitOpt = 0.0,
     as_json: JsonOpt = False,
@@ -115,6 +129,8 @@ def index_build(
         chunk_overlap=chunk_overlap,
         index_kind=index_kind,
         max_file_mb=max_file_mb,
+        backend=backend,
+        milvus_uri=milvus_uri,
     )
     with RichProgress(err) as progress:
         report = archive.build(paths, progress=progress, lock_wait=wait)

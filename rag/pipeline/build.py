@@ -22,6 +22,7 @@ from rag.errors import (
     NothingToIndexError,
     RemovalRefusedError,
 )
+from rag.index.backend import collect_backend_garbage, write_index_version
 from rag.index.metadata import MetadataStore
 from rag.index.store import (
     MANIFEST,
@@ -30,7 +31,6 @@ from rag.index.store import (
     current_version_dir,
     writer_lock,
 )
-from rag.index.write import write_version
 from rag.ingest import merge_duplicates
 from rag.paths import display_path
 from rag.pipeline.embedding import embed_with_cache
@@ -79,6 +79,7 @@ def build_index(
     index_dir = Path(settings.index_dir)
     with writer_lock(index_dir, lock_wait):
         collect_garbage(index_dir)
+        collect_backend_garbage(index_dir)
         try:
             live = _live_version(index_dir)
         except IndexCorruptError:
@@ -95,6 +96,7 @@ def build_index(
             _refuse_missing_roots(paths, allow_removals)
         elif live is not None:
             _refuse_missing_paths(paths, live)
+            settings = _keep_backend(settings, live.manifest)
         previous = live.sources if update and live is not None else []
 
         read = read_sources(paths, previous, int(settings.max_file_mb * 1e6), progress)
@@ -110,7 +112,7 @@ def build_index(
             settings.embedding_cache_dir, embedder, texts, progress
         )
         roots = sorted({absolute(p) for p in paths} | set(live.roots if live and update else ()))
-        final, _ = write_version(
+        final, _ = write_index_version(
             index_dir,
             settings,
             articles,
@@ -122,6 +124,7 @@ def build_index(
             progress=progress,
         )
         collect_garbage(index_dir)
+        collect_backend_garbage(index_dir)
 
     counts = read.counts
     return BuildReport(
@@ -146,7 +149,7 @@ def build_index(
 def settings_for_update(
     settings: Settings, manifest: IndexManifest, embedder: Embedder | None = None
 ) -> Settings:
-    """An update keeps the index's embedder, chunking, tokenizer and index kind.
+    """An update keeps the index's embedder, chunking, tokenizer, index kind and backend.
 
     An embedder the user set explicitly (flag, environment or file) that differs from
     the index's is an error: mixing two models' vectors in one index would be silent
@@ -166,6 +169,18 @@ def settings_for_update(
         chunk_overlap=manifest.chunk_overlap,
         tokenizer=manifest.tokenizer,
         index_kind=manifest.extra.get("index_kind_setting", manifest.index_kind),
+        backend=manifest.extra.get("backend", "local"),
+        milvus_uri=manifest.extra.get("milvus_uri"),
+    )
+
+
+def _keep_backend(settings: Settings, manifest: IndexManifest) -> Settings:
+    """A rebuild stays on the live index's backend unless one is set explicitly."""
+    if settings.was_set("backend") or "backend" not in manifest.extra:
+        return settings
+    uri = None if settings.was_set("milvus_uri") else manifest.extra.get("milvus_uri")
+    return settings.with_overrides(
+        "the index manifest", backend=manifest.extra["backend"], milvus_uri=uri
     )
 
 

@@ -1,0 +1,150 @@
+"""Storage backends behind one small interface: what search reads, what a build writes.
+
+``local`` (the default) is FAISS + bm25s files + SQLite in each version directory
+(``rag.index.reader``, ``rag.index.write``). ``milvus`` keeps the same directory, manifest
+and SQLite metadata, and puts the dense and BM25 sparse vectors with the filter fields
+in a Milvus collection (``rag.index.milvus``, imported only for such an index, so a
+local index never imports pymilvus). The manifest of each version records its backend:
+a reader finds the right one from the index directory alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from rag.config import Settings
+from rag.errors import IndexCorruptError
+from rag.index.metadata import MetadataStore
+from rag.index.store import MANIFEST, IndexManifest, current_version_dir
+from rag.progress import Progress
+from rag.records import Article, Chunk, SearchFilters, SourceFile
+
+Ranking = list[tuple[int, float]]
+LOCAL = "local"
+MILVUS = "milvus"
+# Every Milvus URI and collection prefix this index ever wrote to, so that the garbage
+# collector finds collections of versions that are gone (or of a killed build).
+MILVUS_STORES = "milvus-stores.json"
+
+
+class SearchIndex(Protocol):
+    """One published index version opened for reading (rows are passage rows 0..n-1).
+
+    ``allowed`` is the list of rows that pass the search's filters, computed from the
+    metadata (``rows_matching``); ``filters`` are those filters themselves, so a backend
+    whose engine stores the filter fields can apply them there instead.
+    """
+
+    index_dir: Path
+    version_dir: Path
+    manifest: IndexManifest
+    meta: MetadataStore
+
+    @property
+    def version(self) -> str: ...
+
+    @property
+    def passages(self) -> int: ...
+
+    def rows_matching(self, filters: SearchFilters) -> list[int]: ...
+
+    def rank_dense(
+        self,
+        qvec: np.ndarray,
+        depth: int,
+        allowed: list[int] | None,
+        filters: SearchFilters | None = None,
+    ) -> Ranking: ...
+
+    def rank_keyword(
+        self,
+        query: str,
+        depth: int,
+        allowed: list[int] | None,
+        filters: SearchFilters | None = None,
+    ) -> Ranking: ...
+
+    def cosines(self, qvec: np.ndarray, rows: Sequence[int]) -> np.ndarray: ...
+
+    def chunks(self, rows: Sequence[int]) -> dict[int, Chunk]: ...
+
+    def article(self, article_id: str) -> Article | None: ...
+
+    def article_chunks(self, article_id: str) -> list[Chunk]: ...
+
+    def iter_chunks(self, batch: int = 1000) -> Iterator[Chunk]: ...
+
+    def close(self) -> None: ...
+
+
+def backend_of(manifest: IndexManifest) -> str:
+    """The backend a version was written with (indexes from before backends: local)."""
+    return str(manifest.extra.get("backend", LOCAL))
+
+
+def open_index(index_dir: Path) -> SearchIndex:
+    """The live version of ``index_dir``, opened with the backend its manifest records."""
+    for attempt in range(3):
+        version = current_version_dir(index_dir)
+        backend = backend_of(IndexManifest.from_file(version / MANIFEST))
+        try:
+            if backend == MILVUS:
+                from rag.index.milvus.reader import MilvusIndexReader
+
+                return MilvusIndexReader(index_dir)
+            from rag.index.reader import IndexReader
+
+            return IndexReader(index_dir)
+        except IndexCorruptError:
+            # a rebuild on the other backend published meanwhile: open that one
+            if attempt == 2 or current_version_dir(index_dir) == version:
+                raise
+    raise AssertionError("unreachable")
+
+
+def write_index_version(
+    index_dir: Path,
+    settings: Settings,
+    articles: Sequence[Article],
+    chunks: Sequence[Chunk],
+    vectors: np.ndarray,
+    *,
+    embedder: str,
+    sources: Sequence[SourceFile] = (),
+    source_roots: Sequence[str] = (),
+    progress: Progress | None = None,
+) -> tuple[Path, IndexManifest]:
+    """Publish a new version with ``settings.backend``: row i is ``chunks[i]``/``vectors[i]``.
+
+    Same promise for every backend: the caller holds the writer lock, and a failure at
+    any point leaves the live version as it was.
+    """
+    if settings.backend == MILVUS:
+        from rag.index.milvus.write import write_milvus_version as write
+    else:
+        from rag.index.write import write_version as write
+    return write(
+        index_dir,
+        settings,
+        articles,
+        chunks,
+        vectors,
+        embedder=embedder,
+        sources=sources,
+        source_roots=source_roots,
+        progress=progress,
+    )
+
+
+def collect_backend_garbage(index_dir: Path) -> None:
+    """Drop what removed or crashed versions left outside the index directory (writer lock
+    held; call after ``store.collect_garbage``). Only Milvus keeps anything elsewhere: one
+    collection per version, in the stores ``MILVUS_STORES`` lists."""
+    if (Path(index_dir) / MILVUS_STORES).exists():
+        from rag.index.milvus.write import drop_orphan_collections
+
+        drop_orphan_collections(Path(index_dir))
