@@ -44,6 +44,22 @@ app.add_typer(feed_app, name="feed")
 
 WaitOpt = Annotated[float, typer.Option(help="Seconds to wait for another writer.")]
 StrictOpt = Annotated[bool, typer.Option("--strict", help="Exit 1 if any file failed.")]
+RayOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--ray",
+        metavar="ADDRESS",
+        help="Embed the new passages with Ray (needs the ray extra): 'local' starts Ray on "
+        "this machine; 'auto', HOST:PORT or ray://HOST:10001 joins a running cluster.",
+    ),
+]
+RayWorkersOpt = Annotated[
+    int | None,
+    typer.Option(
+        help="Ray embedding workers, one CPU each [default: 0 = one per CPU of the "
+        "machine (local) or the cluster]."
+    ),
+]
 
 
 def _settings(**flags: Any) -> Settings:
@@ -100,6 +116,8 @@ def index_build(
     max_file_mb: Annotated[
         float | None, typer.Option(help="Skip files larger than this many MB [default: 20].")
     ] = None,
+    ray: RayOpt = None,
+    ray_workers: RayWorkersOpt = None,
     strict: StrictOpt = False,
     wait: WaitOpt = 0.0,
     as_json: JsonOpt = False,
@@ -114,6 +132,8 @@ def index_build(
         chunk_overlap=chunk_overlap,
         index_kind=index_kind,
         max_file_mb=max_file_mb,
+        ray_address=ray,
+        ray_workers=ray_workers,
     )
     with RichProgress(err) as progress:
         report = archive.build(paths, progress=progress, lock_wait=wait)
@@ -137,6 +157,8 @@ def index_update(
             help="Allow dropping a missing source folder, or more than half of the files.",
         ),
     ] = False,
+    ray: RayOpt = None,
+    ray_workers: RayWorkersOpt = None,
     strict: StrictOpt = False,
     wait: WaitOpt = 0.0,
     as_json: JsonOpt = False,
@@ -144,7 +166,7 @@ def index_update(
     """Add new and changed articles, drop deleted ones, keep the rest as they are."""
     from rag.cli_progress import RichProgress
 
-    archive = _archive(index_dir=index)
+    archive = _archive(index_dir=index, ray_address=ray, ray_workers=ray_workers)
     with RichProgress(err) as progress:
         report = archive.update(
             paths or None, allow_removals=allow_removals, progress=progress, lock_wait=wait
