@@ -132,6 +132,9 @@ def main() -> None:
         "--workers", type=int, nargs="+", default=[2], help="Ray worker counts to run."
     )
     parser.add_argument(
+        "--articles", type=int, default=300, help="The first N news-oped2 articles (all: 300)."
+    )
+    parser.add_argument(
         "--corpora", nargs="+", choices=["sample", "oped2"], default=["sample", "oped2"]
     )
     args = parser.parse_args()
@@ -141,7 +144,10 @@ def main() -> None:
     if "oped2" not in args.corpora:
         return
     if OPED2.is_dir():
-        bench("news-oped2", OPED2, args.workers)
+        with tempfile.TemporaryDirectory(prefix="bench-ray-oped2-") as subset:
+            for path in sorted(OPED2.iterdir())[: args.articles]:
+                shutil.copy(path, subset)
+            bench(f"news-oped2 (first {args.articles} articles)", Path(subset), args.workers)
     else:
         print(f"\nnews-oped2: skipped ({OPED2} not found)")
 

@@ -153,10 +153,9 @@ def _ray_session(ray: Any, settings: Settings, progress: Progress) -> Iterator[i
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # ray client's timeout warning repeats the error
             ray.init(**options)
-    except (ConnectionError, RuntimeError, ValueError) as exc:
-        raise ClusterError(
-            f"cannot connect to {where}: {_last_line(exc)}{NOTHING_CHANGED}"
-        ) from None
+    except Exception as exc:  # Ray raises bare Exceptions too (a local node slow to start)
+        verb = "start" if address == "local" else "connect to"
+        raise ClusterError(f"cannot {verb} {where}: {_last_line(exc)}{NOTHING_CHANGED}") from None
     try:
         yield settings.ray_workers or _cluster_cpus(ray)
     finally:
@@ -240,4 +239,4 @@ def _usable_cpus() -> int:
 
 def _last_line(exc: BaseException) -> str:
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    return lines[-1] if lines else type(exc).__name__
+    return lines[-1].rstrip(".") if lines else type(exc).__name__
