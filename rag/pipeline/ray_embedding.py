@@ -127,7 +127,9 @@ def _import_ray() -> Any:
             handler, logging.FileHandler
         ):
             handler.setLevel(logging.ERROR)
-    context = ray.data.DataContext.get_current()
+    with warnings.catch_warnings():  # Ray's own defaults set its deprecated fields
+        warnings.simplefilter("ignore", DeprecationWarning)
+        context = ray.data.DataContext.get_current()
     context.enable_progress_bars = False
     context.print_on_execution_start = False
     return ray
