@@ -36,7 +36,7 @@ $(VENV)/.core: pyproject.toml
 # The browser test drives the system Chromium (playwright's own browser download needs
 # the internet); a CJK font makes its screenshots readable. Best effort: it skips without.
 $(VENV)/.dev: $(VENV)/.core
-	$(PIP) install -e '.[dev,serve,mcp,milvus]'
+	$(PIP) install -e '.[dev,serve,mcp,milvus,ray]'
 	command -v chromium >/dev/null || (apt-get update -qq && \
 	  apt-get install -y -qq chromium fonts-wqy-microhei) || true
 	if [ "$(ST)" = "1" ]; then \

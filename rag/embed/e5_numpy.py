@@ -276,9 +276,10 @@ class NumpyE5:
                 part = c[a : a + wmax]
                 windows.append((i, [bos, *part, eos], len(part)))
         order = sorted(range(len(windows)), key=lambda k: -len(windows[k][1]))
-        # bucket size: batch_tokens, but small enough to give each worker >= 4 buckets
-        total = sum(len(w[1]) for w in windows)
-        budget = max(256, min(self.batch_tokens, total // (4 * self.workers) + 1))
+        # Buckets depend on the texts alone, never on the number of workers: with bf16 or
+        # per-batch quantisation a text's vector depends on its batch, and a Ray actor on
+        # one thread must give the vectors a local build on every core gives.
+        budget = self.batch_tokens
         buckets: list[list[int]] = []
         cur: list[int] = []
         for k in order:

@@ -73,6 +73,10 @@ class OpenVinoE5(NumpyE5):
         self.compiled = core.compile_model(str(self.model_path), "CPU", config)
         self.runtime_precision = str(self.compiled.get_property("INFERENCE_PRECISION_HINT"))
         self._requests = threading.local()
+        # One call on this thread before the pool's threads race: pybind11 initialises its
+        # numpy API once, under a lock that deadlocks when two threads reach it first
+        # together (both stuck in tensor.data, seen in the test suite).
+        self._forward([[self.tokenizer.bos, self.tokenizer.eos]])
 
     def _forward(self, seqs: list[list[int]]) -> np.ndarray:
         B = len(seqs)

@@ -78,6 +78,7 @@ class E5Backend:
         threads: int = 1,
         model_cache_dir: Path | None = None,
         min_batch: int = 8,
+        passage_threads: int | None = None,
     ) -> None:
         if engine not in E5_ENGINES:
             raise ConfigError(f"e5 engine {engine!r}: use one of {', '.join(E5_ENGINES)}")
@@ -85,6 +86,7 @@ class E5Backend:
         self.min_batch = min_batch
         self.engine_name = engine
         self.model_cache_dir = model_cache_dir
+        self.passage_threads = passage_threads
         self._engine: Any = None
         self._lock = threading.Lock()
         self._small_batches = 0
@@ -92,7 +94,9 @@ class E5Backend:
     def _batch_engine(self) -> Any:
         with self._lock:
             if self._engine is None:
-                self._engine = _load_engine(self.engine_name, self.model_cache_dir)
+                self._engine = _load_engine(
+                    self.engine_name, self.model_cache_dir, self.passage_threads
+                )
             return self._engine
 
     def encode_batch(self, texts: Sequence[str], kind: Kind) -> np.ndarray:
@@ -118,14 +122,19 @@ class E5Backend:
             return True
 
 
-def _load_engine(name: str, model_cache_dir: Path | None) -> Any:
-    """The configured batch engine; failing to load it is an error, never a silent swap."""
+def _load_engine(name: str, model_cache_dir: Path | None, threads: int | None = None) -> Any:
+    """The configured batch engine; failing to load it is an error, never a silent swap.
+
+    ``threads`` (default: every usable CPU) does not change the vectors, only the speed.
+    """
     base = model_cache_dir or default_model_cache()
     if name == "openvino":
         try:
             from rag.embed.e5_openvino import OpenVinoE5
 
-            return OpenVinoE5(cache_dir=base / "e5-small-f32", onnx_cache_dir=base / "e5-onnx")
+            return OpenVinoE5(
+                cache_dir=base / "e5-small-f32", onnx_cache_dir=base / "e5-onnx", workers=threads
+            )
         except (ImportError, RuntimeError) as exc:  # RuntimeError: OpenVINO could not compile
             raise MissingDependencyError(
                 f"the openvino passage engine failed to load ({exc}); "
@@ -139,6 +148,7 @@ def _load_engine(name: str, model_cache_dir: Path | None) -> Any:
                 float_ffn_out=True,
                 cache_dir=base / "e5-small-f32",
                 onnx_cache_dir=base / "e5-onnx",
+                threads=threads,
             )
         except ImportError as exc:
             raise MissingDependencyError(
@@ -147,4 +157,4 @@ def _load_engine(name: str, model_cache_dir: Path | None) -> Any:
             ) from None
     from rag.embed.e5_numpy import NumpyE5
 
-    return NumpyE5(cache_dir=base / "e5-small-f32")
+    return NumpyE5(cache_dir=base / "e5-small-f32", workers=threads)

@@ -33,7 +33,7 @@ from rag.index.store import (
 )
 from rag.ingest import merge_duplicates
 from rag.paths import display_path
-from rag.pipeline.embedding import embed_with_cache
+from rag.pipeline.embedding import PartEncoder, embed_with_cache
 from rag.pipeline.sources import ReadResult, absolute, read_sources
 from rag.progress import Progress, SilentProgress
 from rag.records import Article, BuildReport, Chunk, SourceFile
@@ -109,7 +109,11 @@ def build_index(
         chunks, texts = chunk_articles(articles, settings)
         embedder = embedder or embedder_for(settings)
         vectors, embedded = embed_with_cache(
-            settings.embedding_cache_dir, embedder, texts, progress
+            settings.embedding_cache_dir,
+            embedder,
+            texts,
+            progress,
+            _part_encoder(settings, embedder),
         )
         roots = sorted({absolute(p) for p in paths} | set(live.roots if live and update else ()))
         final, _ = write_index_version(
@@ -182,6 +186,15 @@ def _keep_backend(settings: Settings, manifest: IndexManifest) -> Settings:
     return settings.with_overrides(
         "the index manifest", backend=manifest.extra["backend"], milvus_uri=uri
     )
+
+
+def _part_encoder(settings: Settings, embedder: Embedder) -> PartEncoder | None:
+    """Ray's, when ``settings.ray_address`` asks for it (imported only then); else local."""
+    if not settings.ray_address:
+        return None
+    from rag.pipeline.ray_embedding import ray_part_encoder
+
+    return ray_part_encoder(settings, embedder)
 
 
 def chunk_articles(
