@@ -86,6 +86,8 @@ def test_an_update_writes_what_a_rebuild_writes(settings, corpus_copy, tmp_path,
             assert np.array_equal(updated.keyword.scores(question), again.keyword.scores(question))
         # the vocabulary keeps no token that only the removed passages had
         assert set(updated.keyword.vocab) == set(again.keyword.vocab)
+        # the duplicate check's signatures: the sources' own, reused or computed
+        assert updated.meta.signatures() == again.meta.signatures() != {}
     finally:
         updated.close()
         again.close()

@@ -6,7 +6,7 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,6 +34,9 @@ CREATE TABLE sources (
   path BLOB PRIMARY KEY, raw_hash TEXT NOT NULL, article TEXT NOT NULL,
   size INTEGER NOT NULL DEFAULT -1, mtime_ns INTEGER NOT NULL DEFAULT -1
 );
+-- the MinHash signature of each source article's text (rag.ingest.dedup), so that an
+-- update finds near-duplicates without hashing every article's shingles again
+CREATE TABLE minhashes (key TEXT PRIMARY KEY, hashvalues BLOB NOT NULL);
 """
 
 
@@ -67,6 +70,7 @@ def write_metadata(
     articles: Sequence[Article],
     chunks: Sequence[Chunk],
     sources: Iterable[SourceFile],
+    signatures: Mapping[str, bytes] | None = None,
 ) -> None:
     """Write a new metadata database; chunk ``row`` i is vector i of the dense index."""
 
@@ -104,6 +108,7 @@ def write_metadata(
                 for s in sources
             ),
         )
+        conn.executemany("INSERT INTO minhashes VALUES (?,?)", (signatures or {}).items())
         conn.commit()
     finally:
         conn.close()
@@ -228,6 +233,13 @@ class MetadataStore:
                 f"SELECT path, raw_hash, article, {stat} FROM sources"
             )
         ]
+
+    def signatures(self) -> dict[str, bytes]:
+        """The stored MinHash signatures by text key (none in versions from before them)."""
+        tables = {r[0] for r in self._query("SELECT name FROM sqlite_master")}
+        if "minhashes" not in tables:
+            return {}
+        return {k: v for k, v in self._query("SELECT key, hashvalues FROM minhashes")}
 
     def passage_layout(
         self,

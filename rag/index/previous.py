@@ -1,5 +1,8 @@
 """What an update takes from the live version instead of recomputing it.
 
+(The MinHash signatures of the source texts are taken too: the duplicate check of an
+update hashes only the new texts' shingles.)
+
 An article whose id, title and text are unchanged has the same passages, the same
 passage vectors and the same token counts as before: an update copies them from the
 live version's files (rows gathered with numpy) instead of chunking, looking up the
@@ -32,6 +35,7 @@ class PreviousVersion:
     texts: dict[str, tuple[str, str]]
     passages: dict[str, list[tuple[int, Chunk]]]
     terms: TermCounts
+    signatures: dict[str, bytes]
 
     @classmethod
     def open(cls, version_dir: Path) -> PreviousVersion | None:
@@ -43,9 +47,10 @@ class PreviousVersion:
         store = MetadataStore(version_dir / "meta.sqlite")
         try:
             texts, passages = store.passage_layout()
+            signatures = store.signatures()
         finally:
             store.close()
-        return cls(version_dir, manifest.embedder, manifest.dim, texts, passages, terms)
+        return cls(version_dir, manifest.embedder, manifest.dim, texts, passages, terms, signatures)
 
     def passages_of(self, article: Article) -> list[tuple[int, Chunk]] | None:
         """The rows and passages of ``article`` when the version holds it unchanged."""

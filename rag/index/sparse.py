@@ -29,8 +29,7 @@ _ARRAYS = ("data", "indices", "indptr")
 _VOCAB = "vocab.index.json"
 _NONOCCURRENCE = "nonoccurrence_array.index.npy"
 # per-passage token counts, read by the next update
-_TERMS = ("indptr", "ids", "counts")
-_TERMS_VOCAB = "terms.vocab.json"
+_TERMS = ("indptr", "ids", "counts")  # their token ids are the score matrix's columns
 # bm25s's defaults (method "lucene"), which the index was built with before
 K1 = 1.5
 B = 0.75
@@ -110,19 +109,22 @@ class TermCounts:
         return TermCounts(vocab, indptr, new_id[ids], self.counts[picks])
 
     def save(self, folder: Path) -> None:
+        """Write the counts beside a score matrix saved from them (which has the vocabulary)."""
         for name in _TERMS:
             np.save(folder / f"terms.{name}.npy", getattr(self, name))
-        (folder / _TERMS_VOCAB).write_text(json.dumps(self.vocab, ensure_ascii=False), "utf-8")
 
     @classmethod
     def load(cls, directory: Path) -> TermCounts | None:
         """The counts stored in a version, or None for a version written without them."""
         folder = directory / SPARSE_DIR
-        if not (folder / _TERMS_VOCAB).exists():
+        if not (folder / "terms.counts.npy").exists():
             return None
-        vocab = tuple(json.loads((folder / _TERMS_VOCAB).read_text(encoding="utf-8")))
+        ids_of = json.loads((folder / _VOCAB).read_text(encoding="utf-8"))
+        vocab = [""] * len(ids_of)
+        for token, tid in ids_of.items():
+            vocab[tid] = token
         indptr, ids, counts = (np.load(folder / f"terms.{name}.npy") for name in _TERMS)
-        return cls(vocab, indptr, ids, counts)
+        return cls(tuple(vocab), indptr, ids, counts)
 
 
 def bm25_matrix(terms: TermCounts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -37,13 +37,15 @@ def write_version(
     source_roots: Sequence[str] = (),
     progress: Progress | None = None,
     terms: TermCounts | None = None,
+    signatures: Mapping[str, bytes] | None = None,
 ) -> tuple[Path, IndexManifest]:
     """Publish a new version of ``index_dir``: row i is ``chunks[i]`` and ``vectors[i]``.
 
     The caller holds the writer lock. ``sources`` is the update's parse cache; an index
     imported from precomputed vectors may leave it empty. ``terms`` are the passages'
     token counts when the caller has them (an update reuses the live version's); they
-    are computed from the passages otherwise. A failure before publishing removes the
+    are computed from the passages otherwise. ``signatures`` are the sources' MinHash
+    signatures, kept for the next update's duplicate check. A failure before publishing removes the
     half-written version: the live one is untouched either way.
     """
     progress = progress or SilentProgress()
@@ -63,6 +65,7 @@ def write_version(
             source_roots,
             progress,
             terms,
+            signatures,
         )
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -82,6 +85,7 @@ def _write_files(
     source_roots: Sequence[str],
     progress: Progress,
     terms: TermCounts | None,
+    signatures: Mapping[str, bytes] | None,
 ) -> IndexManifest:
     save_dense(build_dense(vectors, kind), staging)
     progress.advance()
@@ -91,7 +95,7 @@ def _write_files(
         raise ValueError(f"{terms.rows} rows of token counts for {len(chunks)} passages")
     KeywordIndex.from_terms(terms, settings.tokenizer).save(staging)
     progress.advance()
-    write_metadata(staging / "meta.sqlite", articles, chunks, sources)
+    write_metadata(staging / "meta.sqlite", articles, chunks, sources, signatures)
     manifest = IndexManifest(
         format_version=FORMAT_VERSION,
         embedder=embedder,

@@ -34,6 +34,7 @@ from rag.index.store import (
 )
 from rag.index.write import write_version
 from rag.ingest import merge_duplicates
+from rag.ingest.dedup import signature_key
 from rag.paths import display_path
 from rag.pipeline.passages import Passages, make_passages
 from rag.pipeline.sources import ReadResult, absolute, read_sources
@@ -111,8 +112,11 @@ def build_index(
         if update and live is not None and _nothing_changed(read, live, roots):
             return _report(index_dir, live.version_dir.name, live, read, started, None)
 
-        articles = merge_duplicates([s.article for s in read.sources])
         reuse = PreviousVersion.open(live.version_dir) if update and live else None
+        signatures = dict(reuse.signatures) if reuse else {}
+        articles = merge_duplicates([s.article for s in read.sources], signatures=signatures)
+        # only the signatures of the sources this version holds are kept
+        wanted = {signature_key(s.article.text) for s in read.sources}
         passages = make_passages(articles, settings, reuse, embedder, progress)
         final, _ = write_version(
             index_dir,
@@ -125,6 +129,7 @@ def build_index(
             source_roots=roots,
             progress=progress,
             terms=passages.terms,
+            signatures={k: v for k, v in signatures.items() if k in wanted},
         )
         collect_garbage(index_dir)
     return _report(index_dir, final.name, live, read, started, (len(articles), passages))
