@@ -4,7 +4,10 @@ hybrid rankings and scores)."""
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -158,3 +161,28 @@ def test_keyword_scores_are_those_of_bm25s(sample_index: tuple[Settings, object]
         matched += int(expected.max() > 0)
         assert np.allclose(ours.scores(question), expected, rtol=1e-5, atol=1e-6)
     assert matched >= 3
+
+
+def test_few_new_passages_are_tokenised_as_the_whole_dictionary_would(sample_dir: Path):
+    """An update tokenises its few new passages with the SQLite copy of jieba's
+    dictionary; a build loads the dictionary. Both must give the same tokens."""
+    script = """
+import json, sys
+from pathlib import Path
+from rag.index.tokenize import tokenize
+texts = [p.read_text(encoding="utf-8", errors="replace")[:3000] for p in Path(sys.argv[1]).iterdir()]
+light = [tokenize(t, query=True) for t in texts]
+import rag.index.tokenize as tk
+assert not tk._jieba.cache_info().currsize, "jieba was loaded"
+full = [tokenize(t) for t in texts]
+print(json.dumps([light == full, sum(map(len, full))]))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(sample_dir)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
+    )
+    same, tokens = json.loads(done.stdout)
+    assert tokens > 1000 and same
