@@ -15,11 +15,14 @@ from collections.abc import MutableMapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
-from datasketch import MinHash, MinHashLSH
 
 from rag.records import Article
+
+if TYPE_CHECKING:
+    from datasketch import MinHash
 
 NEAR_DUPLICATE_THRESHOLD = 0.7
 SHINGLE_SIZE = 5
@@ -91,6 +94,8 @@ def _group_copies(
         if root_i != root_j:
             parent[max(root_i, root_j)] = min(root_i, root_j)
 
+    from datasketch import MinHashLSH  # imports scipy: only when articles are merged
+
     first_by_key: dict[str, int] = {}
     lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)
     for index, article in enumerate(articles):
@@ -118,6 +123,8 @@ def _group_copies(
 
 
 def _minhash(text: str, signatures: MutableMapping[str, bytes]) -> MinHash | None:
+    from datasketch import MinHash
+
     key = signature_key(text)
     template = _template()
     known = signatures.get(key)
@@ -143,6 +150,8 @@ def _minhash(text: str, signatures: MutableMapping[str, bytes]) -> MinHash | Non
 def _template() -> MinHash:
     """An empty signature with datasketch's default seed and scheme, copied for each text
     (a new MinHash would draw its permutations again)."""
+    from datasketch import MinHash
+
     return MinHash(num_perm=NUM_PERM)
 
 
