@@ -78,14 +78,16 @@ def _report(report: Any, update: bool, as_json: bool, strict: bool) -> None:
         _print_json(asdict(report))
     else:
         was = f" (was {report.previous_articles})" if update else ""
+        verb = ("Updated" if report.published else "Checked") if update else "Built"
         out.print(
-            f"{'Updated' if update else 'Built'} {report.index_dir}: "
+            f"{verb} {report.index_dir}: "
             f"{report.articles} articles{was}, {report.passages} passages "
             f"(added {report.added}, updated {report.updated}, removed {report.removed}, "
             f"unchanged {report.unchanged}, failed {report.failed}, "
             f"duplicates merged {report.duplicates_merged}; "
             f"embedded {report.embedded}, reused {report.reused_embeddings}) "
             f"in {report.seconds:.1f}s"
+            + ("" if report.published else "; unchanged, nothing written")
         )
     if strict and report.failed:
         err.print(error_line(f"{report.failed} file(s) failed (--strict)"))

@@ -270,6 +270,9 @@ class SourceFile:
     path: str
     raw_hash: str
     article: Article
+    # the file's size and mtime when it was hashed (-1: unknown, hash it again next time)
+    size: int = -1
+    mtime_ns: int = -1
 
 
 @dataclass(frozen=True)
@@ -291,6 +294,8 @@ class BuildReport:
     seconds: float
     previous_articles: int = 0
     failures: tuple[IngestFailure, ...] = ()
+    # False when an update found nothing to change and left the live version as it was
+    published: bool = True
 
 
 @dataclass(frozen=True)

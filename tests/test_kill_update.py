@@ -232,6 +232,11 @@ def test_killed_updates_leave_the_old_or_the_new_index(
         report = update_in_process(index, embedding_cache, removing)
         assert report["articles"] == after, report
         assert articles_now(index, embedding_cache) == after
+        # nothing changed since: the next update finds that and publishes nothing
+        live = live_version(index)
+        again = update_in_process(index, embedding_cache, removing)
+        assert not again["published"] and again["articles"] == after, again
+        assert live_version(index) == live
         assert not staging_dirs(index), "the next writer left a half-written version"
         assert len(versions(index)) <= 1 + KEEP_OLD_VERSIONS, sorted(versions(index))
 

@@ -10,7 +10,7 @@ a reader finds the right one from the index directory alone.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -19,6 +19,7 @@ import numpy as np
 from rag.config import Settings
 from rag.errors import IndexCorruptError
 from rag.index.metadata import MetadataStore
+from rag.index.sparse import TermCounts
 from rag.index.store import MANIFEST, IndexManifest, current_version_dir
 from rag.progress import Progress
 from rag.records import Article, Chunk, SearchFilters, SourceFile
@@ -117,17 +118,33 @@ def write_index_version(
     sources: Sequence[SourceFile] = (),
     source_roots: Sequence[str] = (),
     progress: Progress | None = None,
+    terms: TermCounts | None = None,
+    signatures: Mapping[str, bytes] | None = None,
 ) -> tuple[Path, IndexManifest]:
     """Publish a new version with ``settings.backend``: row i is ``chunks[i]``/``vectors[i]``.
 
     Same promise for every backend: the caller holds the writer lock, and a failure at
-    any point leaves the live version as it was.
+    any point leaves the live version as it was. ``terms`` and ``signatures`` (what an
+    update reuses from the live version) are kept by the local backend; Milvus computes
+    its keyword weights itself.
     """
     if settings.backend == MILVUS:
-        from rag.index.milvus.write import write_milvus_version as write
-    else:
-        from rag.index.write import write_version as write
-    return write(
+        from rag.index.milvus.write import write_milvus_version
+
+        return write_milvus_version(
+            index_dir,
+            settings,
+            articles,
+            chunks,
+            vectors,
+            embedder=embedder,
+            sources=sources,
+            source_roots=source_roots,
+            progress=progress,
+        )
+    from rag.index.write import write_version
+
+    return write_version(
         index_dir,
         settings,
         articles,
@@ -137,6 +154,8 @@ def write_index_version(
         sources=sources,
         source_roots=source_roots,
         progress=progress,
+        terms=terms,
+        signatures=signatures,
     )
 
 

@@ -206,6 +206,17 @@ def _vectors(index: Any, rows: Sequence[int] | np.ndarray) -> np.ndarray:
     return np.asarray(index.reconstruct_batch(ids), dtype=np.float32).reshape(len(ids), index.d)
 
 
+def stored_vectors(index: Any, rows: Sequence[int] | np.ndarray) -> np.ndarray:
+    """The vectors stored for ``rows`` (every kind keeps them exactly, as float32)."""
+    if len(rows) == 0:
+        return np.zeros((0, index.d), dtype=np.float32)
+    if index_kind(index) == "flat":
+        # the flat index's own array: one gather instead of a reconstruct per row
+        everything = _faiss().rev_swig_ptr(index.get_xb(), index.ntotal * index.d)
+        return everything.reshape(index.ntotal, index.d)[np.asarray(rows, dtype=np.int64)]
+    return _vectors(index, rows)
+
+
 def cosine_for_rows(index: Any, query: np.ndarray, rows: Sequence[int]) -> np.ndarray:
     """Exact cosine between ``query`` and the stored vectors of ``rows``.
 

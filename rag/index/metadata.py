@@ -6,7 +6,7 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,8 +28,15 @@ CREATE TABLE chunks (
 CREATE INDEX chunks_article ON chunks(article_id);
 CREATE INDEX articles_published ON articles(published);
 -- one row per source file: its raw hash and the article parsed from it, so an update
--- re-reads only files whose bytes changed
-CREATE TABLE sources (path BLOB PRIMARY KEY, raw_hash TEXT NOT NULL, article TEXT NOT NULL);
+-- re-reads only files whose bytes changed, and its size and mtime when it was hashed,
+-- so an update does not even read a file whose size and mtime are the same
+CREATE TABLE sources (
+  path BLOB PRIMARY KEY, raw_hash TEXT NOT NULL, article TEXT NOT NULL,
+  size INTEGER NOT NULL DEFAULT -1, mtime_ns INTEGER NOT NULL DEFAULT -1
+);
+-- the MinHash signature of each source article's text (rag.ingest.dedup), so that an
+-- update finds near-duplicates without hashing every article's shingles again
+CREATE TABLE minhashes (key TEXT PRIMARY KEY, hashvalues BLOB NOT NULL);
 """
 
 
@@ -63,6 +70,7 @@ def write_metadata(
     articles: Sequence[Article],
     chunks: Sequence[Chunk],
     sources: Iterable[SourceFile],
+    signatures: Mapping[str, bytes] | None = None,
 ) -> None:
     """Write a new metadata database; chunk ``row`` i is vector i of the dense index."""
 
@@ -94,9 +102,13 @@ def write_metadata(
             ((row, c.id, c.article_id, c.ordinal, c.start, c.end) for row, c in enumerate(chunks)),
         )
         conn.executemany(
-            "INSERT INTO sources VALUES (?,?,?)",
-            ((os.fsencode(s.path), s.raw_hash, article_to_json(s.article)) for s in sources),
+            "INSERT INTO sources VALUES (?,?,?,?,?)",
+            (
+                (os.fsencode(s.path), s.raw_hash, article_to_json(s.article), s.size, s.mtime_ns)
+                for s in sources
+            ),
         )
+        conn.executemany("INSERT INTO minhashes VALUES (?,?)", (signatures or {}).items())
         conn.commit()
     finally:
         conn.close()
@@ -212,10 +224,44 @@ class MetadataStore:
 
     def sources(self) -> list[SourceFile]:
         """Every source file's path, raw hash and parsed article (the update's parse cache)."""
+        columns = {row[1] for row in self._query("PRAGMA table_info(sources)")}
+        # versions written before the size and mtime were recorded: hash every file once
+        stat = "size, mtime_ns" if "mtime_ns" in columns else "-1, -1"
         return [
-            SourceFile(os.fsdecode(path), raw_hash, article_from_json(blob))
-            for path, raw_hash, blob in self._query("SELECT path, raw_hash, article FROM sources")
+            SourceFile(os.fsdecode(path), raw_hash, article_from_json(blob), size, mtime_ns)
+            for path, raw_hash, blob, size, mtime_ns in self._query(
+                f"SELECT path, raw_hash, article, {stat} FROM sources"
+            )
         ]
+
+    def signatures(self) -> dict[str, bytes]:
+        """The stored MinHash signatures by text key (none in versions from before them)."""
+        tables = {r[0] for r in self._query("SELECT name FROM sqlite_master")}
+        if "minhashes" not in tables:
+            return {}
+        return {k: v for k, v in self._query("SELECT key, hashvalues FROM minhashes")}
+
+    def passage_layout(
+        self,
+    ) -> tuple[dict[str, tuple[str, str]], dict[str, list[tuple[int, Chunk]]]]:
+        """Each article's (title, text), and its passages with their rows, in order."""
+        texts = {
+            aid: (title, text)
+            for aid, title, text in self._query("SELECT id, title, text FROM articles")
+        }
+        passages: dict[str, list[tuple[int, Chunk]]] = {}
+        for row, cid, aid, ordinal, start, end in self._query(
+            'SELECT row, id, article_id, ordinal, start, "end" FROM chunks '
+            "ORDER BY article_id, ordinal"
+        ):
+            text = texts[aid][1][start:end] if aid in texts else ""
+            passages.setdefault(aid, []).append(
+                (
+                    row,
+                    Chunk(id=cid, article_id=aid, ordinal=ordinal, start=start, end=end, text=text),
+                )
+            )
+        return texts, passages
 
     def source_counts(self) -> tuple[SourceCount, ...]:
         return tuple(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +12,7 @@ import numpy as np
 from rag.config import Settings
 from rag.index.dense import build_dense, resolve_kind, save_dense
 from rag.index.metadata import write_metadata
-from rag.index.sparse import KeywordIndex
+from rag.index.sparse import KeywordIndex, TermCounts
 from rag.index.store import (
     FORMAT_VERSION,
     MANIFEST,
@@ -36,12 +36,17 @@ def write_version(
     sources: Sequence[SourceFile] = (),
     source_roots: Sequence[str] = (),
     progress: Progress | None = None,
+    terms: TermCounts | None = None,
+    signatures: Mapping[str, bytes] | None = None,
 ) -> tuple[Path, IndexManifest]:
     """Publish a new version of ``index_dir``: row i is ``chunks[i]`` and ``vectors[i]``.
 
     The caller holds the writer lock. ``sources`` is the update's parse cache; an index
-    imported from precomputed vectors may leave it empty. A failure before publishing
-    removes the half-written version: the live one is untouched either way.
+    imported from precomputed vectors may leave it empty. ``terms`` are the passages'
+    token counts when the caller has them (an update reuses the live version's); they
+    are computed from the passages otherwise. ``signatures`` are the sources' MinHash
+    signatures, kept for the next update's duplicate check. A failure before publishing removes the
+    half-written version: the live one is untouched either way.
     """
     progress = progress or SilentProgress()
     kind = resolve_kind(settings.index_kind, len(chunks))
@@ -59,6 +64,8 @@ def write_version(
             sources,
             source_roots,
             progress,
+            terms,
+            signatures,
         )
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -77,12 +84,18 @@ def _write_files(
     sources: Sequence[SourceFile],
     source_roots: Sequence[str],
     progress: Progress,
+    terms: TermCounts | None,
+    signatures: Mapping[str, bytes] | None,
 ) -> IndexManifest:
     save_dense(build_dense(vectors, kind), staging)
     progress.advance()
-    KeywordIndex.build([c.text for c in chunks], settings.tokenizer).save(staging)
+    if terms is None:
+        terms = TermCounts.from_texts([c.text for c in chunks], settings.tokenizer)
+    if terms.rows != len(chunks):
+        raise ValueError(f"{terms.rows} rows of token counts for {len(chunks)} passages")
+    KeywordIndex.from_terms(terms, settings.tokenizer).save(staging)
     progress.advance()
-    write_metadata(staging / "meta.sqlite", articles, chunks, sources)
+    write_metadata(staging / "meta.sqlite", articles, chunks, sources, signatures)
     manifest = IndexManifest(
         format_version=FORMAT_VERSION,
         embedder=embedder,

@@ -9,14 +9,20 @@ boilerplate lines added or removed sit above 0.85).
 
 from __future__ import annotations
 
+import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import MutableMapping, Sequence
 from dataclasses import replace
 from datetime import datetime
+from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from datasketch import MinHash, MinHashLSH
+import numpy as np
 
 from rag.records import Article
+
+if TYPE_CHECKING:
+    from datasketch import MinHash
 
 NEAR_DUPLICATE_THRESHOLD = 0.7
 SHINGLE_SIZE = 5
@@ -26,7 +32,10 @@ _NOT_WORD = re.compile(r"[\W_]+", re.UNICODE)
 
 
 def merge_duplicates(
-    articles: Sequence[Article], *, threshold: float = NEAR_DUPLICATE_THRESHOLD
+    articles: Sequence[Article],
+    *,
+    threshold: float = NEAR_DUPLICATE_THRESHOLD,
+    signatures: MutableMapping[str, bytes] | None = None,
 ) -> list[Article]:
     """Return one article per story, in first-seen order.
 
@@ -36,8 +45,12 @@ def merge_duplicates(
     repeats) and the earliest date as ``published``. Copies are the same story when
     they share a canonical URL or a content hash, or when the estimated Jaccard
     similarity of their character 5-shingles reaches ``threshold``.
+
+    ``signatures`` caches MinHash signatures by ``signature_key(text)``: the ones it
+    holds are used instead of hashing every shingle again (most of the cost), and the
+    ones computed are added (an update passes the live version's).
     """
-    groups = _group_copies(articles, threshold)
+    groups = _group_copies(articles, threshold, {} if signatures is None else signatures)
     merged: list[Article] = []
     for members in groups:
         merged.append(_merge([articles[i] for i in members]))
@@ -60,7 +73,14 @@ def jaccard(a: str, b: str) -> float:
     return len(left & right) / len(left | right)
 
 
-def _group_copies(articles: Sequence[Article], threshold: float) -> list[list[int]]:
+def signature_key(text: str) -> str:
+    """The key of ``text``'s MinHash signature in a ``signatures`` cache."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def _group_copies(
+    articles: Sequence[Article], threshold: float, signatures: MutableMapping[str, bytes]
+) -> list[list[int]]:
     parent = list(range(len(articles)))
 
     def find(i: int) -> int:
@@ -73,6 +93,8 @@ def _group_copies(articles: Sequence[Article], threshold: float) -> list[list[in
         root_i, root_j = find(i), find(j)
         if root_i != root_j:
             parent[max(root_i, root_j)] = min(root_i, root_j)
+
+    from datasketch import MinHashLSH  # imports scipy: only when articles are merged
 
     first_by_key: dict[str, int] = {}
     lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)
@@ -87,7 +109,7 @@ def _group_copies(articles: Sequence[Article], threshold: float) -> list[list[in
                 union(first_by_key[key], index)
             else:
                 first_by_key[key] = index
-        signature = _minhash(article.text)
+        signature = _minhash(article.text, signatures)
         if signature is None:
             continue
         for other in lsh.query(signature):
@@ -100,13 +122,37 @@ def _group_copies(articles: Sequence[Article], threshold: float) -> list[list[in
     return sorted(groups.values(), key=lambda members: members[0])
 
 
-def _minhash(text: str) -> MinHash | None:
+def _minhash(text: str, signatures: MutableMapping[str, bytes]) -> MinHash | None:
+    from datasketch import MinHash
+
+    key = signature_key(text)
+    template = _template()
+    known = signatures.get(key)
+    if known is not None:
+        values = np.frombuffer(known, dtype=template.hashvalues.dtype)
+        if len(values) == NUM_PERM:
+            return MinHash(
+                num_perm=NUM_PERM,
+                hashvalues=values,
+                permutations=template.permutations,
+                scheme=template.scheme,
+            )
     grams = shingles(text)
     if not grams:
         return None
-    signature = MinHash(num_perm=NUM_PERM)
+    signature = template.copy()
     signature.update_batch([gram.encode("utf-8") for gram in grams])
+    signatures[key] = signature.hashvalues.tobytes()
     return signature
+
+
+@lru_cache(maxsize=1)
+def _template() -> MinHash:
+    """An empty signature with datasketch's default seed and scheme, copied for each text
+    (a new MinHash would draw its permutations again)."""
+    from datasketch import MinHash
+
+    return MinHash(num_perm=NUM_PERM)
 
 
 def _merge(copies: list[Article]) -> Article:

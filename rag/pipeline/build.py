@@ -14,7 +14,7 @@ from pathlib import Path
 
 from rag.chunking import chunk_article, embedding_text
 from rag.config import Settings
-from rag.embed import Embedder, embedder_for, embedder_name
+from rag.embed import Embedder, embedder_name
 from rag.errors import (
     EmbedderMismatchError,
     IndexCorruptError,
@@ -22,9 +22,16 @@ from rag.errors import (
     NothingToIndexError,
     RemovalRefusedError,
 )
-from rag.index.backend import collect_backend_garbage, write_index_version
+from rag.index.backend import (
+    LOCAL,
+    backend_of,
+    collect_backend_garbage,
+    write_index_version,
+)
 from rag.index.metadata import MetadataStore
+from rag.index.previous import PreviousVersion
 from rag.index.store import (
+    FORMAT_VERSION,
     MANIFEST,
     IndexManifest,
     collect_garbage,
@@ -32,8 +39,10 @@ from rag.index.store import (
     writer_lock,
 )
 from rag.ingest import merge_duplicates
+from rag.ingest.dedup import signature_key
 from rag.paths import display_path
-from rag.pipeline.embedding import PartEncoder, embed_with_cache
+from rag.pipeline.embedding import PartEncoder
+from rag.pipeline.passages import Passages, make_passages
 from rag.pipeline.sources import ReadResult, absolute, read_sources
 from rag.progress import Progress, SilentProgress
 from rag.records import Article, BuildReport, Chunk, SourceFile
@@ -47,6 +56,7 @@ MAX_REMOVED_SHARE = 0.5
 class LiveVersion:
     """What the live version holds, with its paths made absolute."""
 
+    version_dir: Path
     manifest: IndexManifest
     sources: list[SourceFile]
     roots: list[str]
@@ -68,7 +78,9 @@ def build_index(
     version (``paths`` default to the folders it was built from): unchanged files are
     not re-read, changed and new files are, files that are gone are dropped. Bad files
     are reported through ``progress.warn`` and never stop the run. The previous version
-    stays live until the new one is completely written.
+    stays live until the new one is completely written. An update that finds nothing
+    changed publishes nothing (``report.published`` is False); one that does copies the
+    passages, vectors and token counts of unchanged articles from the live version.
 
     Raises ``NothingToIndexError`` when no article could be read (nothing is written),
     ``RemovalRefusedError`` when an update would drop a whole missing source folder or
@@ -104,49 +116,85 @@ def build_index(
             raise NothingToIndexError(_nothing_read_message(paths, read, index_dir, live))
         if update and live is not None and not allow_removals:
             _refuse_mass_removal(read, live)
-
-        articles = merge_duplicates([s.article for s in read.sources])
-        chunks, texts = chunk_articles(articles, settings)
-        embedder = embedder or embedder_for(settings)
-        vectors, embedded = embed_with_cache(
-            settings.embedding_cache_dir,
-            embedder,
-            texts,
-            progress,
-            _part_encoder(settings, embedder),
-        )
         roots = sorted({absolute(p) for p in paths} | set(live.roots if live and update else ()))
+        if update and live is not None and _nothing_changed(read, live, roots):
+            return _report(index_dir, live.version_dir.name, live, read, started, None)
+
+        # an update reuses the live version's passages, vectors and token counts (local
+        # files only: a Milvus version keeps its vectors in Milvus)
+        reusable = update and live is not None and backend_of(live.manifest) == LOCAL
+        reuse = PreviousVersion.open(live.version_dir) if reusable and live else None
+        signatures = dict(reuse.signatures) if reuse else {}
+        articles = merge_duplicates([s.article for s in read.sources], signatures=signatures)
+        # only the signatures of the sources this version holds are kept
+        wanted = {signature_key(s.article.text) for s in read.sources}
+        passages = make_passages(
+            articles,
+            settings,
+            reuse,
+            embedder,
+            progress,
+            part_encoder=lambda e: _part_encoder(settings, e),
+        )
         final, _ = write_index_version(
             index_dir,
             settings,
             articles,
-            chunks,
-            vectors,
-            embedder=embedder.name,
+            passages.chunks,
+            passages.vectors,
+            embedder=passages.embedder,
             sources=read.sources,
             source_roots=roots,
             progress=progress,
+            terms=passages.terms,
+            signatures={k: v for k, v in signatures.items() if k in wanted},
         )
         collect_garbage(index_dir)
         collect_backend_garbage(index_dir)
+    return _report(index_dir, final.name, live, read, started, (len(articles), passages))
 
+
+def _report(
+    index_dir: Path,
+    version: str,
+    live: LiveVersion | None,
+    read: ReadResult,
+    started: float,
+    written: tuple[int, Passages] | None,
+) -> BuildReport:
+    if written is None:  # nothing changed: the live version is the result
+        assert live is not None
+        articles, passages, embedded = live.manifest.articles, live.manifest.passages, 0
+    else:
+        articles, passages, embedded = written[0], len(written[1].chunks), written[1].embedded
     counts = read.counts
     return BuildReport(
         index_dir=str(index_dir),
-        version=final.name,
-        articles=len(articles),
-        passages=len(chunks),
+        version=version,
+        articles=articles,
+        passages=passages,
         added=counts.added,
         updated=counts.updated,
         removed=counts.removed,
         unchanged=counts.unchanged,
         failed=sum(1 for f in read.failures if f.skipped),
-        duplicates_merged=len(read.sources) - len(articles),
+        duplicates_merged=len(read.sources) - articles,
         embedded=embedded,
-        reused_embeddings=len(chunks) - embedded,
+        reused_embeddings=passages - embedded,
         seconds=time.monotonic() - started,
         previous_articles=live.manifest.articles if live else 0,
         failures=tuple(read.failures),
+        published=written is not None,
+    )
+
+
+def _nothing_changed(read: ReadResult, live: LiveVersion, roots: Sequence[str]) -> bool:
+    """Whether the update would write the live version again (same files, same format)."""
+    counts = read.counts
+    return (
+        counts.added == counts.updated == counts.removed == 0
+        and live.manifest.format_version == FORMAT_VERSION
+        and sorted(roots) == sorted(live.roots)
     )
 
 
@@ -228,6 +276,7 @@ def _live_version(index_dir: Path) -> LiveVersion | None:
         ) from None
     base = _legacy_base(manifest, index_dir)
     return LiveVersion(
+        version_dir=version,
         manifest=manifest,
         sources=[SourceFile(absolute(s.path, base), s.raw_hash, s.article) for s in sources],
         roots=[absolute(r, base) for r in manifest.source_roots],

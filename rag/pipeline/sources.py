@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from rag.errors import IngestError
@@ -14,6 +15,11 @@ from rag.ingest import discover_sources, parse_article, read_source
 from rag.paths import display_path
 from rag.progress import Progress
 from rag.records import IngestFailure, SourceFile
+
+# A file modified less than this long before it was hashed may change again within the
+# same mtime tick without its size changing: its stat is not trusted next time (git's
+# "racily clean" rule).
+RACY_SECONDS = 2.0
 
 
 def absolute(path: str | Path, base: Path | None = None) -> str:
@@ -49,9 +55,10 @@ def read_sources(
 ) -> ReadResult:
     """Read every source file under ``paths``.
 
-    A file whose bytes match its ``previous`` record is not parsed again; a file that
-    fails keeps its previous record (the last good copy) when it has one. A previous
-    file not under ``paths`` is kept while it exists and counted removed when it is gone.
+    A file whose size and mtime match its ``previous`` record is not read at all; one
+    whose bytes match it is not parsed again; a file that fails keeps its previous
+    record (the last good copy) when it has one. A previous file not under ``paths`` is
+    kept while it exists and counted removed when it is gone.
     """
     # discovered as typed, so that warnings name paths the way the user wrote them
     files, failures = discover_sources(list(paths))
@@ -66,17 +73,23 @@ def read_sources(
         shown = display_path(path)
         old = before.get(key)
         try:
+            size, mtime_ns = _stat(key)
+            if old is not None and old.size == size >= 0 and old.mtime_ns == mtime_ns:
+                out[key] = old
+                counts.unchanged += 1
+                progress.advance()
+                continue
             data = read_source(path, max_bytes)
             raw_hash = hashlib.sha256(data).hexdigest()
             if old is not None and old.raw_hash == raw_hash:
-                out[key] = old
+                out[key] = replace(old, size=size, mtime_ns=mtime_ns)
                 counts.unchanged += 1
             else:
                 article, warnings = parse_article(Path(key), data)
                 for message in warnings:
                     failures.append(IngestFailure(shown, message, skipped=False))
                     progress.warn(f"{shown}: {message}")
-                out[key] = SourceFile(key, raw_hash, article)
+                out[key] = SourceFile(key, raw_hash, article, size, mtime_ns)
                 if old is None:
                     counts.added += 1
                 else:
@@ -98,6 +111,17 @@ def read_sources(
         else:
             counts.removed += 1
     return ReadResult([out[k] for k in sorted(out)], counts, failures)
+
+
+def _stat(path: str) -> tuple[int, int]:
+    """(size, mtime_ns) of the file, or (-1, -1) when it changed too recently to trust."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return -1, -1
+    if time.time_ns() - st.st_mtime_ns < RACY_SECONDS * 1e9:
+        return -1, -1
+    return st.st_size, st.st_mtime_ns
 
 
 def _unexpected(exc: Exception) -> str:

@@ -1,0 +1,188 @@
+"""Updates in proportion to the change: what an update skips, and that what it writes is
+the index a rebuild of the same files writes (same passages, same dense, keyword and
+hybrid rankings and scores)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from test_update import NEW_ARTICLE, settings  # noqa: F401 - the fixture
+
+from rag.archive import Archive
+from rag.config import Settings
+from rag.index.reader import IndexReader
+from rag.index.sparse import KeywordIndex
+from rag.index.store import current_version_dir
+from rag.index.tokenize import tokenize
+from rag.records import SearchOptions
+
+QUESTIONS = ["中美在COP28上承诺了什么", "北极熊", "全球盘点", "克里 解振华", "更正"]
+
+
+def rankings(archive: Archive) -> dict[tuple[str, str], list[tuple[str, float, float]]]:
+    """Every question's top 10 per mode: (passage id, cosine, ranking score)."""
+    found = {}
+    for mode in ("dense", "keyword", "hybrid"):
+        for question in QUESTIONS:
+            options = SearchOptions(k=10, mode=mode, per_article=10, min_score=0)
+            hits = archive.search(question, options).hits
+            found[mode, question] = [(h.chunk.id, h.score, h.rank_score) for h in hits]
+    return found
+
+
+def assert_same_rankings(left: Archive, right: Archive) -> None:
+    a, b = rankings(left), rankings(right)
+    assert a.keys() == b.keys()
+    for key in a:
+        assert [h[0] for h in a[key]] == [h[0] for h in b[key]], key
+        assert np.allclose([h[1:] for h in a[key]], [h[1:] for h in b[key]], rtol=0, atol=1e-6)
+    assert any(a[key] for key in a)
+
+
+def change_corpus(corpus: Path) -> None:
+    """One article added, one removed, one edited."""
+    (corpus / "new.md").write_text(NEW_ARTICLE, encoding="utf-8")
+    (corpus / "001_b51a48158384c388.txt").unlink()
+    changed = corpus / "002_37bebe61abe63fad.txt"
+    changed.write_text(
+        changed.read_text(encoding="utf-8") + "\n<p>更正：本文已更新。</p>\n", "utf-8"
+    )
+
+
+def passages(archive: Archive) -> list[tuple[str, str]]:
+    return [(c.id, c.text) for c in archive.passages()]
+
+
+@pytest.mark.parametrize("legacy", [False, True], ids=["reusing", "from-an-old-version"])
+def test_an_update_writes_what_a_rebuild_writes(settings, corpus_copy, tmp_path, legacy):  # noqa: F811
+    archive = Archive(settings)
+    archive.build([str(corpus_copy)])
+    if legacy:
+        # a version written before token counts were stored: nothing to reuse but the
+        # embedding cache, and the update still works
+        for old in (current_version_dir(settings.index_dir) / "bm25").glob("terms.*"):
+            old.unlink()
+    change_corpus(corpus_copy)
+    report = archive.update()
+    assert (report.added, report.updated, report.removed) == (1, 1, 1)
+    assert report.published
+
+    rebuilt = Archive(settings.with_overrides("test", index_dir=tmp_path / "rebuilt"))
+    rebuilt.build([str(corpus_copy)])
+    assert passages(archive) == passages(rebuilt)
+    assert_same_rankings(archive, rebuilt)
+    updated = IndexReader(settings.index_dir)
+    again = IndexReader(tmp_path / "rebuilt")
+    try:
+        assert updated.passages == again.passages == report.passages
+        rows = list(range(updated.passages))
+        assert np.array_equal(
+            updated.dense.reconstruct_n(0, len(rows)), again.dense.reconstruct_n(0, len(rows))
+        )
+        for question in QUESTIONS:
+            assert np.array_equal(updated.keyword.scores(question), again.keyword.scores(question))
+        # the vocabulary keeps no token that only the removed passages had
+        assert set(updated.keyword.vocab) == set(again.keyword.vocab)
+        # the duplicate check's signatures: the sources' own, reused or computed
+        assert updated.meta.signatures() == again.meta.signatures() != {}
+    finally:
+        updated.close()
+        again.close()
+
+
+def test_a_no_change_update_publishes_nothing(settings, corpus_copy):  # noqa: F811
+    archive = Archive(settings)
+    first = archive.build([str(corpus_copy)])
+    versions = set(os.listdir(settings.index_dir / "versions"))
+    report = archive.update()
+    assert not report.published
+    assert report.version == first.version == current_version_dir(settings.index_dir).name
+    assert (report.articles, report.passages, report.unchanged) == (5, first.passages, 5)
+    assert set(os.listdir(settings.index_dir / "versions")) == versions
+
+
+def test_a_touched_file_is_unchanged_and_a_rewritten_one_is_updated(settings, corpus_copy):  # noqa: F811
+    archive = Archive(settings)
+    archive.build([str(corpus_copy)])
+    touched = corpus_copy / "000_ea12142fd580669e.txt"
+    stat = touched.stat()
+    os.utime(touched, ns=(stat.st_atime_ns, stat.st_mtime_ns - 10**9))
+    report = archive.update()
+    assert (report.unchanged, report.updated, report.published) == (5, 0, False)
+
+    edited = corpus_copy / "002_37bebe61abe63fad.txt"
+    text = edited.read_text(encoding="utf-8")
+    edited.write_text(text.replace("的", "地", 1), encoding="utf-8")  # same size
+    assert edited.stat().st_size == len(text.encode("utf-8"))
+    report = archive.update()
+    assert (report.unchanged, report.updated, report.published) == (4, 1, True)
+
+
+def test_a_no_change_cli_update_says_unchanged(settings, corpus_copy):  # noqa: F811
+    from typer.testing import CliRunner
+
+    from rag.cli import app
+
+    Archive(settings).build([str(corpus_copy)])
+    env = {"RAG_CACHE_DIR": str(settings.embedding_cache_dir)}
+    result = CliRunner().invoke(
+        app, ["index", "update", "--index", str(settings.index_dir)], env=env
+    )
+    assert result.exit_code == 0, result.output
+    assert "unchanged, nothing written" in result.stdout
+
+
+def test_keyword_scores_are_those_of_bm25s(sample_index: tuple[Settings, object]):
+    """The BM25 matrix computed from token counts is bm25s's (Lucene) to float precision."""
+    bm25s = pytest.importorskip("bm25s")
+    reader = IndexReader(sample_index[0].index_dir)
+    try:
+        texts = [c.text for c in reader.iter_chunks()]
+    finally:
+        reader.close()
+    ours = KeywordIndex.build(texts, "jieba+bigram")
+    theirs = bm25s.BM25()
+    theirs.index([tokenize(t) or [""] for t in texts], show_progress=False)
+    reference = KeywordIndex(
+        "jieba+bigram",
+        len(texts),
+        dict(theirs.vocab_dict),
+        (theirs.scores["data"], theirs.scores["indices"], theirs.scores["indptr"]),
+    )
+    matched = 0
+    for question in QUESTIONS:
+        expected = reference.scores(question)
+        matched += int(expected.max() > 0)
+        assert np.allclose(ours.scores(question), expected, rtol=1e-5, atol=1e-6)
+    assert matched >= 3
+
+
+def test_few_new_passages_are_tokenised_as_the_whole_dictionary_would(sample_dir: Path):
+    """An update tokenises its few new passages with the SQLite copy of jieba's
+    dictionary; a build loads the dictionary. Both must give the same tokens."""
+    script = """
+import json, sys
+from pathlib import Path
+from rag.index.tokenize import tokenize
+texts = [p.read_text(encoding="utf-8", errors="replace")[:3000] for p in Path(sys.argv[1]).iterdir()]
+light = [tokenize(t, query=True) for t in texts]
+import rag.index.tokenize as tk
+assert not tk._jieba.cache_info().currsize, "jieba was loaded"
+full = [tokenize(t) for t in texts]
+print(json.dumps([light == full, sum(map(len, full))]))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(sample_dir)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
+    )
+    same, tokens = json.loads(done.stdout)
+    assert tokens > 1000 and same
