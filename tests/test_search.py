@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 from conftest import QUESTION, STOCKTAKE
 
+from rag.archive import Archive
+from rag.evaluate import write_paragraph_articles
+from rag.index.sparse import KeywordIndex
 from rag.index.tokenize import tokenize
 from rag.records import SearchFilters, SearchOptions, parse_day
 from rag.retrieve import reciprocal_rank_fusion
+from rag.sentences import best_sentence_coverage
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_simplified_question_finds_traditional_passage(sample_archive):
@@ -93,3 +102,42 @@ def test_no_answer_threshold(sample_archive, question, answerable):
     assert result.hits  # the closest passages stay attached for reference
     if not answerable:
         assert "relevant" in (result.notice or "")
+
+
+def test_best_sentence_coverage_weighs_terms_within_one_sentence():
+    weights = {"伊丽莎白港": 2.0, "机场": 1.0, "跑道": 3.0}
+    text = "伊丽莎白港机场位于南非。机场有三条跑道。"
+    assert best_sentence_coverage(weights, text) == pytest.approx(4 / 6)
+    # the title is part of every sentence: the second one now holds the whole question
+    assert best_sentence_coverage(weights, text, context="伊丽莎白港机场") == pytest.approx(1.0)
+    assert best_sentence_coverage(weights, "機場有三條跑道。") == pytest.approx(4 / 6)
+    assert best_sentence_coverage({"us": 1.0}, "Business news.") == 0.0
+    assert best_sentence_coverage({"us": 1.0}, "The US said so.") == 1.0
+
+
+def test_term_weights_are_idf_of_the_question_terms():
+    index = KeywordIndex.build(["机场有三条跑道", "机场位于南非", "机场很大"], "jieba+bigram")
+    weights = index.term_weights("机场跑道在哪里")
+    assert weights["跑道"] > weights["机场"] > 0  # in one passage against all three
+    assert "哪里" not in weights  # not in the index
+    assert not any(term.startswith("\u2016") for term in weights)
+
+
+def test_hybrid_puts_the_passage_that_answers_first(tmp_path, fresh_settings):
+    """The lead names the airport (and so wins on whole-passage scores); the passage with
+    the answer names it only in the title."""
+    data = json.loads((ROOT / "tests/data/cmrc2018/cmrc2018_trial.json").read_text("utf-8"))
+    item = next(i for i in data["data"] if i["title"].startswith("伊丽莎白港机场"))
+    write_paragraph_articles(
+        [("airport", item["title"], item["paragraphs"][0]["context"])], tmp_path / "a"
+    )
+    question = "伊丽莎白港机场有几条跑道？"
+    with Archive(fresh_settings) as archive:
+        archive.build([str(tmp_path / "a")])
+        hits = archive.search(question, SearchOptions(k=3, per_article=0)).hits
+        reader, embedder = archive._live()
+        qvec = embedder.embed_query(question)
+        lists = [reader.rank_dense(qvec, 10, None), reader.rank_keyword(question, 10, None)]
+        plain = reader.chunks([reciprocal_rank_fusion(lists)[0][0]])
+    assert "三条跑道" in hits[0].chunk.text
+    assert "三条跑道" not in next(iter(plain.values())).text  # fusion alone puts the lead first

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 
-from rag.index.tokenize import tokenize, tokenize_query
+from rag.index.tokenize import token_text, tokenize, tokenize_query
 
 SPARSE_DIR = "bm25"
 # bm25s file names (its ``save`` layout)
@@ -106,6 +107,23 @@ class KeywordIndex:
             start, end = int(indptr[column]), int(indptr[column + 1])
             scores[indices[start:end]] += data[start:end]
         return scores
+
+    def term_weights(self, query: str) -> dict[str, float]:
+        """BM25's idf of each distinct query token the index knows, keyed by the normalised
+        text it stands for (a word and the same bigram keep the larger weight)."""
+        weights: dict[str, float] = {}
+        if self.matrix is None:
+            return weights
+        indptr = self.matrix[2]
+        for token in tokenize_query(query, self.tokenizer):
+            column = self.vocab.get(token)
+            if column is None or column + 1 >= len(indptr):
+                continue
+            df = int(indptr[column + 1] - indptr[column])
+            idf = math.log(1 + (self.size - df + 0.5) / (df + 0.5))
+            text = token_text(token)
+            weights[text] = max(weights.get(text, 0.0), idf)
+        return weights
 
     def search(
         self, query: str, k: int, allowed_rows: Sequence[int] | None = None
