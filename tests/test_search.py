@@ -9,11 +9,12 @@ import pytest
 from conftest import QUESTION, STOCKTAKE
 
 from rag.archive import Archive
+from rag.chunking import embedding_query, embedding_text, split_with_offsets
 from rag.evaluate import write_paragraph_articles
-from rag.index.sparse import KeywordIndex
+from rag.index.sparse import KeywordIndex, keyword_text
 from rag.index.tokenize import tokenize
 from rag.records import SearchFilters, SearchOptions, parse_day
-from rag.retrieve import reciprocal_rank_fusion
+from rag.retrieve import reciprocal_rank_fusion, rerank_by_sentence
 from rag.sentences import best_sentence_coverage
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -123,21 +124,53 @@ def test_term_weights_are_idf_of_the_question_terms():
     assert not any(term.startswith("\u2016") for term in weights)
 
 
-def test_hybrid_puts_the_passage_that_answers_first(tmp_path, fresh_settings):
-    """The lead names the airport (and so wins on whole-passage scores); the passage with
-    the answer names it only in the title."""
+def _airport() -> tuple[str, str]:
+    """A CMRC paragraph whose lead names the airport and whose answer to "how many
+    runways" names it only in the title."""
     data = json.loads((ROOT / "tests/data/cmrc2018/cmrc2018_trial.json").read_text("utf-8"))
     item = next(i for i in data["data"] if i["title"].startswith("伊丽莎白港机场"))
-    write_paragraph_articles(
-        [("airport", item["title"], item["paragraphs"][0]["context"])], tmp_path / "a"
-    )
-    question = "伊丽莎白港机场有几条跑道？"
+    return item["title"], item["paragraphs"][0]["context"]
+
+
+AIRPORT_QUESTION = "伊丽莎白港机场有几条跑道？"
+
+
+def test_hybrid_puts_the_passage_that_answers_first(tmp_path, fresh_settings):
+    title, context = _airport()
+    write_paragraph_articles([("airport", title, context)], tmp_path / "a")
     with Archive(fresh_settings) as archive:
         archive.build([str(tmp_path / "a")])
-        hits = archive.search(question, SearchOptions(k=3, per_article=0)).hits
-        reader, embedder = archive._live()
-        qvec = embedder.embed_query(question)
-        lists = [reader.rank_dense(qvec, 10, None), reader.rank_keyword(question, 10, None)]
-        plain = reader.chunks([reciprocal_rank_fusion(lists)[0][0]])
+        hits = archive.search(AIRPORT_QUESTION, SearchOptions(k=3, per_article=0)).hits
+        # when dense and keyword disagree, the best sentence decides
+        reader = archive._live()[0]
+        rows = [h.chunk for h in hits]
+        lead = next(c for c in rows if c.ordinal == 0)
+        answer = next(c for c in rows if "三条跑道" in c.text)
+        by_row = reader.chunks(list(range(reader.passages)))
+        lead_row = next(r for r, c in by_row.items() if c.id == lead.id)
+        answer_row = next(r for r, c in by_row.items() if c.id == answer.id)
+        lists = [[(lead_row, 1.0), (answer_row, 0.5)], [(answer_row, 1.0), (lead_row, 0.5)]]
+        fused = reciprocal_rank_fusion(lists)
+        reranked = rerank_by_sentence(reader, AIRPORT_QUESTION, lists, fused)
     assert "三条跑道" in hits[0].chunk.text
-    assert "三条跑道" not in next(iter(plain.values())).text  # fusion alone puts the lead first
+    assert fused[0][0] == min(lead_row, answer_row)  # a tie, broken by row
+    assert reranked[0][0] == answer_row
+
+
+def test_the_title_is_part_of_every_passage_on_the_keyword_side():
+    title, context = _airport()
+    spans = split_with_offsets(context, 300, 50)
+    passages = [context[a:b] for a, b in spans]
+    answer = next(i for i, p in enumerate(passages) if "三条跑道" in p)
+    with_title = KeywordIndex.build([keyword_text(title, p) for p in passages], "jieba+bigram")
+    without = KeywordIndex.build(passages, "jieba+bigram")
+    assert with_title.search(AIRPORT_QUESTION, 1)[1][0] == answer
+    assert without.search(AIRPORT_QUESTION, 1)[1][0] != answer  # the lead names the airport
+
+
+def test_passages_and_questions_are_embedded_in_simplified(sample_archive):
+    assert embedding_text("機場", "有三條跑道") == "机场\n有三条跑道"
+    script = sample_archive._live()[0].manifest.extra["embedding_script"]
+    assert embedding_query("機場有幾條跑道", script) == "机场有几条跑道"
+    # an index from before the script was recorded embedded its passages as written
+    assert embedding_query("機場有幾條跑道", None) == "機場有幾條跑道"

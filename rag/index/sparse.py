@@ -23,6 +23,16 @@ SPARSE_DIR = "bm25"
 _ARRAYS = ("data", "indices", "indptr")
 _VOCAB = "vocab.index.json"
 _NONOCCURRENCE = "nonoccurrence_array.index.npy"
+# What a passage's BM25 document holds, recorded in the manifest ("text": indexes built
+# before the title was added). The title is the passage's context, as for the embedder:
+# without it a question naming the story matches the lead passage, not the one that
+# answers (README, "Search modes": keyword passage R@1 0.839 -> 0.865 on CMRC).
+KEYWORD_FIELDS = "title+text"
+
+
+def keyword_text(title: str, passage: str) -> str:
+    """What BM25 indexes for a passage: its article's title and its own text."""
+    return f"{title}\n{passage}" if title else passage
 
 
 def _bm25s() -> Any:

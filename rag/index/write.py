@@ -12,7 +12,7 @@ import numpy as np
 from rag.config import Settings
 from rag.index.dense import build_dense, resolve_kind, save_dense
 from rag.index.metadata import write_metadata
-from rag.index.sparse import KeywordIndex
+from rag.index.sparse import KEYWORD_FIELDS, KeywordIndex, keyword_text
 from rag.index.store import (
     FORMAT_VERSION,
     MANIFEST,
@@ -23,6 +23,7 @@ from rag.index.store import (
 )
 from rag.progress import Progress, SilentProgress
 from rag.records import Article, Chunk, SourceFile
+from rag.textnorm import EMBEDDING_SCRIPT
 
 
 def write_version(
@@ -80,7 +81,9 @@ def _write_files(
 ) -> IndexManifest:
     save_dense(build_dense(vectors, kind), staging)
     progress.advance()
-    KeywordIndex.build([c.text for c in chunks], settings.tokenizer).save(staging)
+    titles = {a.id: a.title for a in articles}
+    keyword_texts = [keyword_text(titles.get(c.article_id, ""), c.text) for c in chunks]
+    KeywordIndex.build(keyword_texts, settings.tokenizer).save(staging)
     progress.advance()
     write_metadata(staging / "meta.sqlite", articles, chunks, sources)
     manifest = IndexManifest(
@@ -97,7 +100,12 @@ def _write_files(
         built_at=now_iso(),
         source_roots=tuple(source_roots),
         build_cwd=os.getcwd(),
-        extra={"index_kind_setting": settings.index_kind},
+        # questions are embedded in the script the passages were (older indexes: as asked)
+        extra={
+            "index_kind_setting": settings.index_kind,
+            "embedding_script": EMBEDDING_SCRIPT,
+            "keyword_fields": KEYWORD_FIELDS,
+        },
     )
     (staging / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
     progress.advance()
