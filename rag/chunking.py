@@ -6,7 +6,6 @@ import hashlib
 from typing import Any
 
 from rag.records import Article, Chunk
-from rag.textnorm import EMBEDDING_SCRIPT, to_simplified
 
 # Paragraph breaks first, then Chinese sentence ends, then Latin ones, then clause
 # breaks; the empty string is the last resort for a run of text with no boundary.
@@ -90,12 +89,5 @@ def chunk_article(article: Article, chunk_size: int = 300, chunk_overlap: int = 
 
 
 def embedding_text(title: str, passage: str) -> str:
-    """What the embedder sees for a passage: the title gives context the passage lacks,
-    written in Simplified characters (see ``EMBEDDING_SCRIPT``)."""
-    return to_simplified(f"{title}\n{passage}" if title else passage)
-
-
-def embedding_query(question: str, script: str | None) -> str:
-    """``question`` as the embedder should see it for an index whose passages were
-    embedded in ``script`` (None: an index from before the script was recorded)."""
-    return to_simplified(question) if script == EMBEDDING_SCRIPT else question
+    """What the embedder sees for a passage: the title gives context the passage lacks."""
+    return f"{title}\n{passage}" if title else passage

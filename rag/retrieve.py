@@ -8,7 +8,6 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from rag.chunking import embedding_query
 from rag.config import MODES
 from rag.embed import Embedder
 from rag.errors import RagError
@@ -82,9 +81,7 @@ def search_index(
         if not allowed:
             return result((), "no article matches the filters")
     # every mode reports cosine scores, so the question is always embedded
-    qvec = embedder.embed_query(
-        embedding_query(query, reader.manifest.extra.get("embedding_script"))
-    )
+    qvec = embedder.embed_query(query)
     total = reader.passages if allowed is None else len(allowed)
     depth = max(50, plan.k * 10)
     while True:

@@ -49,13 +49,6 @@ def to_simplified(text: str) -> str:
     return str(_t2s().convert(text))
 
 
-# How passages (and so questions) are written for the embedder, recorded in the index
-# manifest: "simplified" maps Traditional characters to Simplified (OpenCC t2s). e5 puts
-# a Traditional text and its Simplified twin apart, and Simplified is what it matches
-# best (README, "Search modes": the Traditional CMRC set).
-EMBEDDING_SCRIPT = "simplified"
-
-
 def normalize_for_matching(text: str) -> str:
     """NFKC (full-width letters/digits to ASCII), lower case, Traditional to Simplified."""
     return to_simplified(unicodedata.normalize("NFKC", text).lower())

@@ -9,7 +9,7 @@ import pytest
 from conftest import QUESTION, STOCKTAKE
 
 from rag.archive import Archive
-from rag.chunking import embedding_query, embedding_text, split_with_offsets
+from rag.chunking import split_with_offsets
 from rag.evaluate import write_paragraph_articles
 from rag.index.sparse import KeywordIndex, keyword_text
 from rag.index.tokenize import tokenize
@@ -166,11 +166,3 @@ def test_the_title_is_part_of_every_passage_on_the_keyword_side():
     without = KeywordIndex.build(passages, "jieba+bigram")
     assert with_title.search(AIRPORT_QUESTION, 1)[1][0] == answer
     assert without.search(AIRPORT_QUESTION, 1)[1][0] != answer  # the lead names the airport
-
-
-def test_passages_and_questions_are_embedded_in_simplified(sample_archive):
-    assert embedding_text("機場", "有三條跑道") == "机场\n有三条跑道"
-    script = sample_archive._live()[0].manifest.extra["embedding_script"]
-    assert embedding_query("機場有幾條跑道", script) == "机场有几条跑道"
-    # an index from before the script was recorded embedded its passages as written
-    assert embedding_query("機場有幾條跑道", None) == "機場有幾條跑道"

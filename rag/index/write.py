@@ -23,7 +23,6 @@ from rag.index.store import (
 )
 from rag.progress import Progress, SilentProgress
 from rag.records import Article, Chunk, SourceFile
-from rag.textnorm import EMBEDDING_SCRIPT
 
 
 def write_version(
@@ -100,10 +99,8 @@ def _write_files(
         built_at=now_iso(),
         source_roots=tuple(source_roots),
         build_cwd=os.getcwd(),
-        # questions are embedded in the script the passages were (older indexes: as asked)
         extra={
             "index_kind_setting": settings.index_kind,
-            "embedding_script": EMBEDDING_SCRIPT,
             "keyword_fields": KEYWORD_FIELDS,
         },
     )
