@@ -23,13 +23,16 @@ FLOORS = ROOT / "quality" / "floors.json"
 NEWS_QUESTIONS = ROOT / "tests" / "data" / "news_questions.jsonl"
 NEWS_ARTICLES = [str(ROOT / "corpus" / "sample"), str(ROOT / "tests" / "data" / "news")]
 CMRC = ROOT / "tests" / "data" / "cmrc2018" / "cmrc2018_trial.json"
+# the same set in Traditional characters (scripts/make_traditional_cmrc.py)
+CMRC_TW = ROOT / "tests" / "data" / "cmrc2018" / "cmrc2018_trial_tw.json"
 OPED2 = ROOT.parent / "shared" / "data" / "news-oped2"
 
 
 def benchmarks() -> dict[str, tuple[Path, list[str]]]:
-    found = {"cmrc2018": (CMRC, [])}
+    found = {"cmrc2018": (CMRC, []), "cmrc2018-tw": (CMRC_TW, [])}
     if OPED2.is_dir():
         found["cmrc2018+news-oped2"] = (CMRC, [str(OPED2)])
+        found["cmrc2018-tw+news-oped2"] = (CMRC_TW, [str(OPED2)])
     return found
 
 
@@ -86,7 +89,7 @@ def main() -> None:
     args = parser.parse_args()
     names = [args.only] if args.only else [*benchmarks(), "news"]
     if not OPED2.is_dir():
-        print(f"cmrc2018+news-oped2: skipped ({OPED2} not found)")
+        print(f"cmrc2018(-tw)+news-oped2: skipped ({OPED2} not found)")
     failures = [line for name in names for line in (run_news() if name == "news" else run(name))]
     for line in failures:
         print("BELOW FLOOR:", line)
