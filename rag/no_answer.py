@@ -1,8 +1,9 @@
 """How sure the archive is that a question's best passages answer it: a confidence in 0..1.
 
 A small logistic model over signals retrieval already has (the best cosine, its margin to
-the next, the best BM25 score, the question's words found in the best passages, and how
-far the dense and keyword lists agree), fitted on answerable and unanswerable questions by
+the next, the question's words found in the best passages, and how far the dense and
+keyword lists agree; the best BM25 score is computed too but not used, since its scale
+grows with the archive's size), fitted on answerable and unanswerable questions by
 ``scripts/calibrate_no_answer.py`` and shipped as ``rag/data/no_answer.json``. The
 signals are computed the same way whatever the ranking mode, so one model serves all.
 """
@@ -24,7 +25,7 @@ from rag.sentences import lexical_overlap
 from rag.textnorm import is_chinese
 
 MODEL_FILE = Path(__file__).resolve().parent / "data" / "no_answer.json"
-FEATURES = ("top_cosine", "margin", "bm25", "overlap", "agreement")
+FEATURES = ("top_cosine", "margin", "overlap", "agreement")
 # How many passages of each list the signals look at.
 TOP = 5
 # Below this confidence the question counts as unanswerable (the training pairs are

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from rag.textnorm import CLOSING_CHARS, SENTENCE_END_CHARS, normalize_for_matching
 
@@ -60,4 +61,30 @@ def best_sentence(question: str, text: str) -> tuple[int, int] | None:
         score = len(q & _grams(text[start:end])) / len(q)
         if score > best_score:
             best, best_score = (start, end), score
+    return best
+
+
+_LATIN_WORDS = re.compile(r"[0-9a-z]+(?:[.'\-][0-9a-z]+)*")
+
+
+def best_sentence_coverage(weights: Mapping[str, float], text: str, context: str = "") -> float:
+    """The largest weighted share of the question terms ``weights`` (normalised text ->
+    weight) that one sentence of ``text`` contains, ``context`` (the title) counted as
+    part of every sentence. 0..1; Latin terms match whole words, Chinese ones substrings.
+    """
+    total = sum(weights.values())
+    if total <= 0:
+        return 0.0
+    around = normalize_for_matching(context)
+    norm = normalize_for_matching(text)
+    best = 0.0
+    for start, end in sentence_spans(norm) or [(0, len(norm))]:
+        sentence = f"{around}\n{norm[start:end]}"
+        words = set(_LATIN_WORDS.findall(sentence))
+        found = sum(
+            weight
+            for term, weight in weights.items()
+            if (term in words if term.isascii() else term in sentence)
+        )
+        best = max(best, found / total)
     return best

@@ -27,13 +27,16 @@ NEWS_SETS = {"news": NEWS_QUESTIONS, "news-recency": RECENCY_QUESTIONS}
 NEWS_ARTICLES = [str(ROOT / "corpus" / "sample"), str(ROOT / "tests" / "data" / "news")]
 CMRC = ROOT / "tests" / "data" / "cmrc2018" / "cmrc2018_trial.json"
 CMRC_EN = ROOT / "tests" / "data" / "cmrc2018" / "cmrc2018_trial_en100.json"
+# the same set in Traditional characters (scripts/make_traditional_cmrc.py)
+CMRC_TW = ROOT / "tests" / "data" / "cmrc2018" / "cmrc2018_trial_tw.json"
 OPED2 = ROOT.parent / "shared" / "data" / "news-oped2"
 
 
 def benchmarks() -> dict[str, tuple[Path, list[str]]]:
-    found = {"cmrc2018": (CMRC, []), "cmrc2018-en": (CMRC_EN, [])}
+    found = {"cmrc2018": (CMRC, []), "cmrc2018-en": (CMRC_EN, []), "cmrc2018-tw": (CMRC_TW, [])}
     if OPED2.is_dir():
         found["cmrc2018+news-oped2"] = (CMRC, [str(OPED2)])
+        found["cmrc2018-tw+news-oped2"] = (CMRC_TW, [str(OPED2)])
     return found
 
 
@@ -107,7 +110,7 @@ def main() -> None:
     args = parser.parse_args()
     names = [args.only] if args.only else [*benchmarks(), *NEWS_SETS]
     if not OPED2.is_dir():
-        print(f"cmrc2018+news-oped2: skipped ({OPED2} not found)")
+        print(f"cmrc2018(-tw)+news-oped2: skipped ({OPED2} not found)")
     failures = [
         line for name in names for line in (run_news(name=name) if name in NEWS_SETS else run(name))
     ]

@@ -199,7 +199,13 @@ def test_cli_json(sample_index, llama_server):
     assert answer["extra"]["finish_reason"] in ("stop", "length", "repetition")
     assert answer["sentences"]
     for sentence in answer["sentences"]:
-        assert set(sentence) == {"text", "citations", "unsupported", "invalid_citations"}
+        assert set(sentence) == {
+            "text",
+            "citations",
+            "unsupported",
+            "invalid_citations",
+            "highlight",
+        }
         assert sentence["unsupported"] == (not sentence["citations"])
     chunk_ids = {hit["rank"]: hit["chunk_id"] for hit in data["hits"]}
     for citation in answer["citations"]:

@@ -20,7 +20,7 @@ import numpy as np
 
 from rag.index.dense import load_dense, stored_vectors
 from rag.index.metadata import MetadataStore
-from rag.index.sparse import TermCounts
+from rag.index.sparse import KEYWORD_FIELDS, TermCounts
 from rag.index.store import MANIFEST, IndexManifest
 from rag.records import Article, Chunk
 
@@ -39,11 +39,15 @@ class PreviousVersion:
 
     @classmethod
     def open(cls, version_dir: Path) -> PreviousVersion | None:
-        """The version's reusable parts, or None when it was written without token counts."""
+        """The version's reusable parts, or None when it was written without token counts
+        or with other keyword fields (before titles were indexed): the update then
+        recomputes everything once, its vectors coming from the embedding cache."""
         terms = TermCounts.load(version_dir)
         if terms is None:
             return None
         manifest = IndexManifest.from_file(version_dir / MANIFEST)
+        if manifest.extra.get("keyword_fields") != KEYWORD_FIELDS:
+            return None
         store = MetadataStore(version_dir / "meta.sqlite")
         try:
             texts, passages = store.passage_layout()

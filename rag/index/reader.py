@@ -100,6 +100,10 @@ class IndexReader:
         scores, rows = self.keyword.search(query, depth, allowed)
         return list(zip(rows.tolist(), scores.tolist(), strict=True))
 
+    def term_weights(self, query: str) -> dict[str, float]:
+        """The keyword side's idf of each query term (see ``KeywordIndex.term_weights``)."""
+        return self.keyword.term_weights(query)
+
     def cosines(self, qvec: np.ndarray, rows: Sequence[int]) -> np.ndarray:
         return cosine_for_rows(self.dense, qvec, rows)
 

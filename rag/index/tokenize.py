@@ -17,6 +17,8 @@ from rag.config import TOKENIZERS
 from rag.textnorm import CJK_IDEOGRAPHS, normalize_for_matching
 
 DEFAULT_TOKENIZER = "jieba+bigram"
+# Marks a character bigram beside jieba's words, so the two kinds of token stay apart.
+BIGRAM_MARK = "\u2016"
 
 # A run of CJK ideographs, or a Latin/number word (keeps "cop28", "2.5", "u.s").
 _RUNS = re.compile(f"[{CJK_IDEOGRAPHS}]+" + r"|[0-9a-z]+(?:[.'\-][0-9a-z]+)*")
@@ -180,13 +182,18 @@ def _cjk_splitter(name: str, query: bool = False) -> Callable[[str], list[str]]:
     if name == "bigram":
         return _bigrams
     if name == "jieba+bigram":
-        return lambda run: words(run) + ["\u2016" + b for b in _bigrams(run) if len(run) > 1]
+        return lambda run: words(run) + [BIGRAM_MARK + b for b in _bigrams(run) if len(run) > 1]
     raise ValueError(f"unknown tokenizer {name!r}; choose one of {', '.join(TOKENIZERS)}")
 
 
 def tokenize_query(text: str, tokenizer: str = DEFAULT_TOKENIZER) -> list[str]:
     """``tokenize(text)``, for one short text in a process that may not have loaded jieba."""
     return tokenize(text, tokenizer, query=True)
+
+
+def token_text(token: str) -> str:
+    """The normalised text a token stands for (a bigram without its mark)."""
+    return token.removeprefix(BIGRAM_MARK)
 
 
 def tokenize(text: str, tokenizer: str = DEFAULT_TOKENIZER, query: bool = False) -> list[str]:

@@ -12,7 +12,7 @@ import numpy as np
 from rag.config import Settings
 from rag.index.dense import build_dense, resolve_kind, save_dense
 from rag.index.metadata import write_metadata
-from rag.index.sparse import KeywordIndex, TermCounts
+from rag.index.sparse import KEYWORD_FIELDS, KeywordIndex, TermCounts, keyword_text
 from rag.index.store import (
     FORMAT_VERSION,
     MANIFEST,
@@ -90,7 +90,9 @@ def _write_files(
     save_dense(build_dense(vectors, kind), staging)
     progress.advance()
     if terms is None:
-        terms = TermCounts.from_texts([c.text for c in chunks], settings.tokenizer)
+        titles = {a.id: a.title for a in articles}
+        keyword_texts = [keyword_text(titles.get(c.article_id, ""), c.text) for c in chunks]
+        terms = TermCounts.from_texts(keyword_texts, settings.tokenizer)
     if terms.rows != len(chunks):
         raise ValueError(f"{terms.rows} rows of token counts for {len(chunks)} passages")
     KeywordIndex.from_terms(terms, settings.tokenizer).save(staging)
@@ -110,7 +112,10 @@ def _write_files(
         built_at=now_iso(),
         source_roots=tuple(source_roots),
         build_cwd=os.getcwd(),
-        extra={"index_kind_setting": settings.index_kind},
+        extra={
+            "index_kind_setting": settings.index_kind,
+            "keyword_fields": KEYWORD_FIELDS,
+        },
     )
     (staging / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
     progress.advance()

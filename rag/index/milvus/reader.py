@@ -22,7 +22,7 @@ from rag.index.milvus.client import (
     filter_expression,
     guarded,
 )
-from rag.index.milvus.terms import load_terms, query_vector
+from rag.index.milvus.terms import idf_weights, load_terms, query_vector
 from rag.index.store import MANIFEST, IndexManifest, current_version_dir
 from rag.records import Article, Chunk, SearchFilters
 
@@ -100,6 +100,9 @@ class MilvusIndexReader:
         return self._search(
             [qvec.astype(np.float32).tolist()], DENSE, limit, params, allowed, filters
         )
+
+    def term_weights(self, query: str) -> dict[str, float]:
+        return idf_weights(query, self.manifest.tokenizer, self.vocab, self.idf)
 
     def rank_keyword(
         self,

@@ -15,7 +15,7 @@ import numpy as np
 
 from rag.index.milvus.client import EMPTY_TERM
 from rag.index.sparse import KeywordIndex
-from rag.index.tokenize import tokenize_query
+from rag.index.tokenize import token_text, tokenize_query
 
 VOCAB_FILE = "bm25-vocab.json"
 IDF_FILE = "bm25-idf.npy"
@@ -67,3 +67,16 @@ def save_terms(directory: Path, vocab: dict[str, int], idf: np.ndarray) -> None:
 def load_terms(directory: Path) -> tuple[dict[str, int], np.ndarray]:
     vocab = json.loads((directory / VOCAB_FILE).read_text(encoding="utf-8"))
     return vocab, np.load(directory / IDF_FILE)
+
+
+def idf_weights(query: str, tokenizer: str, vocab: dict[str, int], idf: np.ndarray) -> dict:
+    """The idf of each distinct query token the index knows, keyed by the normalised text
+    it stands for, as ``KeywordIndex.term_weights`` gives it for the local backend."""
+    weights: dict[str, float] = {}
+    for token in tokenize_query(query, tokenizer):
+        term = vocab.get(token)
+        if term is None or term >= len(idf):
+            continue
+        text = token_text(token)
+        weights[text] = max(weights.get(text, 0.0), float(idf[term]))
+    return weights

@@ -33,7 +33,7 @@ from rag.index.milvus.client import (
     site_text,
 )
 from rag.index.milvus.terms import passage_vectors, save_terms
-from rag.index.sparse import KeywordIndex
+from rag.index.sparse import KEYWORD_FIELDS, KeywordIndex, keyword_text
 from rag.index.store import (
     FORMAT_VERSION,
     MANIFEST,
@@ -78,7 +78,11 @@ def write_milvus_version(
     _remember_store(index_dir, uri, prefix)
     progress.start("writing index", len(chunks) + 2)
     try:
-        keyword = KeywordIndex.build([c.text for c in chunks], settings.tokenizer)
+        titles = {a.id: a.title for a in articles}
+        keyword = KeywordIndex.build(
+            [keyword_text(titles.get(c.article_id, ""), c.text) for c in chunks],
+            settings.tokenizer,
+        )
         sparse, idf = passage_vectors(keyword)
         save_terms(staging, keyword.vocab, idf)
         progress.advance()
@@ -109,6 +113,7 @@ def write_milvus_version(
             build_cwd=os.getcwd(),
             extra={
                 "index_kind_setting": settings.index_kind,
+                "keyword_fields": KEYWORD_FIELDS,
                 "backend": MILVUS,
                 "milvus_uri": uri,
                 "collection": collection,
