@@ -274,15 +274,23 @@ class OnnxE5(NumpyE5):
         )
 
     def _forward(self, seqs: list[list[int]]) -> np.ndarray:
-        B = len(seqs)
-        L = max(len(s) for s in seqs)
-        ids = np.full((B, L), self.tokenizer.pad, dtype=np.int64)
-        mask = np.zeros((B, L), dtype=np.int32)
-        for r, s in enumerate(seqs):
-            ids[r, : len(s)] = s
-            mask[r, : len(s)] = 1
-        emb = self.weights.embed_rows(ids.reshape(-1)).reshape(B, L, self.H)
-        emb += self.pos[:L][None]
-        emb += self.type0
+        emb, mask = graph_inputs(self, seqs)
         (pooled,) = self.session.run(["pooled"], {"emb": emb, "mask": mask})
         return pooled.astype(np.float64)
+
+
+def graph_inputs(engine: Any, seqs: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+    """The exported graph's inputs for token sequences: the padded embeddings (word +
+    position + type, computed in numpy from the bundled weights) and the attention mask.
+    ``engine`` is an ONNX-graph engine (``weights``, ``tokenizer``, ``pos``, ``type0``, ``H``)."""
+    B = len(seqs)
+    L = max(len(s) for s in seqs)
+    ids = np.full((B, L), engine.tokenizer.pad, dtype=np.int64)
+    mask = np.zeros((B, L), dtype=np.int32)
+    for r, s in enumerate(seqs):
+        ids[r, : len(s)] = s
+        mask[r, : len(s)] = 1
+    emb = engine.weights.embed_rows(ids.reshape(-1)).reshape(B, L, engine.H)
+    emb += engine.pos[:L][None]
+    emb += engine.type0
+    return emb, mask

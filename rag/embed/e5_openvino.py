@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from rag.embed.e5_numpy import NumpyE5, _default_workers
-from rag.embed.e5_onnx import default_onnx_cache_dir, model_file
+from rag.embed.e5_onnx import default_onnx_cache_dir, graph_inputs, model_file
 from rag.embed.e5_weights import E5Weights
 
 
@@ -79,16 +79,7 @@ class OpenVinoE5(NumpyE5):
         self._forward([[self.tokenizer.bos, self.tokenizer.eos]])
 
     def _forward(self, seqs: list[list[int]]) -> np.ndarray:
-        B = len(seqs)
-        L = max(len(s) for s in seqs)
-        ids = np.full((B, L), self.tokenizer.pad, dtype=np.int64)
-        mask = np.zeros((B, L), dtype=np.int32)
-        for r, s in enumerate(seqs):
-            ids[r, : len(s)] = s
-            mask[r, : len(s)] = 1
-        emb = self.weights.embed_rows(ids.reshape(-1)).reshape(B, L, self.H)
-        emb += self.pos[:L][None]
-        emb += self.type0
+        emb, mask = graph_inputs(self, seqs)
         request: Any = getattr(self._requests, "request", None)
         if request is None:  # an infer request serves one call at a time: one per thread
             request = self._requests.request = self.compiled.create_infer_request()

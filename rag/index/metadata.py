@@ -6,7 +6,7 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -277,3 +277,30 @@ class MetadataStore:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+
+class MetadataReads:
+    """The passage and article reads every backend's reader answers from its version's
+    ``meta.sqlite`` (a mixin: the reader sets ``meta`` and has ``passages``)."""
+
+    meta: MetadataStore
+
+    @property
+    def passages(self) -> int:
+        raise NotImplementedError
+
+    def chunks(self, rows: Sequence[int]) -> dict[int, Chunk]:
+        return self.meta.chunks(rows)
+
+    def article(self, article_id: str) -> Article | None:
+        return self.meta.article(article_id)
+
+    def article_chunks(self, article_id: str) -> list[Chunk]:
+        return self.meta.article_chunks(article_id)
+
+    def iter_chunks(self, batch: int = 1000) -> Iterator[Chunk]:
+        """Every passage in row order."""
+        for start in range(0, self.passages, batch):
+            rows = list(range(start, min(start + batch, self.passages)))
+            found = self.meta.chunks(rows)
+            yield from (found[r] for r in rows)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -11,15 +11,15 @@ import numpy as np
 
 from rag.errors import IndexCorruptError
 from rag.index.dense import cosine_for_rows, load_dense, search_dense
-from rag.index.metadata import MetadataStore, utc_key
+from rag.index.metadata import MetadataReads, MetadataStore, utc_key
 from rag.index.sparse import KeywordIndex
 from rag.index.store import MANIFEST, IndexManifest, current_version_dir
-from rag.records import Article, Chunk, SearchFilters
+from rag.records import SearchFilters
 
 Ranking = list[tuple[int, float]]
 
 
-class IndexReader:
+class IndexReader(MetadataReads):
     """One loaded index version. Thread-safe for reading; never sees a later version.
 
     ``mmap`` (the default) maps the ivf lists and the BM25 matrix instead of copying them
@@ -106,22 +106,6 @@ class IndexReader:
 
     def cosines(self, qvec: np.ndarray, rows: Sequence[int]) -> np.ndarray:
         return cosine_for_rows(self.dense, qvec, rows)
-
-    def chunks(self, rows: Sequence[int]) -> dict[int, Chunk]:
-        return self.meta.chunks(rows)
-
-    def article(self, article_id: str) -> Article | None:
-        return self.meta.article(article_id)
-
-    def article_chunks(self, article_id: str) -> list[Chunk]:
-        return self.meta.article_chunks(article_id)
-
-    def iter_chunks(self, batch: int = 1000) -> Iterator[Chunk]:
-        """Every passage in row order."""
-        for start in range(0, self.passages, batch):
-            rows = list(range(start, min(start + batch, self.passages)))
-            found = self.meta.chunks(rows)
-            yield from (found[r] for r in rows)
 
     def close(self) -> None:
         self.meta.close()

@@ -23,6 +23,7 @@ from typing import Literal
 import numpy as np
 
 from rag.index.tokenize import token_text, tokenize, tokenize_query
+from rag.records import Article, Chunk
 
 SPARSE_DIR = "bm25"
 # bm25s file names (its ``save`` layout), read by queries
@@ -48,6 +49,12 @@ KEYWORD_FIELDS = "title+text"
 def keyword_text(title: str, passage: str) -> str:
     """What BM25 indexes for a passage: its article's title and its own text."""
     return f"{title}\n{passage}" if title else passage
+
+
+def keyword_texts(articles: Sequence[Article], chunks: Sequence[Chunk]) -> list[str]:
+    """``keyword_text`` of each of ``chunks``, titled by its article in ``articles``."""
+    titles = {a.id: a.title for a in articles}
+    return [keyword_text(titles.get(c.article_id, ""), c.text) for c in chunks]
 
 
 @dataclass(frozen=True)

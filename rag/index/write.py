@@ -12,7 +12,7 @@ import numpy as np
 from rag.config import Settings
 from rag.index.dense import build_dense, resolve_kind, save_dense
 from rag.index.metadata import write_metadata
-from rag.index.sparse import KEYWORD_FIELDS, KeywordIndex, TermCounts, keyword_text
+from rag.index.sparse import KEYWORD_FIELDS, KeywordIndex, TermCounts, keyword_texts
 from rag.index.store import (
     FORMAT_VERSION,
     MANIFEST,
@@ -90,15 +90,34 @@ def _write_files(
     save_dense(build_dense(vectors, kind), staging)
     progress.advance()
     if terms is None:
-        titles = {a.id: a.title for a in articles}
-        keyword_texts = [keyword_text(titles.get(c.article_id, ""), c.text) for c in chunks]
-        terms = TermCounts.from_texts(keyword_texts, settings.tokenizer)
+        terms = TermCounts.from_texts(keyword_texts(articles, chunks), settings.tokenizer)
     if terms.rows != len(chunks):
         raise ValueError(f"{terms.rows} rows of token counts for {len(chunks)} passages")
     KeywordIndex.from_terms(terms, settings.tokenizer).save(staging)
     progress.advance()
     write_metadata(staging / "meta.sqlite", articles, chunks, sources, signatures)
-    manifest = IndexManifest(
+    manifest = version_manifest(
+        settings, kind, articles, chunks, vectors, embedder, sources, source_roots
+    )
+    (staging / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
+    progress.advance()
+    return manifest
+
+
+def version_manifest(
+    settings: Settings,
+    kind: str,
+    articles: Sequence[Article],
+    chunks: Sequence[Chunk],
+    vectors: np.ndarray,
+    embedder: str,
+    sources: Sequence[SourceFile],
+    source_roots: Sequence[str],
+    **extra: str,
+) -> IndexManifest:
+    """The manifest of a version holding these passages, for any backend (``extra``: what
+    a backend records beside the common keys)."""
+    return IndexManifest(
         format_version=FORMAT_VERSION,
         embedder=embedder,
         dim=int(vectors.shape[1]),
@@ -115,8 +134,6 @@ def _write_files(
         extra={
             "index_kind_setting": settings.index_kind,
             "keyword_fields": KEYWORD_FIELDS,
+            **extra,
         },
     )
-    (staging / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
-    progress.advance()
-    return manifest

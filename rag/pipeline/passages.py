@@ -18,7 +18,7 @@ from rag.chunking import chunk_article, embedding_text
 from rag.config import Settings
 from rag.embed import Embedder, embedder_for
 from rag.index.previous import PreviousVersion
-from rag.index.sparse import TermCounts, keyword_text
+from rag.index.sparse import TermCounts, keyword_texts
 from rag.pipeline.embedding import PartEncoder, embed_with_cache
 from rag.progress import Progress
 from rag.records import Article, Chunk
@@ -80,8 +80,7 @@ def make_passages(
     if previous is not None and len(old):
         vectors[old] = previous.vectors(rows[old])
 
-    titles = {a.id: a.title for a in articles}
-    new_texts = [keyword_text(titles.get(chunks[i].article_id, ""), chunks[i].text) for i in new]
+    new_texts = keyword_texts(articles, [chunks[i] for i in new])
     if previous is None:
         terms = TermCounts.from_texts(new_texts, settings.tokenizer)
     else:

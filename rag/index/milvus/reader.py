@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +12,7 @@ import numpy as np
 from rag.errors import IndexCorruptError
 from rag.index.backend import Ranking
 from rag.index.dense import HNSW_EF_SEARCH, ivf_lists, ivf_probes
-from rag.index.metadata import MetadataStore, utc_key
+from rag.index.metadata import MetadataReads, MetadataStore, utc_key
 from rag.index.milvus.client import (
     DENSE,
     MAX_LIMIT,
@@ -24,10 +24,10 @@ from rag.index.milvus.client import (
 )
 from rag.index.milvus.terms import idf_weights, load_terms, query_vector
 from rag.index.store import MANIFEST, IndexManifest, current_version_dir
-from rag.records import Article, Chunk, SearchFilters
+from rag.records import SearchFilters
 
 
-class MilvusIndexReader:
+class MilvusIndexReader(MetadataReads):
     """The ``SearchIndex`` of a version whose vectors live in a Milvus collection.
 
     Metadata comes from the version's ``meta.sqlite``, rankings and vectors from the
@@ -163,22 +163,6 @@ class MilvusIndexReader:
             )
         vectors = np.asarray([by_row[r] for r in rows], dtype=np.float32)
         return vectors @ qvec.astype(np.float32)
-
-    def chunks(self, rows: Sequence[int]) -> dict[int, Chunk]:
-        return self.meta.chunks(rows)
-
-    def article(self, article_id: str) -> Article | None:
-        return self.meta.article(article_id)
-
-    def article_chunks(self, article_id: str) -> list[Chunk]:
-        return self.meta.article_chunks(article_id)
-
-    def iter_chunks(self, batch: int = 1000) -> Iterator[Chunk]:
-        """Every passage in row order."""
-        for start in range(0, self.passages, batch):
-            rows = list(range(start, min(start + batch, self.passages)))
-            found = self.meta.chunks(rows)
-            yield from (found[r] for r in rows)
 
     def close(self) -> None:
         # the client is shared by every reader of this URI in the process

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import shutil
 from collections.abc import Sequence
 from functools import partial
@@ -33,17 +32,16 @@ from rag.index.milvus.client import (
     site_text,
 )
 from rag.index.milvus.terms import passage_vectors, save_terms
-from rag.index.sparse import KEYWORD_FIELDS, KeywordIndex, keyword_text
+from rag.index.sparse import KeywordIndex, keyword_texts
 from rag.index.store import (
-    FORMAT_VERSION,
     MANIFEST,
     VERSIONS,
     IndexManifest,
     new_staging_dir,
-    now_iso,
     publish_version,
     write_text_atomic,
 )
+from rag.index.write import version_manifest
 from rag.progress import Progress, SilentProgress
 from rag.records import Article, Chunk, SourceFile
 
@@ -78,11 +76,7 @@ def write_milvus_version(
     _remember_store(index_dir, uri, prefix)
     progress.start("writing index", len(chunks) + 2)
     try:
-        titles = {a.id: a.title for a in articles}
-        keyword = KeywordIndex.build(
-            [keyword_text(titles.get(c.article_id, ""), c.text) for c in chunks],
-            settings.tokenizer,
-        )
+        keyword = KeywordIndex.build(keyword_texts(articles, chunks), settings.tokenizer)
         sparse, idf = passage_vectors(keyword)
         save_terms(staging, keyword.vocab, idf)
         progress.advance()
@@ -97,27 +91,18 @@ def write_milvus_version(
             progress.advance(len(rows))
         guarded(uri, "flush the collection", lambda: client.flush(collection))
         write_metadata(staging / "meta.sqlite", articles, chunks, sources)
-        manifest = IndexManifest(
-            format_version=FORMAT_VERSION,
-            embedder=embedder,
-            dim=int(vectors.shape[1]),
-            chunk_size=settings.chunk_size,
-            chunk_overlap=settings.chunk_overlap,
-            tokenizer=settings.tokenizer,
-            index_kind=kind,
-            articles=len(articles),
-            passages=len(chunks),
-            sources=len(sources),
-            built_at=now_iso(),
-            source_roots=tuple(source_roots),
-            build_cwd=os.getcwd(),
-            extra={
-                "index_kind_setting": settings.index_kind,
-                "keyword_fields": KEYWORD_FIELDS,
-                "backend": MILVUS,
-                "milvus_uri": uri,
-                "collection": collection,
-            },
+        manifest = version_manifest(
+            settings,
+            kind,
+            articles,
+            chunks,
+            vectors,
+            embedder,
+            sources,
+            source_roots,
+            backend=MILVUS,
+            milvus_uri=uri,
+            collection=collection,
         )
         (staging / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
         progress.advance()

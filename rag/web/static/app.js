@@ -67,6 +67,18 @@ function metaLine(target, item, withDate = true) {
   }
 }
 
+// A list item that opens the article at ``target``'s start/end on a click, Enter or Space.
+function opensArticle(item, target) {
+  const open = () => openArticle(target, item);
+  item.addEventListener("click", open);
+  item.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" || event.key === " ") {
+      event.preventDefault();
+      open();
+    }
+  });
+}
+
 function renderPassages(hits) {
   const list = $("passages");
   list.textContent = "";
@@ -87,14 +99,7 @@ function renderPassages(hits) {
     const hl = hit.highlight || [null, null];
     markedText(text, hit.text, hl[0], hl[1]);
     item.appendChild(text);
-    const open = () => openArticle(hit, item);
-    item.addEventListener("click", open);
-    item.addEventListener("keydown", (event) => {
-      if (event.key === "Enter" || event.key === " ") {
-        event.preventDefault();
-        open();
-      }
-    });
+    opensArticle(item, hit);
     list.appendChild(item);
   });
   $("passages-section").hidden = hits.length === 0;
@@ -293,14 +298,7 @@ function renderTimeline(entries) {
       body.appendChild(el("p", "also", "也见于：" + entry.also_reported_by.join("、")));
     }
     item.appendChild(body);
-    const open = () => openArticle(entry, item);
-    item.addEventListener("click", open);
-    item.addEventListener("keydown", (event) => {
-      if (event.key === "Enter" || event.key === " ") {
-        event.preventDefault();
-        open();
-      }
-    });
+    opensArticle(item, entry);
     list.appendChild(item);
   });
   $("timeline-section").hidden = entries.length === 0;
