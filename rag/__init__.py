@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     )
 
 # Public names resolve lazily so that `rag ask` does not pay for importing the ingest
-# stack (trafilatura, datasketch/scipy) it never uses.
+# stack (trafilatura, lxml) it never uses.
 _WHERE = {
     "Archive": "rag.archive",
     "open_archive": "rag.archive",

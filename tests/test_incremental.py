@@ -91,6 +91,14 @@ def test_an_update_writes_what_a_rebuild_writes(settings, corpus_copy, tmp_path,
         assert set(updated.keyword.vocab) == set(again.keyword.vocab)
         # the duplicate check's signatures: the sources' own, reused or computed
         assert updated.meta.signatures() == again.meta.signatures() != {}
+        # every metadata table holds what the rebuild's does (the update edits a copy)
+        for table in ("articles", "chunks", "sources", "minhashes"):
+            ours = updated.meta.conn.execute(f"SELECT * FROM {table}").fetchall()
+            theirs = again.meta.conn.execute(f"SELECT * FROM {table}").fetchall()
+            if table == "sources":  # the rebuild hashed the files again: same bytes
+                ours = [row[:3] for row in ours]
+                theirs = [row[:3] for row in theirs]
+            assert sorted(ours) == sorted(theirs), table
     finally:
         updated.close()
         again.close()
@@ -122,6 +130,41 @@ def test_a_touched_file_is_unchanged_and_a_rewritten_one_is_updated(settings, co
     assert edited.stat().st_size == len(text.encode("utf-8"))
     report = archive.update()
     assert (report.unchanged, report.updated, report.published) == (4, 1, True)
+
+
+def test_an_update_reads_only_the_files_whose_size_or_mtime_changed(
+    settings,  # noqa: F811
+    corpus_copy,
+    monkeypatch,
+):
+    """The stat check is what keeps a cron update of a large archive cheap: an unchanged
+    file is not even opened (the sizes and mtimes must survive from version to version)."""
+    import rag.pipeline.sources as sources
+
+    for path in corpus_copy.iterdir():  # older than the racy-clean window
+        stat = path.stat()
+        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns - 60 * 10**9))
+    archive = Archive(settings)
+    archive.build([str(corpus_copy)])
+    opened: list[str] = []
+    real = sources.read_source
+
+    def counted(path: Path, max_bytes: int) -> bytes:
+        opened.append(Path(path).name)
+        return real(path, max_bytes)
+
+    monkeypatch.setattr(sources, "read_source", counted)
+    assert not archive.update().published
+    assert opened == []
+    new = corpus_copy / "new.md"
+    new.write_text(NEW_ARTICLE, encoding="utf-8")
+    os.utime(new, ns=(new.stat().st_atime_ns, new.stat().st_mtime_ns - 60 * 10**9))
+    report = archive.update()
+    assert (report.added, report.unchanged, report.published) == (1, 5, True)
+    assert opened == ["new.md"]
+    opened.clear()
+    assert not archive.update().published
+    assert opened == []
 
 
 def test_a_no_change_cli_update_says_unchanged(settings, corpus_copy):  # noqa: F811

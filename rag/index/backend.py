@@ -122,13 +122,14 @@ def write_index_version(
     progress: Progress | None = None,
     terms: TermCounts | None = None,
     signatures: Mapping[str, bytes] | None = None,
+    base: Path | None = None,
 ) -> tuple[Path, IndexManifest]:
     """Publish a new version with ``settings.backend``: row i is ``chunks[i]``/``vectors[i]``.
 
     Same promise for every backend: the caller holds the writer lock, and a failure at
-    any point leaves the live version as it was. ``terms`` and ``signatures`` (what an
-    update reuses from the live version) are kept by the local backend; Milvus computes
-    its keyword weights itself.
+    any point leaves the live version as it was. ``terms``, ``signatures`` and ``base``
+    (what an update reuses from the live version) are used by the local backend; Milvus
+    computes its keyword weights itself.
     """
     if settings.backend == MILVUS:
         from rag.index.milvus.write import write_milvus_version
@@ -158,6 +159,7 @@ def write_index_version(
         progress=progress,
         terms=terms,
         signatures=signatures,
+        base=base,
     )
 
 

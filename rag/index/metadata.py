@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import shutil
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -77,41 +79,115 @@ def write_metadata(
     conn = sqlite3.connect(path)
     try:
         conn.executescript(SCHEMA)
-        conn.executemany(
-            "INSERT INTO articles VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                (
-                    a.id,
-                    a.title,
-                    a.text,
-                    a.url,
-                    a.source,
-                    utc_key(a.published),
-                    a.author,
-                    json.dumps(list(a.tags), ensure_ascii=False),
-                    display_path(a.path) if a.path else None,
-                    a.content_hash,
-                    json.dumps(list(a.urls), ensure_ascii=False),
-                    json.dumps([d.isoformat() for d in a.dates]),
-                )
-                for a in articles
-            ),
-        )
-        conn.executemany(
-            "INSERT INTO chunks VALUES (?,?,?,?,?,?)",
-            ((row, c.id, c.article_id, c.ordinal, c.start, c.end) for row, c in enumerate(chunks)),
-        )
-        conn.executemany(
-            "INSERT INTO sources VALUES (?,?,?,?,?)",
-            (
-                (os.fsencode(s.path), s.raw_hash, article_to_json(s.article), s.size, s.mtime_ns)
-                for s in sources
-            ),
-        )
+        _insert_passages(conn, articles, chunks)
+        _insert_sources(conn, sources)
         conn.executemany("INSERT INTO minhashes VALUES (?,?)", (signatures or {}).items())
         conn.commit()
     finally:
         conn.close()
+
+
+def write_metadata_from(
+    base: Path,
+    path: Path,
+    articles: Sequence[Article],
+    chunks: Sequence[Chunk],
+    sources: Sequence[SourceFile],
+    signatures: Mapping[str, bytes] | None = None,
+) -> bool:
+    """``write_metadata``'s database, made from a copy of ``base`` (the live version's):
+    the source rows of files whose path, hash, size and mtime are unchanged are kept
+    as they are, so an update encodes only the files it read again. False, with nothing
+    written, when ``base`` has another schema."""
+    if _schema(base) != _schema_of_new():
+        return False
+    shutil.copyfile(base, path)
+    conn = sqlite3.connect(path)
+    try:
+        stored = {
+            (bytes(row[0]), row[1], row[2], row[3])
+            for row in conn.execute("SELECT path, raw_hash, size, mtime_ns FROM sources")
+        }
+        keep: list[SourceFile] = []
+        fresh: list[SourceFile] = []
+        for s in sources:
+            key = (os.fsencode(s.path), s.raw_hash, s.size, s.mtime_ns)
+            (keep if key in stored else fresh).append(s)
+        conn.execute("DELETE FROM articles")
+        conn.execute("DELETE FROM chunks")
+        _insert_passages(conn, articles, chunks)
+        conn.execute("CREATE TEMP TABLE kept (path BLOB PRIMARY KEY)")
+        conn.executemany("INSERT INTO kept VALUES (?)", ((os.fsencode(s.path),) for s in keep))
+        conn.execute("DELETE FROM sources WHERE path NOT IN (SELECT path FROM kept)")
+        _insert_sources(conn, fresh)
+        wanted = dict(signatures or {})
+        conn.execute("CREATE TEMP TABLE wanted (key TEXT PRIMARY KEY)")
+        conn.executemany("INSERT INTO wanted VALUES (?)", ((k,) for k in wanted))
+        conn.execute("DELETE FROM minhashes WHERE key NOT IN (SELECT key FROM wanted)")
+        conn.executemany("INSERT OR IGNORE INTO minhashes VALUES (?,?)", wanted.items())
+        conn.commit()
+    finally:
+        conn.close()
+    return True
+
+
+def _schema(path: Path) -> list[tuple[str, str]]:
+    conn = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)
+    try:
+        rows = conn.execute("SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL")
+        return sorted((name, " ".join(sql.split())) for name, sql in rows)
+    finally:
+        conn.close()
+
+
+@functools.lru_cache(maxsize=1)
+def _schema_of_new() -> list[tuple[str, str]]:
+    conn = sqlite3.connect(":memory:")
+    try:
+        conn.executescript(SCHEMA)
+        rows = conn.execute("SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL")
+        return sorted((name, " ".join(sql.split())) for name, sql in rows)
+    finally:
+        conn.close()
+
+
+def _insert_passages(
+    conn: sqlite3.Connection, articles: Sequence[Article], chunks: Sequence[Chunk]
+) -> None:
+    conn.executemany(
+        "INSERT INTO articles VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+        (
+            (
+                a.id,
+                a.title,
+                a.text,
+                a.url,
+                a.source,
+                utc_key(a.published),
+                a.author,
+                json.dumps(list(a.tags), ensure_ascii=False),
+                display_path(a.path) if a.path else None,
+                a.content_hash,
+                json.dumps(list(a.urls), ensure_ascii=False),
+                json.dumps([d.isoformat() for d in a.dates]),
+            )
+            for a in articles
+        ),
+    )
+    conn.executemany(
+        "INSERT INTO chunks VALUES (?,?,?,?,?,?)",
+        ((row, c.id, c.article_id, c.ordinal, c.start, c.end) for row, c in enumerate(chunks)),
+    )
+
+
+def _insert_sources(conn: sqlite3.Connection, sources: Iterable[SourceFile]) -> None:
+    conn.executemany(
+        "INSERT INTO sources VALUES (?,?,?,?,?)",
+        (
+            (os.fsencode(s.path), s.raw_hash, article_to_json(s.article), s.size, s.mtime_ns)
+            for s in sources
+        ),
+    )
 
 
 class MetadataStore:

@@ -117,6 +117,8 @@ class TermCounts:
     def take(self, rows: Sequence[int] | np.ndarray) -> TermCounts:
         """The counts of ``rows``, in that order."""
         rows = np.asarray(rows, dtype=np.int64)
+        if len(rows) == self.rows and np.array_equal(rows, np.arange(self.rows)):
+            return self  # every row in place: what an update that only adds takes
         starts, ends = self.indptr[rows], self.indptr[rows + 1]
         lengths = ends - starts
         indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
@@ -158,18 +160,30 @@ def bm25_matrix(terms: TermCounts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """
     n, vocab = terms.rows, len(terms.vocab)
     per_row = np.diff(terms.indptr)
-    row_of = np.repeat(np.arange(n, dtype=np.int32), per_row)
     # integer sums: the same counts give the same floats whatever the row order
-    lengths = np.bincount(row_of, weights=terms.counts, minlength=n)
+    running = np.concatenate([[0], np.cumsum(terms.counts, dtype=np.int64)])
+    lengths = running[terms.indptr[1:]] - running[terms.indptr[:-1]]
     average = float(lengths.sum()) / n if n else 1.0
-    df = np.bincount(terms.ids, minlength=vocab).astype(np.float64)
+    df = np.bincount(terms.ids, minlength=vocab)
     idf = np.log1p((n - df + 0.5) / (df + 0.5)).astype(np.float32)
-    tf = terms.counts.astype(np.float32)
     norm = (K1 * ((1 - B) + B * lengths / (average or 1.0))).astype(np.float32)
-    scores = idf[terms.ids] * (tf / (norm[row_of] + tf))
-    order = np.argsort(terms.ids, kind="stable")  # by column, rows ascending within
-    indptr = np.concatenate([[0], np.cumsum(df.astype(np.int64))])
-    return scores[order], row_of[order], indptr
+    order = _stable_order(terms.ids, vocab)  # by column, rows ascending within
+    rows = np.repeat(np.arange(n, dtype=np.int32), per_row)[order]
+    tf = terms.counts[order].astype(np.float32)
+    scores = idf[terms.ids[order]] * (tf / (norm[rows] + tf))
+    indptr = np.concatenate([[0], np.cumsum(df, dtype=np.int64)])
+    return scores, rows, indptr
+
+
+def _stable_order(ids: np.ndarray, bound: int) -> np.ndarray:
+    """``np.argsort(ids, kind="stable")`` for ids below ``bound``: numpy radix-sorts
+    16-bit keys in linear time, so ids are sorted by their low half, then their high half
+    (4M ids: ~0.08 s instead of ~0.3 s)."""
+    if bound <= 1 << 16:
+        return np.argsort(ids.astype(np.uint16), kind="stable")
+    order = np.argsort((ids & 0xFFFF).astype(np.uint16), kind="stable")
+    high = (ids >> 16).astype(np.uint16)
+    return order[np.argsort(high[order], kind="stable")]
 
 
 class KeywordIndex:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
 from rag.config import Settings
 from rag.index.dense import build_dense, resolve_kind, save_dense
-from rag.index.metadata import write_metadata
+from rag.index.metadata import write_metadata, write_metadata_from
 from rag.index.sparse import KEYWORD_FIELDS, KeywordIndex, TermCounts, keyword_texts
 from rag.index.store import (
     FORMAT_VERSION,
@@ -38,6 +39,7 @@ def write_version(
     progress: Progress | None = None,
     terms: TermCounts | None = None,
     signatures: Mapping[str, bytes] | None = None,
+    base: Path | None = None,
 ) -> tuple[Path, IndexManifest]:
     """Publish a new version of ``index_dir``: row i is ``chunks[i]`` and ``vectors[i]``.
 
@@ -66,6 +68,7 @@ def write_version(
             progress,
             terms,
             signatures,
+            base,
         )
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -86,22 +89,45 @@ def _write_files(
     progress: Progress,
     terms: TermCounts | None,
     signatures: Mapping[str, bytes] | None,
+    base: Path | None,
 ) -> IndexManifest:
-    save_dense(build_dense(vectors, kind), staging)
-    progress.advance()
-    if terms is None:
-        terms = TermCounts.from_texts(keyword_texts(articles, chunks), settings.tokenizer)
-    if terms.rows != len(chunks):
-        raise ValueError(f"{terms.rows} rows of token counts for {len(chunks)} passages")
-    KeywordIndex.from_terms(terms, settings.tokenizer).save(staging)
-    progress.advance()
-    write_metadata(staging / "meta.sqlite", articles, chunks, sources, signatures)
+    # SQLite, FAISS and numpy release the GIL for their work: the metadata database is
+    # written on a second thread while the dense and keyword indexes are built here
+    # (an update that adds one article to 18k passages: ~0.2 s less on two cores)
+    with ThreadPoolExecutor(1, thread_name_prefix="write-metadata") as pool:
+        metadata = pool.submit(
+            _write_metadata, staging / "meta.sqlite", base, articles, chunks, sources, signatures
+        )
+        save_dense(build_dense(vectors, kind), staging)
+        progress.advance()
+        if terms is None:
+            terms = TermCounts.from_texts(keyword_texts(articles, chunks), settings.tokenizer)
+        if terms.rows != len(chunks):
+            raise ValueError(f"{terms.rows} rows of token counts for {len(chunks)} passages")
+        KeywordIndex.from_terms(terms, settings.tokenizer).save(staging)
+        progress.advance()
+        metadata.result()
     manifest = version_manifest(
         settings, kind, articles, chunks, vectors, embedder, sources, source_roots
     )
     (staging / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
     progress.advance()
     return manifest
+
+
+def _write_metadata(
+    path: Path,
+    base: Path | None,
+    articles: Sequence[Article],
+    chunks: Sequence[Chunk],
+    sources: Sequence[SourceFile],
+    signatures: Mapping[str, bytes] | None,
+) -> None:
+    """The version's metadata database, edited from a copy of ``base``'s when it can be."""
+    if base is None or not write_metadata_from(
+        base / "meta.sqlite", path, articles, chunks, sources, signatures
+    ):
+        write_metadata(path, articles, chunks, sources, signatures)
 
 
 def version_manifest(

@@ -9,13 +9,15 @@ its text; plain text only has its whitespace normalised.
 from __future__ import annotations
 
 import re
-from configparser import ConfigParser
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import lxml.html
 from lxml import etree
-from trafilatura import bare_extraction
-from trafilatura.settings import Document, Extractor, use_config
+
+if TYPE_CHECKING:
+    from trafilatura.settings import Extractor
 
 # Page furniture trafilatura's scoring sometimes keeps: share bars, related-article
 # lists, comment threads, navigation. Never matched on the page's outer containers,
@@ -33,24 +35,27 @@ _PRUNE_XPATH = [
 ]
 
 
-def _config() -> ConfigParser:
+@lru_cache(maxsize=1)
+def _extractor() -> Extractor:
+    """trafilatura's options, made on first use: importing trafilatura costs ~0.3 s of
+    CPU that an update which parses no HTML (most cron runs) need not pay."""
+    from trafilatura.settings import Extractor, use_config
+
     config = use_config()
     # trafilatura falls back to a whole-page text dump below 250 extracted characters;
     # 250 Chinese characters is already a full article for a short news item.
     config.set("DEFAULT", "MIN_EXTRACTED_SIZE", "60")
-    return config
+    return Extractor(
+        config=config,
+        output_format="python",
+        comments=False,
+        links=False,
+        images=False,
+        tables=True,
+        formatting=False,
+        with_metadata=True,
+    )
 
-
-_EXTRACTOR = Extractor(
-    config=_config(),
-    output_format="python",
-    comments=False,
-    links=False,
-    images=False,
-    tables=True,
-    formatting=False,
-    with_metadata=True,
-)
 
 _LEADING_DATE = re.compile(r"^\d{1,2}/\d{1,2}/\d{4}\s*-\s*\d{1,2}:\d{2}$")
 _BOILERPLATE_LINE = re.compile(r"^(?:获取更多RSS|獲取更多RSS|同一主题|同一主題)")
@@ -83,8 +88,11 @@ def clean_html(html: str, *, url: str | None = None) -> CleanedHtml:
     except (etree.ParserError, ValueError):
         return CleanedHtml(text="")
     _join_source_line_breaks(tree)
+    from trafilatura import bare_extraction
+    from trafilatura.settings import Document
+
     try:
-        document = bare_extraction(tree, url=url, options=_EXTRACTOR, prune_xpath=_PRUNE_XPATH)
+        document = bare_extraction(tree, url=url, options=_extractor(), prune_xpath=_PRUNE_XPATH)
     except (ValueError, TypeError, AttributeError):  # trafilatura on hopeless markup
         document = None
     if not isinstance(document, Document):  # None: nothing worth extracting

@@ -2,9 +2,9 @@
 
 RSS archives save a story again when its date, URL or page furniture changes. Copies
 are found exactly (same canonical URL, same cleaned-text hash) and approximately
-(MinHash LSH over character 5-shingles of the normalised text, Jaccard >= 0.8: the
-five distinct sample articles on one topic peak at 0.03, re-dated copies with a few
-boilerplate lines added or removed sit above 0.85).
+(MinHash LSH over character 5-shingles of the normalised text, ``rag.ingest.minhash``:
+estimated Jaccard >= 0.7; the five distinct sample articles on one topic peak at 0.03,
+re-dated copies with a few boilerplate lines added or removed sit above 0.85).
 """
 
 from __future__ import annotations
@@ -14,19 +14,21 @@ import re
 from collections.abc import MutableMapping, Sequence
 from dataclasses import replace
 from datetime import datetime
-from functools import lru_cache
-from typing import TYPE_CHECKING
 
 import numpy as np
 
+from rag.ingest.minhash import (
+    NUM_PERM,
+    SCHEME,
+    BandIndex,
+    estimated_jaccard,
+    shingle_hashes,
+    signature,
+)
 from rag.records import Article
-
-if TYPE_CHECKING:
-    from datasketch import MinHash
 
 NEAR_DUPLICATE_THRESHOLD = 0.7
 SHINGLE_SIZE = 5
-NUM_PERM = 128
 
 _NOT_WORD = re.compile(r"[\W_]+", re.UNICODE)
 
@@ -44,7 +46,8 @@ def merge_duplicates(
     indexed story short), every URL and date of its copies (first-seen order, no
     repeats) and the earliest date as ``published``. Copies are the same story when
     they share a canonical URL or a content hash, or when the estimated Jaccard
-    similarity of their character 5-shingles reaches ``threshold``.
+    similarity of their character 5-shingles reaches ``threshold`` (candidates from LSH
+    bands, each checked on its full signature).
 
     ``signatures`` caches MinHash signatures by ``signature_key(text)``: the ones it
     holds are used instead of hashing every shingle again (most of the cost), and the
@@ -74,8 +77,10 @@ def jaccard(a: str, b: str) -> float:
 
 
 def signature_key(text: str) -> str:
-    """The key of ``text``'s MinHash signature in a ``signatures`` cache."""
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    """The key of ``text``'s MinHash signature in a ``signatures`` cache (the scheme is
+    part of it: signatures made another way are never taken for these)."""
+    data = f"{SCHEME}\0{text}".encode("utf-8", "surrogatepass")
+    return hashlib.sha256(data).hexdigest()[:32]
 
 
 def _group_copies(
@@ -94,10 +99,9 @@ def _group_copies(
         if root_i != root_j:
             parent[max(root_i, root_j)] = min(root_i, root_j)
 
-    from datasketch import MinHashLSH  # imports scipy: only when articles are merged
-
     first_by_key: dict[str, int] = {}
-    lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)
+    bands = BandIndex()
+    signed: dict[int, np.ndarray] = {}
     for index, article in enumerate(articles):
         keys = [f"hash:{article.content_hash}"] if article.content_hash else []
         keys += [
@@ -109,12 +113,14 @@ def _group_copies(
                 union(first_by_key[key], index)
             else:
                 first_by_key[key] = index
-        signature = _minhash(article.text, signatures)
-        if signature is None:
+        sig = _signature(article.text, signatures)
+        if sig is None:
             continue
-        for other in lsh.query(signature):
-            union(int(other), index)
-        lsh.insert(str(index), signature)
+        for other in bands.candidates(sig):
+            if estimated_jaccard(signed[other], sig) >= threshold:
+                union(other, index)
+        bands.add(index, sig)
+        signed[index] = sig
 
     groups: dict[int, list[int]] = {}
     for index in range(len(articles)):
@@ -122,37 +128,17 @@ def _group_copies(
     return sorted(groups.values(), key=lambda members: members[0])
 
 
-def _minhash(text: str, signatures: MutableMapping[str, bytes]) -> MinHash | None:
-    from datasketch import MinHash
-
+def _signature(text: str, signatures: MutableMapping[str, bytes]) -> np.ndarray | None:
     key = signature_key(text)
-    template = _template()
     known = signatures.get(key)
-    if known is not None:
-        values = np.frombuffer(known, dtype=template.hashvalues.dtype)
-        if len(values) == NUM_PERM:
-            return MinHash(
-                num_perm=NUM_PERM,
-                hashvalues=values,
-                permutations=template.permutations,
-                scheme=template.scheme,
-            )
-    grams = shingles(text)
-    if not grams:
+    if known is not None and len(known) == 4 * NUM_PERM:
+        return np.frombuffer(known, dtype=np.uint32)
+    hashes = shingle_hashes(_NOT_WORD.sub("", text).lower(), SHINGLE_SIZE)
+    if not len(hashes):
         return None
-    signature = template.copy()
-    signature.update_batch([gram.encode("utf-8") for gram in grams])
-    signatures[key] = signature.hashvalues.tobytes()
-    return signature
-
-
-@lru_cache(maxsize=1)
-def _template() -> MinHash:
-    """An empty signature with datasketch's default seed and scheme, copied for each text
-    (a new MinHash would draw its permutations again)."""
-    from datasketch import MinHash
-
-    return MinHash(num_perm=NUM_PERM)
+    sig = signature(hashes)
+    signatures[key] = sig.tobytes()
+    return sig
 
 
 def _merge(copies: list[Article]) -> Article:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from rag.chunking import chunk_article, embedding_text
@@ -148,6 +148,7 @@ def build_index(
             progress=progress,
             terms=passages.terms,
             signatures={k: v for k, v in signatures.items() if k in wanted},
+            base=reuse.version_dir if reuse else None,
         )
         collect_garbage(index_dir)
         collect_backend_garbage(index_dir)
@@ -278,7 +279,7 @@ def _live_version(index_dir: Path) -> LiveVersion | None:
     return LiveVersion(
         version_dir=version,
         manifest=manifest,
-        sources=[SourceFile(absolute(s.path, base), s.raw_hash, s.article) for s in sources],
+        sources=[replace(s, path=absolute(s.path, base)) for s in sources],
         roots=[absolute(r, base) for r in manifest.source_roots],
     )
 
