@@ -422,7 +422,7 @@ def main() -> None:
             ),
         ),
         ("cold", lambda: bench_cold_ask(5)),
-        ("cold-large", lambda: bench_cold_ask_large(20_000 if args.quick else 100_000, 5)),
+        ("cold-large", lambda: bench_cold_ask_large(24_000 if args.quick else 120_000, 5)),
         ("embed", lambda: bench_embedding(100 if args.quick else 500)),
         ("build", lambda: bench_build(build_source)),
         ("queries", lambda: bench_queries(10_000 if args.quick else 100_000, ["flat", "ivf"])),
