@@ -90,3 +90,21 @@ def test_index_built_with_kind_answers_sample_question(kind: str, fresh_settings
     filtered = archive.search(QUESTION, SearchOptions(k=3, filters=SearchFilters(source="rfi")))
     assert filtered.hits and all("rfi" in (h.article.source or "") for h in filtered.hits)
     archive.close()
+
+
+def test_an_update_keeps_the_ivf_centroids_until_the_archive_doubles(
+    perturbed: tuple[np.ndarray, np.ndarray],
+) -> None:
+    """k-means is the costly part of an ivf index: an update that adds a few passages
+    reuses the live version's list centroids (same recall), one that doubles the archive
+    trains again."""
+    vectors, queries = perturbed
+    live = build_dense(vectors[:2000], "ivf")
+    grown = build_dense(vectors[:2200], "ivf", trained=live)
+    centroids = live.quantizer.reconstruct_n(0, live.nlist)
+    assert grown.nlist == live.nlist and grown.ntotal == 2200
+    assert np.array_equal(grown.quantizer.reconstruct_n(0, grown.nlist), centroids)
+    assert recall_at_10(grown, vectors[:2200], queries) >= 0.95
+    assert search_dense(grown, vectors[2100], 1)[1][0] == 2100  # a new row is found by id
+    doubled = build_dense(np.vstack([vectors, vectors[:1000]]), "ivf", trained=live)
+    assert doubled.nlist != live.nlist  # trained again for the new size

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from rag.config import Settings
-from rag.index.dense import build_dense, resolve_kind, save_dense
+from rag.index.dense import build_dense, load_dense, resolve_kind, save_dense
 from rag.index.metadata import write_metadata, write_metadata_from
 from rag.index.sparse import KEYWORD_FIELDS, KeywordIndex, TermCounts, keyword_texts
 from rag.index.store import (
@@ -98,7 +98,8 @@ def _write_files(
         metadata = pool.submit(
             _write_metadata, staging / "meta.sqlite", base, articles, chunks, sources, signatures
         )
-        save_dense(build_dense(vectors, kind), staging)
+        trained = load_dense(base, mmap=True) if base is not None and kind == "ivf" else None
+        save_dense(build_dense(vectors, kind, trained), staging)
         progress.advance()
         if terms is None:
             terms = TermCounts.from_texts(keyword_texts(articles, chunks), settings.tokenizer)
