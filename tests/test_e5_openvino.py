@@ -135,3 +135,19 @@ def test_int8_model_is_made_once_the_same_on_every_machine(
     assert made[0].read_bytes() == (default / made[0].parent.name / "model.bin").read_bytes()
     assert np.array_equal(vectors, int8_backend.encode_batch(texts, "passage"))
     assert not list(made[0].parent.parent.glob("tmp-*"))  # no half-written model left
+
+
+def test_a_failed_quantisation_is_one_clear_error_plumbing(monkeypatch, tmp_path) -> None:
+    """NNCF failing (a version it cannot handle, a broken graph) says what to do: the
+    engine's error names the failure and the bf16 engine as the way round."""
+    import nncf
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise nncf.InternalError("Could not find a node in NNCFGraph")
+
+    monkeypatch.setattr(nncf, "quantize", broken)
+    backend = E5Backend("openvino-int8", model_cache_dir=tmp_path)
+    with pytest.raises(MissingDependencyError, match='e5_engine = "openvino"') as caught:
+        backend.encode_batch(["新闻" * 100] * 8, "passage")
+    assert "InternalError" in str(caught.value) and "\n" not in str(caught.value)
+    assert not list((tmp_path / "e5-onnx" / "openvino-int8").glob("e5-int8-*"))

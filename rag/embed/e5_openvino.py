@@ -147,7 +147,14 @@ class OpenVinoE5(NumpyE5):
                 file=sys.stderr,
                 flush=True,
             )
-            quantized = self._quantize(core, config, calibration)
+            try:
+                quantized = self._quantize(core, config, calibration)
+            except ImportError:
+                raise
+            except Exception as exc:  # NNCF's own errors derive from Exception
+                raise RuntimeError(
+                    f"quantising the graph to int8 failed ({type(exc).__name__}: {exc})"
+                ) from None
             import openvino as ov
 
             staging = Path(tempfile.mkdtemp(prefix="tmp-", dir=folder))

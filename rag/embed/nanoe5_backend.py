@@ -201,10 +201,12 @@ def _load_engine(name: str, model_cache_dir: Path | None, threads: int | None = 
                 workers=threads,
             )
         except (ImportError, RuntimeError) as exc:  # RuntimeError: OpenVINO could not compile
-            needs = "openvino onnx nncf" if name == "openvino-int8" else "openvino onnx"
+            int8 = name == "openvino-int8"
+            needs = "openvino onnx nncf" if int8 else "openvino onnx"
+            other = "openvino" if int8 else "onnx"
             raise MissingDependencyError(
                 f"the {name} passage engine failed to load ({exc}); "
-                f'pip install {needs}, or set e5_engine = "onnx"'
+                f'pip install {needs}, or set e5_engine = "{other}"'
             ) from None
     if name == "onnx":
         try:
