@@ -251,3 +251,22 @@ def test_the_python_version_claim_is_true():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     assert project["requires-python"] == ">=3.11"  # rag.config imports tomllib (3.11+)
     assert sys.version_info >= (3, 11)
+
+
+def test_versions_published_within_one_second_keep_their_order(tmp_path):
+    """Garbage collection keeps the newest old version for readers that still use it;
+    that needs names that sort in publication order, also within one second (a cron
+    update right after a build, a test)."""
+    from rag.index.store import VERSIONS, collect_garbage, new_staging_dir, publish_version
+
+    index = tmp_path / "index"
+    published = []
+    for _ in range(4):
+        staging = new_staging_dir(index)
+        (staging / MANIFEST).write_text("{}", "utf-8")
+        published.append(publish_version(index, staging).name)
+    assert sorted(published) == published
+    collect_garbage(index)
+    kept = sorted(p.name for p in (index / VERSIONS).iterdir())
+    assert kept == published[-2:]  # the live one and the one just before it
+    assert current_version_dir(index).name == published[-1]

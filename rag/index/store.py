@@ -194,7 +194,10 @@ def new_staging_dir(index_dir: Path) -> Path:
 def publish_version(index_dir: Path, staging: Path) -> Path:
     """Make a fully written staging directory the live version (the commit point)."""
     fsync_tree(staging)
-    name = "v-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+    # microseconds: names sort in publication order (garbage collection keeps the newest
+    # old version), also for two versions published within one second. Names from before
+    # (seconds only) sort before any later name of the same second: "-" < "0".
+    name = "v-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f") + "-" + uuid.uuid4().hex[:6]
     final = staging.parent / name
     os.rename(staging, final)
     fsync_dir(final.parent)
