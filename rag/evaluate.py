@@ -165,14 +165,14 @@ def evaluate(
     write_paragraph_articles(paragraphs, corpus_dir)
     with Archive(settings) as archive:
         report = archive.build([str(corpus_dir), *distractors], progress=progress)
-        measured = _run_questions(qa_file, archive, report, questions, modes, distractors, progress)
+        measured = run_questions(qa_file, archive, report, questions, modes, distractors, progress)
         if not answers:
             return measured
         pairs = [(q.text, q.answers) for q in questions]
         return replace(measured, answers=measure_answers(archive, pairs, progress))
 
 
-def _run_questions(
+def run_questions(
     qa_file: Path,
     archive: Archive,
     report: BuildReport,
@@ -181,6 +181,7 @@ def _run_questions(
     distractors: Sequence[str],
     progress: Progress,
 ) -> EvalReport:
+    """``evaluate``'s figures for ``questions`` asked of an archive already built."""
     texts = [chunk.text for chunk in archive.passages()]
     article_rels: dict[str, list[list[bool]]] = {m: [] for m in modes}
     passage_rels: dict[str, list[list[bool]]] = {m: [] for m in modes}

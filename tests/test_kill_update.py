@@ -31,6 +31,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+import rag.index.segments as segments
 from rag import Archive, Settings
 from rag.cli import app
 from rag.index.store import KEEP_OLD_VERSIONS
@@ -40,6 +41,13 @@ SAMPLE = ROOT / "corpus" / "sample"
 OPED2 = ROOT / "tests" / "data" / "oped2"
 QUESTION = "中美在COP28上承诺了什么"
 RUN_CLI = [sys.executable, "-c", "from rag.cli import app; app()"]
+# the same, writing updates as deltas over the base (rag.index.segments) at any size
+DELTAS = "s.DELTA_MIN_BASE_PASSAGES = 0; s.MAX_DELTA_SHARE = 10.0"
+RUN_CLI_DELTA = [
+    sys.executable,
+    "-c",
+    f"import rag.index.segments as s; {DELTAS}; from rag.cli import app; app()",
+]
 TRIALS = 24  # half add, half remove
 OLD, NEW = 5, 10  # articles without and with the five oped2 articles
 
@@ -75,8 +83,8 @@ def remove_articles(folder: Path) -> None:
     shutil.rmtree(folder / "new")
 
 
-def update_command(index: Path, removing: bool) -> list[str]:
-    return [*RUN_CLI, "index", "update", "--index", str(index)] + (
+def update_command(index: Path, removing: bool, cli: list[str] = RUN_CLI) -> list[str]:
+    return [*cli, "index", "update", "--index", str(index)] + (
         ["--allow-removals"] if removing else []
     )
 
@@ -125,10 +133,10 @@ def phase_left_on_disk(
     return PHASES[0]
 
 
-def timed_update(index: Path, removing: bool, cache: Path, cwd: Path) -> float:
+def timed_update(index: Path, removing: bool, cache: Path, cwd: Path, cli: list[str]) -> float:
     started = time.monotonic()
     subprocess.run(
-        update_command(index, removing),
+        update_command(index, removing, cli),
         env=env_for(cache),
         cwd=cwd,
         check=True,
@@ -165,21 +173,31 @@ def articles_now(index: Path, cache: Path) -> int:
 
 @pytest.mark.slow
 @pytest.mark.usefixtures("sample_index")  # fills embedding_cache with the sample's vectors
+@pytest.mark.parametrize("layout", ["whole", "delta"])
 def test_killed_updates_leave_the_old_or_the_new_index(
-    tmp_path: Path, embedding_cache: Path
+    tmp_path: Path, embedding_cache: Path, layout: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """``whole``: each update writes a whole version; ``delta``: a delta over the base
+    whose files the new version links (``rag.index.segments``)."""
+    cli = RUN_CLI
+    if layout == "delta":
+        cli = RUN_CLI_DELTA
+        monkeypatch.setattr(segments, "DELTA_MIN_BASE_PASSAGES", 0)
+        monkeypatch.setattr(segments, "MAX_DELTA_SHARE", 10.0)
     folder, index = tmp_path / "archive", tmp_path / "index"
     shutil.copytree(SAMPLE, folder)
     Archive(Settings(index_dir=index, cache_dir=embedding_cache)).build([str(folder)])
 
     # warm the cache with the oped2 text, then time one update of each kind unkilled
     add_articles(folder, 0)
-    timed_update(index, False, embedding_cache, tmp_path)
+    timed_update(index, False, embedding_cache, tmp_path, cli)
     remove_articles(folder)
-    durations = {"remove": timed_update(index, True, embedding_cache, tmp_path)}
+    durations = {"remove": timed_update(index, True, embedding_cache, tmp_path, cli)}
     add_articles(folder, 1)
-    durations["add"] = timed_update(index, False, embedding_cache, tmp_path)
+    durations["add"] = timed_update(index, False, embedding_cache, tmp_path, cli)
     assert articles_now(index, embedding_cache) == NEW
+    delta = index / "versions" / live_version(index) / "delta"
+    assert delta.is_dir() == (layout == "delta")
 
     rng = random.Random(20240601)
     per_kind = TRIALS // 2
@@ -203,7 +221,7 @@ def test_killed_updates_leave_the_old_or_the_new_index(
         on_disk = (live_version(index), versions(index), cached_vectors(embedding_cache))
 
         proc = subprocess.Popen(
-            update_command(index, removing),
+            update_command(index, removing, cli),
             env=env_for(embedding_cache),
             cwd=tmp_path,
             stdout=subprocess.DEVNULL,
@@ -242,7 +260,7 @@ def test_killed_updates_leave_the_old_or_the_new_index(
 
     assert ask_hits(index, embedding_cache, answer=True)
     print(
-        f"\nkill-update: {TRIALS} trials ({per_kind} updates adding 5 articles, {per_kind} "
+        f"\nkill-update ({layout}): {TRIALS} trials ({per_kind} updates adding 5 articles, {per_kind} "
         f"removing them), {TRIALS - kills[PHASES[5]]} killed mid-run; an unkilled update took "
         f"{durations['add']:.2f}s (add), {durations['remove']:.2f}s (remove)"
     )

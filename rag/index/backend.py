@@ -18,7 +18,7 @@ import numpy as np
 
 from rag.config import Settings
 from rag.errors import IndexCorruptError
-from rag.index.metadata import MetadataStore
+from rag.index.metadata import MetadataReader
 from rag.index.sparse import TermCounts
 from rag.index.store import MANIFEST, IndexManifest, current_version_dir
 from rag.progress import Progress
@@ -43,7 +43,7 @@ class SearchIndex(Protocol):
     index_dir: Path
     version_dir: Path
     manifest: IndexManifest
-    meta: MetadataStore
+    meta: MetadataReader
 
     @property
     def version(self) -> str: ...

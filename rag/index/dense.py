@@ -153,7 +153,7 @@ def _empty() -> tuple[np.ndarray, np.ndarray]:
 
 
 def search_dense(
-    index: Any, query: np.ndarray, k: int, allowed_rows: Sequence[int] | None = None
+    index: Any, query: np.ndarray, k: int, allowed_rows: Sequence[int] | np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """(scores, rows) of the ``k`` nearest rows, restricted to ``allowed_rows`` when given.
 
@@ -174,7 +174,7 @@ def search_dense(
 
 
 def _search_dense(
-    index: Any, query: np.ndarray, k: int, allowed_rows: Sequence[int] | None
+    index: Any, query: np.ndarray, k: int, allowed_rows: Sequence[int] | np.ndarray | None
 ) -> tuple[np.ndarray, np.ndarray]:
     faiss = _faiss()
     k = min(k, index.ntotal)

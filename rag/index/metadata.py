@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from rag.paths import display_path
 from rag.records import Article, Chunk, SourceCount, SourceFile
@@ -155,28 +155,29 @@ def _schema_of(conn: sqlite3.Connection) -> list[tuple[str, str]]:
     return sorted((name, " ".join(sql.split())) for name, sql in rows)
 
 
+def article_values(a: Article) -> tuple[object, ...]:
+    """The ``articles`` row stored for ``a`` (equal rows: an unchanged article)."""
+    return (
+        a.id,
+        a.title,
+        a.text,
+        a.url,
+        a.source,
+        utc_key(a.published),
+        a.author,
+        json.dumps(list(a.tags), ensure_ascii=False),
+        display_path(a.path) if a.path else None,
+        a.content_hash,
+        json.dumps(list(a.urls), ensure_ascii=False),
+        json.dumps([d.isoformat() for d in a.dates]),
+    )
+
+
 def _insert_passages(
     conn: sqlite3.Connection, articles: Sequence[Article], chunks: Sequence[Chunk]
 ) -> None:
     conn.executemany(
-        "INSERT INTO articles VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-        (
-            (
-                a.id,
-                a.title,
-                a.text,
-                a.url,
-                a.source,
-                utc_key(a.published),
-                a.author,
-                json.dumps(list(a.tags), ensure_ascii=False),
-                display_path(a.path) if a.path else None,
-                a.content_hash,
-                json.dumps(list(a.urls), ensure_ascii=False),
-                json.dumps([d.isoformat() for d in a.dates]),
-            )
-            for a in articles
-        ),
+        "INSERT INTO articles VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", map(article_values, articles)
     )
     conn.executemany(
         "INSERT INTO chunks VALUES (?,?,?,?,?,?)",
@@ -314,6 +315,15 @@ class MetadataStore:
             )
         ]
 
+    def source_keys(self) -> dict[str, tuple[str, int, int]]:
+        """Each source file's (raw hash, size, mtime) by path, without parsing its article."""
+        return {
+            os.fsdecode(path): (raw_hash, size, mtime_ns)
+            for path, raw_hash, size, mtime_ns in self._query(
+                "SELECT path, raw_hash, size, mtime_ns FROM sources"
+            )
+        }
+
     def signatures(self) -> dict[str, bytes]:
         """The stored MinHash signatures by text key (none in versions from before them)."""
         tables = {r[0] for r in self._query("SELECT name FROM sqlite_master")}
@@ -343,27 +353,87 @@ class MetadataStore:
             )
         return texts, passages
 
+    def article_values(self) -> dict[str, tuple[object, ...]]:
+        """Every stored article's ``articles`` row by id (see ``article_values``)."""
+        return {row[0]: tuple(row) for row in self._query("SELECT * FROM articles")}
+
+    def rows_of(self, article_ids: Iterable[str]) -> list[int]:
+        """The rows of the passages of ``article_ids``, ascending."""
+        ids = list(article_ids)
+        rows: list[int] = []
+        for start in range(0, len(ids), 500):
+            part = ids[start : start + 500]
+            marks = ",".join("?" * len(part))
+            rows += [
+                r[0]
+                for r in self._query(f"SELECT row FROM chunks WHERE article_id IN ({marks})", part)
+            ]
+        return sorted(rows)
+
     def source_counts(self) -> tuple[SourceCount, ...]:
         return tuple(
             SourceCount(r[0] or "unknown", r[1])
             for r in self._query(
-                "SELECT source, count(*) FROM articles GROUP BY source ORDER BY count(*) DESC"
+                "SELECT source, count(*) FROM articles GROUP BY source "
+                "ORDER BY count(*) DESC, source"
             )
         )
 
     def passage_count(self) -> int:
         return int(self._query("SELECT count(*) FROM chunks")[0][0])
 
+    def row_count(self) -> int:
+        """Rows are 0..row_count-1 (every row a live passage in a single-segment version)."""
+        return self.passage_count()
+
+    def article_ids(self) -> set[str]:
+        return {row[0] for row in self._query("SELECT id FROM articles")}
+
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+
+class MetadataReader(Protocol):
+    """What readers and updates ask of a version's metadata: a ``MetadataStore``, or a
+    base + delta version's pair of them (``rag.index.segment_reads``)."""
+
+    path: Path
+
+    def article(self, article_id: str) -> Article | None: ...
+
+    def chunks(self, rows: Sequence[int]) -> dict[int, Chunk]: ...
+
+    def article_chunks(self, article_id: str) -> list[Chunk]: ...
+
+    def rows_matching(
+        self, since: str | None = None, until: str | None = None, source: str | None = None
+    ) -> list[int]: ...
+
+    def row_count(self) -> int: ...
+
+    def sources(self) -> list[SourceFile]: ...
+
+    def signatures(self) -> dict[str, bytes]: ...
+
+    def article_values(self) -> dict[str, tuple[object, ...]]: ...
+
+    def passage_layout(
+        self,
+    ) -> tuple[dict[str, tuple[str, str]], dict[str, list[tuple[int, Chunk]]]]: ...
+
+    def source_counts(self) -> tuple[SourceCount, ...]: ...
+
+    def passage_count(self) -> int: ...
+
+    def close(self) -> None: ...
 
 
 class MetadataReads:
     """The passage and article reads every backend's reader answers from its version's
     ``meta.sqlite`` (a mixin: the reader sets ``meta`` and has ``passages``)."""
 
-    meta: MetadataStore
+    meta: MetadataReader
 
     @property
     def passages(self) -> int:
@@ -379,8 +449,9 @@ class MetadataReads:
         return self.meta.article_chunks(article_id)
 
     def iter_chunks(self, batch: int = 1000) -> Iterator[Chunk]:
-        """Every passage in row order."""
-        for start in range(0, self.passages, batch):
-            rows = list(range(start, min(start + batch, self.passages)))
+        """Every live passage in row order."""
+        end = self.meta.row_count()
+        for start in range(0, end, batch):
+            rows = list(range(start, min(start + batch, end)))
             found = self.meta.chunks(rows)
-            yield from (found[r] for r in rows)
+            yield from (found[r] for r in rows if r in found)

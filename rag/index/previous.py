@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from rag.index.dense import load_dense, stored_vectors
-from rag.index.metadata import MetadataStore
+from rag.index.segment_reads import open_metadata
+from rag.index.segments import delta_dir
 from rag.index.sparse import KEYWORD_FIELDS, TermCounts
 from rag.index.store import MANIFEST, IndexManifest
 from rag.records import Article, Chunk
@@ -48,7 +49,12 @@ class PreviousVersion:
         manifest = IndexManifest.from_file(version_dir / MANIFEST)
         if manifest.extra.get("keyword_fields") != KEYWORD_FIELDS:
             return None
-        store = MetadataStore(version_dir / "meta.sqlite")
+        delta = delta_dir(version_dir)
+        if delta is not None:
+            # base rows first, then the delta's (the readers' row numbering)
+            fresh = TermCounts.load(delta)
+            terms = terms if fresh is None else terms.concatenated(fresh)
+        store = open_metadata(version_dir)
         try:
             texts, passages = store.passage_layout()
             signatures = store.signatures()
@@ -64,4 +70,13 @@ class PreviousVersion:
 
     def vectors(self, rows: Sequence[int] | np.ndarray) -> np.ndarray:
         """The stored passage vectors of ``rows``, in that order."""
-        return stored_vectors(load_dense(self.version_dir), rows)
+        base = load_dense(self.version_dir)
+        delta = delta_dir(self.version_dir)
+        if delta is None:
+            return stored_vectors(base, rows)
+        rows = np.asarray(rows, dtype=np.int64)
+        out = np.zeros((len(rows), self.dim), dtype=np.float32)
+        in_base = rows < base.ntotal
+        out[in_base] = stored_vectors(base, rows[in_base])
+        out[~in_base] = stored_vectors(load_dense(delta), rows[~in_base] - base.ntotal)
+        return out

@@ -11,7 +11,14 @@ import numpy as np
 
 from rag.errors import IndexCorruptError
 from rag.index.dense import cosine_for_rows, load_dense, search_dense
-from rag.index.metadata import MetadataReads, MetadataStore, utc_key
+from rag.index.metadata import MetadataReader, MetadataReads, utc_key
+from rag.index.segment_reads import (
+    SegmentedDense,
+    SegmentedKeyword,
+    Split,
+    open_metadata,
+)
+from rag.index.segments import Tombstones, base_passages, delta_dir
 from rag.index.sparse import KeywordIndex
 from rag.index.store import MANIFEST, IndexManifest, current_version_dir
 from rag.records import SearchFilters
@@ -42,26 +49,39 @@ class IndexReader(MetadataReads):
     def _open(self, mmap: bool) -> None:
         self.version_dir = current_version_dir(self.index_dir)
         self.manifest = IndexManifest.from_file(self.version_dir / MANIFEST)
+        delta = delta_dir(self.version_dir)
+        base_rows = base_passages(self.manifest)
         try:
             self.dense: Any = load_dense(self.version_dir, mmap=mmap)
-            self.keyword = KeywordIndex.load(
-                self.version_dir, self.manifest.tokenizer, self.manifest.passages, mmap=mmap
+            self.keyword: Any = KeywordIndex.load(
+                self.version_dir, self.manifest.tokenizer, base_rows, mmap=mmap
             )
-        except (RuntimeError, OSError, ValueError) as exc:
+            self.segments: SegmentedDense | None = None
+            if delta is not None:
+                removed = Tombstones.load(delta)
+                delta_manifest = IndexManifest.from_file(delta / MANIFEST)
+                fresh = load_dense(delta)
+                self.segments = SegmentedDense(self.dense, fresh, Split(removed, fresh.ntotal))
+                self.keyword = SegmentedKeyword(
+                    self.keyword,
+                    KeywordIndex.load(delta, delta_manifest.tokenizer, delta_manifest.passages),
+                    removed,
+                )
+        except (RuntimeError, OSError, ValueError, KeyError) as exc:
             raise IndexCorruptError(
                 f"index files in {self.version_dir} are damaged ({str(exc).splitlines()[0]}); "
                 "rebuild with 'rag index build'"
             ) from None
         try:
-            self.meta = MetadataStore(self.version_dir / "meta.sqlite")
-        except sqlite3.Error as exc:
+            self.meta: MetadataReader = open_metadata(self.version_dir)
+        except (sqlite3.Error, OSError, ValueError, KeyError) as exc:
             raise IndexCorruptError(
                 f"cannot open {self.version_dir / 'meta.sqlite'} ({exc}); rebuild the index"
             ) from None
-        if self.dense.ntotal != self.manifest.passages:
+        if self.dense.ntotal != base_rows or self.passages != self.manifest.passages:
             raise IndexCorruptError(
-                f"{self.version_dir}: {self.dense.ntotal} vectors but the manifest says "
-                f"{self.manifest.passages} passages; rebuild the index"
+                f"{self.version_dir}: {self.passages} passages stored but the manifest says "
+                f"{self.manifest.passages}; rebuild the index"
             )
 
     @property
@@ -70,6 +90,8 @@ class IndexReader(MetadataReads):
 
     @property
     def passages(self) -> int:
+        if self.segments is not None:
+            return self.segments.split.live
         return int(self.dense.ntotal)
 
     def rows_matching(self, filters: SearchFilters) -> list[int]:
@@ -86,6 +108,8 @@ class IndexReader(MetadataReads):
         filters: SearchFilters | None = None,
     ) -> Ranking:
         """Rows nearest ``qvec`` among ``allowed`` (``filters`` are already in ``allowed``)."""
+        if self.segments is not None:
+            return self.segments.rank(qvec, depth, allowed)
         scores, rows = search_dense(self.dense, qvec, depth, allowed)
         return list(zip(rows.tolist(), scores.tolist(), strict=True))
 
@@ -105,6 +129,8 @@ class IndexReader(MetadataReads):
         return self.keyword.term_weights(query)
 
     def cosines(self, qvec: np.ndarray, rows: Sequence[int]) -> np.ndarray:
+        if self.segments is not None:
+            return self.segments.cosines(qvec, rows)
         return cosine_for_rows(self.dense, qvec, rows)
 
     def close(self) -> None:

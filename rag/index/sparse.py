@@ -153,15 +153,44 @@ class TermCounts:
     @classmethod
     def load(cls, directory: Path) -> TermCounts | None:
         """The counts stored in a version, or None for a version written without them."""
-        folder = directory / SPARSE_DIR
-        if not (folder / "terms.counts.npy").exists():
+        arrays = term_arrays(directory)
+        if arrays is None:
             return None
-        ids_of = json.loads((folder / _VOCAB).read_text(encoding="utf-8"))
+        ids_of = json.loads((directory / SPARSE_DIR / _VOCAB).read_text(encoding="utf-8"))
         vocab = [""] * len(ids_of)
         for token, tid in ids_of.items():
             vocab[tid] = token
-        indptr, ids, counts = (np.load(folder / f"terms.{name}.npy") for name in _TERMS)
+        indptr, ids, counts = (np.asarray(a) for a in arrays)
         return cls(tuple(vocab), indptr, ids, counts)
+
+    def concatenated(self, below: TermCounts) -> TermCounts:
+        """These rows followed by ``below``'s, its token ids mapped into this vocabulary
+        (extended with the tokens only ``below`` has)."""
+        vocab = list(self.vocab)
+        ids_of = {token: i for i, token in enumerate(vocab)}
+        mapping = np.empty(len(below.vocab), dtype=np.int32)
+        for i, token in enumerate(below.vocab):
+            tid = ids_of.get(token)
+            if tid is None:
+                tid = ids_of[token] = len(vocab)
+                vocab.append(token)
+            mapping[i] = tid
+        moved = TermCounts(tuple(vocab), below.indptr, mapping[below.ids], below.counts)
+        return TermCounts(tuple(vocab), self.indptr, self.ids, self.counts).stacked(moved)
+
+
+def term_arrays(directory: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """A version's stored (indptr, ids, counts), memory-mapped (no vocabulary), or None."""
+    folder = directory / SPARSE_DIR
+    if not (folder / "terms.counts.npy").exists():
+        return None
+    indptr, ids, counts = (np.load(folder / f"terms.{n}.npy", mmap_mode="r") for n in _TERMS)
+    return indptr, ids, counts
+
+
+def average_length(terms: TermCounts) -> float:
+    """The passages' average length in tokens (BM25's length normalisation)."""
+    return float(np.sum(terms.counts, dtype=np.int64)) / terms.rows if terms.rows else 1.0
 
 
 def _int32(values: array[int]) -> np.ndarray:
@@ -170,7 +199,7 @@ def _int32(values: array[int]) -> np.ndarray:
 
 
 def bm25_matrix(
-    terms: TermCounts, block_pairs: int = BLOCK_PAIRS
+    terms: TermCounts, block_pairs: int = BLOCK_PAIRS, average: float | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The BM25 score of every (row, token) pair as CSC arrays (data, row indices, indptr).
 
@@ -180,7 +209,8 @@ def bm25_matrix(
     Rows are scored a block of ``block_pairs`` pairs at a time and scattered into the
     preallocated columns (a counting sort: rows stay ascending within a column), so
     the memory beyond the result and the counts is one block's, whatever the archive's
-    size: 1M passages hold ~100-200M pairs.
+    size: 1M passages hold ~100-200M pairs. ``average`` replaces the passages' own
+    average length (a delta segment is normalised as its base is).
     """
     n, vocab = terms.rows, len(terms.vocab)
     nnz = len(terms.ids)
@@ -195,7 +225,8 @@ def bm25_matrix(
             running[terms.indptr[r0 + 1 : r1 + 1] - p0] - running[terms.indptr[r0:r1] - p0]
         )
         df += np.bincount(terms.ids[p0:p1], minlength=vocab)
-    average = float(lengths.sum()) / n if n else 1.0
+    if average is None:
+        average = float(lengths.sum()) / n if n else 1.0
     idf = np.log1p((n - df + 0.5) / (df + 0.5)).astype(np.float32)
     norm = (K1 * ((1 - B) + B * lengths / (average or 1.0))).astype(np.float32)
     indptr = np.concatenate([[0], np.cumsum(df, dtype=np.int64)])
@@ -256,23 +287,30 @@ class KeywordIndex:
         vocab: dict[str, int],
         matrix: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
         terms: TermCounts | None = None,
+        average: float | None = None,
     ) -> None:
         self.tokenizer = tokenizer
         self.size = size
         self.vocab = vocab
         self.matrix = matrix
         self.terms = terms  # only for an index built in this process
+        self.average = average  # the length normalisation's average (built here only)
 
     @classmethod
     def build(cls, texts: Sequence[str], tokenizer: str) -> KeywordIndex:
         return cls.from_terms(TermCounts.from_texts(texts, tokenizer), tokenizer)
 
     @classmethod
-    def from_terms(cls, terms: TermCounts, tokenizer: str) -> KeywordIndex:
+    def from_terms(
+        cls, terms: TermCounts, tokenizer: str, average: float | None = None
+    ) -> KeywordIndex:
+        """The index of ``terms``; ``average`` overrides their own average length."""
+        average = average_length(terms) if average is None else average
         if not terms.rows:
-            return cls(tokenizer, 0, {}, None, terms)
+            return cls(tokenizer, 0, {}, None, terms, average)
         vocab = {token: i for i, token in enumerate(terms.vocab)}
-        return cls(tokenizer, terms.rows, vocab, bm25_matrix(terms), terms)
+        matrix = bm25_matrix(terms, average=average)
+        return cls(tokenizer, terms.rows, vocab, matrix, terms, average)
 
     def save(self, directory: Path) -> None:
         if not self.size or self.matrix is None or self.terms is None:
@@ -302,54 +340,66 @@ class KeywordIndex:
             raise ValueError(f"{folder}: vocabulary and score matrix disagree")
         return cls(tokenizer, size, vocab, (data, indices, indptr))
 
+    def column(self, token: str) -> tuple[int, np.ndarray, np.ndarray] | None:
+        """The token's column: its document frequency, rows and scores; None if unknown."""
+        if self.matrix is None:
+            return None
+        data, indices, indptr = self.matrix
+        column = self.vocab.get(token)
+        # bm25s gives its empty-document placeholder a vocabulary id but no column
+        if column is None or column + 1 >= len(indptr):
+            return None
+        start, end = int(indptr[column]), int(indptr[column + 1])
+        return end - start, indices[start:end], data[start:end]
+
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every row for ``query`` (zeros when no query token is known)."""
         scores = np.zeros(self.size, dtype=np.float32)
-        if self.matrix is None:
-            return scores
-        data, indices, indptr = self.matrix
         # a repeated query token counts once per occurrence, as in bm25s
         for token in tokenize_query(query, self.tokenizer):
-            column = self.vocab.get(token)
-            # bm25s gives its empty-document placeholder a vocabulary id but no column
-            if column is None or column + 1 >= len(indptr):
-                continue
-            start, end = int(indptr[column]), int(indptr[column + 1])
-            scores[indices[start:end]] += data[start:end]
+            found = self.column(token)
+            if found is not None:
+                scores[found[1]] += found[2]
         return scores
 
     def term_weights(self, query: str) -> dict[str, float]:
         """BM25's idf of each distinct query token the index knows, keyed by the normalised
         text it stands for (a word and the same bigram keep the larger weight)."""
         weights: dict[str, float] = {}
-        if self.matrix is None:
-            return weights
-        indptr = self.matrix[2]
         for token in tokenize_query(query, self.tokenizer):
-            column = self.vocab.get(token)
-            if column is None or column + 1 >= len(indptr):
-                continue
-            df = int(indptr[column + 1] - indptr[column])
-            idf = math.log(1 + (self.size - df + 0.5) / (df + 0.5))
-            text = token_text(token)
-            weights[text] = max(weights.get(text, 0.0), idf)
+            found = self.column(token)
+            if found is not None:
+                text = token_text(token)
+                weights[text] = max(weights.get(text, 0.0), idf(self.size, found[0]))
         return weights
 
     def search(
         self, query: str, k: int, allowed_rows: Sequence[int] | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """(scores, rows) of the top ``k`` rows with a positive score, inside ``allowed_rows``."""
-        scores = self.scores(query)
-        if allowed_rows is not None:
-            masked = np.zeros_like(scores)
-            idx = np.asarray(allowed_rows, dtype=np.int64)
-            masked[idx] = scores[idx]
-            scores = masked
-        candidates = np.flatnonzero(scores > 0)
-        k = min(k, len(candidates))
-        if k <= 0:
-            return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
-        found = scores[candidates]
-        top = np.argpartition(-found, k - 1)[:k]
-        top = top[np.lexsort((candidates[top], -found[top]))]
-        return found[top], candidates[top].astype(np.int64)
+        return top_scores(self.scores(query), k, allowed_rows)
+
+
+def idf(passages: int, df: int) -> float:
+    """Lucene's BM25 idf of a token in ``df`` of ``passages`` passages."""
+    return math.log(1 + (passages - df + 0.5) / (df + 0.5))
+
+
+def top_scores(
+    scores: np.ndarray, k: int, allowed_rows: Sequence[int] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(scores, rows) of the top ``k`` positive ``scores`` inside ``allowed_rows``, best
+    first (ties by row)."""
+    if allowed_rows is not None:
+        masked = np.zeros_like(scores)
+        idx = np.asarray(allowed_rows, dtype=np.int64)
+        masked[idx] = scores[idx]
+        scores = masked
+    candidates = np.flatnonzero(scores > 0)
+    k = min(k, len(candidates))
+    if k <= 0:
+        return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
+    found = scores[candidates]
+    top = np.argpartition(-found, k - 1)[:k]
+    top = top[np.lexsort((candidates[top], -found[top]))]
+    return found[top], candidates[top].astype(np.int64)

@@ -6,6 +6,7 @@ import os
 import shutil
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,8 @@ import numpy as np
 from rag.config import Settings
 from rag.index.dense import build_dense, load_dense, resolve_kind, save_dense
 from rag.index.metadata import write_metadata, write_metadata_from
-from rag.index.sparse import KEYWORD_FIELDS, KeywordIndex, TermCounts, keyword_texts
+from rag.index.segments import DELTA_DIR, Tombstones, link_base
+from rag.index.sparse import KEYWORD_FIELDS, KeywordIndex, TermCounts, keyword_texts, term_arrays
 from rag.index.store import (
     FORMAT_VERSION,
     MANIFEST,
@@ -24,6 +26,20 @@ from rag.index.store import (
 )
 from rag.progress import Progress, SilentProgress
 from rag.records import Article, Chunk, SourceFile
+
+
+@dataclass(frozen=True)
+class DeltaContent:
+    """What a delta segment holds: row i is ``chunks[i]``, ``vectors[i]``, row i of
+    ``terms``; ``sources`` and ``signatures`` are those not already in the base."""
+
+    articles: Sequence[Article]
+    chunks: Sequence[Chunk]
+    vectors: np.ndarray
+    terms: TermCounts
+    embedder: str
+    sources: Sequence[SourceFile]
+    signatures: Mapping[str, bytes]
 
 
 def write_version(
@@ -90,6 +106,7 @@ def _write_files(
     terms: TermCounts | None,
     signatures: Mapping[str, bytes] | None,
     base: Path | None,
+    average: float | None = None,
 ) -> IndexManifest:
     # SQLite, FAISS and numpy release the GIL for their work: the metadata database is
     # written on a second thread while the dense and keyword indexes are built here
@@ -105,11 +122,20 @@ def _write_files(
             terms = TermCounts.from_texts(keyword_texts(articles, chunks), settings.tokenizer)
         if terms.rows != len(chunks):
             raise ValueError(f"{terms.rows} rows of token counts for {len(chunks)} passages")
-        KeywordIndex.from_terms(terms, settings.tokenizer).save(staging)
+        keyword = KeywordIndex.from_terms(terms, settings.tokenizer, average)
+        keyword.save(staging)
         progress.advance()
         metadata.result()
     manifest = version_manifest(
-        settings, kind, articles, chunks, vectors, embedder, sources, source_roots
+        settings,
+        kind,
+        articles,
+        chunks,
+        vectors,
+        embedder,
+        sources,
+        source_roots,
+        keyword_average_length=keyword.average,
     )
     (staging / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
     progress.advance()
@@ -140,7 +166,7 @@ def version_manifest(
     embedder: str,
     sources: Sequence[SourceFile],
     source_roots: Sequence[str],
-    **extra: str,
+    **extra: object,
 ) -> IndexManifest:
     """The manifest of a version holding these passages, for any backend (``extra``: what
     a backend records beside the common keys)."""
@@ -164,3 +190,73 @@ def version_manifest(
             **extra,
         },
     )
+
+
+def write_delta_version(
+    index_dir: Path,
+    live_dir: Path,
+    settings: Settings,
+    delta: DeltaContent,
+    removed: Tombstones,
+    *,
+    articles: int,
+    sources: int,
+    source_roots: Sequence[str],
+    progress: Progress | None = None,
+) -> tuple[Path, IndexManifest]:
+    """Publish a version made of ``live_dir``'s base (hard-linked, see
+    ``rag.index.segments``), minus ``removed``, plus ``delta`` as its new delta segment.
+
+    ``articles`` and ``sources`` are the whole version's counts. The caller holds the
+    writer lock; a failure before publishing leaves the live version as it was.
+    """
+    progress = progress or SilentProgress()
+    live = IndexManifest.from_file(live_dir / MANIFEST)
+    average = live.extra.get("keyword_average_length")
+    if average is None:  # a base written before the average was recorded
+        arrays = term_arrays(live_dir)
+        rows = len(arrays[0]) - 1 if arrays is not None else 0
+        average = float(np.sum(arrays[2], dtype=np.int64)) / rows if arrays and rows else 1.0
+    progress.start("writing index", 3)
+    staging = new_staging_dir(index_dir)
+    try:
+        link_base(live_dir, staging)
+        folder = staging / DELTA_DIR
+        folder.mkdir()
+        written = _write_files(
+            folder,
+            settings,
+            "flat",
+            delta.articles,
+            delta.chunks,
+            delta.vectors,
+            delta.embedder,
+            delta.sources,
+            source_roots,
+            progress,
+            delta.terms,
+            delta.signatures,
+            None,
+            float(average),
+        )
+        removed.save(folder)
+        manifest = replace(
+            live,
+            format_version=FORMAT_VERSION,
+            articles=articles,
+            passages=removed.base_passages - len(removed.rows) + written.passages,
+            sources=sources,
+            built_at=now_iso(),
+            source_roots=tuple(source_roots),
+            build_cwd=os.getcwd(),
+            extra={
+                **live.extra,
+                "base_passages": removed.base_passages,
+                "keyword_average_length": float(average),
+            },
+        )
+        (staging / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return publish_version(index_dir, staging), manifest

@@ -28,8 +28,8 @@ from rag.index.backend import (
     collect_backend_garbage,
     write_index_version,
 )
-from rag.index.metadata import MetadataStore
 from rag.index.previous import PreviousVersion
+from rag.index.segment_reads import open_metadata
 from rag.index.store import (
     FORMAT_VERSION,
     MANIFEST,
@@ -41,8 +41,9 @@ from rag.index.store import (
 from rag.ingest import merge_duplicates
 from rag.ingest.dedup import signature_key
 from rag.paths import display_path
+from rag.pipeline.delta import update_by_delta
 from rag.pipeline.embedding import PartEncoder
-from rag.pipeline.passages import Passages, make_passages
+from rag.pipeline.passages import make_passages
 from rag.pipeline.sources import ReadResult, absolute, read_sources
 from rag.progress import Progress, SilentProgress
 from rag.records import Article, BuildReport, Chunk, SourceFile
@@ -123,11 +124,31 @@ def build_index(
         # an update reuses the live version's passages, vectors and token counts (local
         # files only: a Milvus version keeps its vectors in Milvus)
         reusable = update and live is not None and backend_of(live.manifest) == LOCAL
-        reuse = PreviousVersion.open(live.version_dir) if reusable and live else None
-        signatures = dict(reuse.signatures) if reuse else {}
+        signatures = _stored_signatures(live.version_dir) if reusable and live else {}
         articles = merge_duplicates([s.article for s in read.sources], signatures=signatures)
         # only the signatures of the sources this version holds are kept
         wanted = {signature_key(s.article.text) for s in read.sources}
+        signatures = {k: v for k, v in signatures.items() if k in wanted}
+        if reusable and live is not None:
+            delta = update_by_delta(
+                index_dir,
+                live.version_dir,
+                live.manifest,
+                settings,
+                articles,
+                read.sources,
+                signatures,
+                roots,
+                embedder,
+                progress,
+                part_encoder=lambda e: _part_encoder(settings, e),
+            )
+            if delta is not None:
+                final, manifest, fresh = delta
+                collect_garbage(index_dir)
+                written = (manifest.articles, manifest.passages, fresh.embedded)
+                return _report(index_dir, final.name, live, read, started, written)
+        reuse = PreviousVersion.open(live.version_dir) if reusable and live else None
         passages = make_passages(
             articles,
             settings,
@@ -147,12 +168,13 @@ def build_index(
             source_roots=roots,
             progress=progress,
             terms=passages.terms,
-            signatures={k: v for k, v in signatures.items() if k in wanted},
+            signatures=signatures,
             base=reuse.version_dir if reuse else None,
         )
         collect_garbage(index_dir)
         collect_backend_garbage(index_dir)
-    return _report(index_dir, final.name, live, read, started, (len(articles), passages))
+    written = (len(articles), len(passages.chunks), passages.embedded)
+    return _report(index_dir, final.name, live, read, started, written)
 
 
 def _report(
@@ -161,13 +183,15 @@ def _report(
     live: LiveVersion | None,
     read: ReadResult,
     started: float,
-    written: tuple[int, Passages] | None,
+    written: tuple[int, int, int] | None,
 ) -> BuildReport:
-    if written is None:  # nothing changed: the live version is the result
+    """``written``: the new version's articles, passages and texts embedded (None when
+    nothing changed and the live version is the result)."""
+    if written is None:
         assert live is not None
         articles, passages, embedded = live.manifest.articles, live.manifest.passages, 0
     else:
-        articles, passages, embedded = written[0], len(written[1].chunks), written[1].embedded
+        articles, passages, embedded = written
     counts = read.counts
     return BuildReport(
         index_dir=str(index_dir),
@@ -259,6 +283,15 @@ def chunk_articles(
     return chunks, texts
 
 
+def _stored_signatures(version_dir: Path) -> dict[str, bytes]:
+    """The live version's MinHash signatures (the duplicate check hashes only new texts)."""
+    store = open_metadata(version_dir)
+    try:
+        return store.signatures()
+    finally:
+        store.close()
+
+
 def _live_version(index_dir: Path) -> LiveVersion | None:
     try:
         version = current_version_dir(index_dir)
@@ -266,7 +299,7 @@ def _live_version(index_dir: Path) -> LiveVersion | None:
         return None
     manifest = IndexManifest.from_file(version / MANIFEST)
     try:
-        store = MetadataStore(version / "meta.sqlite")
+        store = open_metadata(version)
         try:
             sources = store.sources()
         finally:
