@@ -93,11 +93,14 @@ class Archive:
         allow_removals: bool = False,
         progress: Progress | None = None,
         lock_wait: float = 0.0,
+        compact: bool = False,
     ) -> BuildReport:
         """Re-read new and changed files under ``paths`` (default: the index's own folders).
 
         Keeps the index's embedder and chunking. Refuses (``RemovalRefusedError``) to drop
         a missing source folder or more than half of the files unless ``allow_removals``.
+        ``compact`` writes one whole version even where a delta would do (see
+        ``rag.index.segments``), also when no file changed.
         """
         from rag.pipeline import build_index
 
@@ -108,6 +111,7 @@ class Archive:
             allow_removals=allow_removals,
             progress=progress,
             lock_wait=lock_wait,
+            compact=compact,
         )
 
     # ------------------------------------------------------------------ reading
@@ -240,6 +244,8 @@ class Archive:
             source_roots=m.source_roots,
             backend=str(m.extra.get("backend", "local")),
             milvus_uri=str(m.extra.get("milvus_uri", "")),
+            delta_passages=int(m.extra.get("delta_passages", 0)),
+            removed_passages=int(m.extra.get("removed_passages", 0)),
         )
 
     @property

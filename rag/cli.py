@@ -176,6 +176,14 @@ def index_update(
             help="Allow dropping a missing source folder, or more than half of the files.",
         ),
     ] = False,
+    compact: Annotated[
+        bool,
+        typer.Option(
+            "--compact",
+            help="Write one whole version, merging the delta earlier updates wrote beside "
+            "the base (updates do this themselves once the delta passes 20% of the base).",
+        ),
+    ] = False,
     ray: RayOpt = None,
     ray_workers: RayWorkersOpt = None,
     strict: StrictOpt = False,
@@ -188,7 +196,11 @@ def index_update(
     archive = _archive(index_dir=index, ray_address=ray, ray_workers=ray_workers)
     with RichProgress(err) as progress:
         report = archive.update(
-            paths or None, allow_removals=allow_removals, progress=progress, lock_wait=wait
+            paths or None,
+            allow_removals=allow_removals,
+            progress=progress,
+            lock_wait=wait,
+            compact=compact,
         )
     _report(report, True, as_json, strict)
 

@@ -219,3 +219,34 @@ def test_filters_and_modes_over_a_delta_answer_as_a_rebuild(
             ours_h = {h.chunk.article_id for h in archive.search(question, hybrid).hits[:3]}
             theirs_h = {h.chunk.article_id for h in again.search(question, hybrid).hits[:3]}
             assert ours_h == theirs_h, (question, filters)
+
+
+def test_stats_show_the_delta_and_compact_merges_it(settings, corpus_copy, tmp_path, deltas):  # noqa: F811
+    from typer.testing import CliRunner
+
+    from rag.cli import app
+
+    archive = Archive(settings)
+    archive.build([str(corpus_copy)])
+    assert (archive.stats().delta_passages, archive.stats().removed_passages) == (0, 0)
+    change_corpus(corpus_copy)
+    archive.update()
+    stats = archive.stats()
+    assert stats.delta_passages > 0 and stats.removed_passages > 0
+    env = {"RAG_CACHE_DIR": str(settings.embedding_cache_dir)}
+    index = ["--index", str(settings.index_dir)]
+    shown = CliRunner().invoke(app, ["index", "stats", *index], env=env)
+    assert shown.exit_code == 0 and f"delta_passages: {stats.delta_passages}" in shown.stdout
+
+    # nothing changed, but --compact writes the whole version: a rebuild's, exactly
+    merged = CliRunner().invoke(app, ["index", "update", *index, "--compact", "--json"], env=env)
+    assert merged.exit_code == 0, merged.output
+    assert '"published": true' in merged.stdout and '"embedded": 0' in merged.stdout
+    assert not (live_dir(settings) / "delta").exists()
+    assert (archive.stats().delta_passages, archive.stats().removed_passages) == (0, 0)
+    again = rebuilt(settings, corpus_copy, tmp_path)
+    assert rankings(Archive(settings)) == rankings(again)
+    # with no delta left, --compact on an unchanged archive writes nothing
+    version = live_dir(settings).name
+    assert not Archive(settings).update(compact=True).published
+    assert live_dir(settings).name == version

@@ -252,6 +252,8 @@ def write_delta_version(
             extra={
                 **live.extra,
                 "base_passages": removed.base_passages,
+                "delta_passages": written.passages,
+                "removed_passages": len(removed.rows),
                 "keyword_average_length": float(average),
             },
         )

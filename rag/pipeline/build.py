@@ -30,6 +30,7 @@ from rag.index.backend import (
 )
 from rag.index.previous import PreviousVersion
 from rag.index.segment_reads import open_metadata
+from rag.index.segments import delta_dir
 from rag.index.store import (
     FORMAT_VERSION,
     MANIFEST,
@@ -72,6 +73,7 @@ def build_index(
     progress: Progress | None = None,
     embedder: Embedder | None = None,
     lock_wait: float = 0.0,
+    compact: bool = False,
 ) -> BuildReport:
     """Index the articles under ``paths`` into ``settings.index_dir`` as a new version.
 
@@ -82,6 +84,8 @@ def build_index(
     stays live until the new one is completely written. An update that finds nothing
     changed publishes nothing (``report.published`` is False); one that does copies the
     passages, vectors and token counts of unchanged articles from the live version.
+    An update over a large live version writes a delta (``rag.index.segments``);
+    ``compact`` makes it write one whole version instead, also when nothing changed.
 
     Raises ``NothingToIndexError`` when no article could be read (nothing is written),
     ``RemovalRefusedError`` when an update would drop a whole missing source folder or
@@ -118,7 +122,8 @@ def build_index(
         if update and live is not None and not allow_removals:
             _refuse_mass_removal(read, live)
         roots = sorted({absolute(p) for p in paths} | set(live.roots if live and update else ()))
-        if update and live is not None and _nothing_changed(read, live, roots):
+        merge = compact and live is not None and delta_dir(live.version_dir) is not None
+        if update and live is not None and _nothing_changed(read, live, roots) and not merge:
             return _report(index_dir, live.version_dir.name, live, read, started, None)
 
         # an update reuses the live version's passages, vectors and token counts (local
@@ -129,7 +134,7 @@ def build_index(
         # only the signatures of the sources this version holds are kept
         wanted = {signature_key(s.article.text) for s in read.sources}
         signatures = {k: v for k, v in signatures.items() if k in wanted}
-        if reusable and live is not None:
+        if reusable and live is not None and not compact:
             delta = update_by_delta(
                 index_dir,
                 live.version_dir,
