@@ -42,15 +42,19 @@ CREATE TABLE minhashes (key TEXT PRIMARY KEY, hashvalues BLOB NOT NULL);
 """
 
 
-def article_to_json(article: Article) -> str:
+def article_to_json(article: Article) -> bytes:
+    """The article as UTF-8 JSON (``surrogatepass``: a file name with undecodable bytes,
+    held as lone surrogates, round-trips). Half the bytes of ASCII-escaped JSON for
+    Chinese text, and a third of the time to parse back: every update reads them all."""
     data = asdict(article)
     data["published"] = article.published.isoformat() if article.published else None
     data["dates"] = [d.isoformat() for d in article.dates]
-    # ASCII escapes keep file names with undecodable bytes (lone surrogates) round-tripping
-    return json.dumps(data, ensure_ascii=True)
+    return json.dumps(data, ensure_ascii=False).encode("utf-8", "surrogatepass")
 
 
-def article_from_json(text: str) -> Article:
+def article_from_json(blob: bytes | str) -> Article:
+    """``article_to_json``'s article; a ``str`` is the ASCII-escaped JSON of older versions."""
+    text = blob if isinstance(blob, str) else blob.decode("utf-8", "surrogatepass")
     data = json.loads(text)
     data["published"] = datetime.fromisoformat(data["published"]) if data["published"] else None
     data["dates"] = tuple(datetime.fromisoformat(d) for d in data["dates"])
@@ -120,6 +124,12 @@ def write_metadata_from(
         conn.executemany("INSERT INTO kept VALUES (?)", ((os.fsencode(s.path),) for s in keep))
         conn.execute("DELETE FROM sources WHERE path NOT IN (SELECT path FROM kept)")
         _insert_sources(conn, fresh)
+        # articles stored as ASCII-escaped JSON by older versions: UTF-8 from now on, once
+        old = conn.execute("SELECT path, article FROM sources WHERE typeof(article) = 'text'")
+        conn.executemany(
+            "UPDATE sources SET article = ? WHERE path = ?",
+            [(article_to_json(article_from_json(blob)), path) for path, blob in old.fetchall()],
+        )
         wanted = dict(signatures or {})
         conn.execute("CREATE TEMP TABLE wanted (key TEXT PRIMARY KEY)")
         conn.executemany("INSERT INTO wanted VALUES (?)", ((k,) for k in wanted))

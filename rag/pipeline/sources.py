@@ -70,7 +70,6 @@ def read_sources(
     progress.start("reading articles", len(files))
     for path in files:
         key = absolute(path)
-        shown = display_path(path)
         old = before.get(key)
         try:
             size, mtime_ns = _stat(key)
@@ -86,6 +85,7 @@ def read_sources(
                 counts.unchanged += 1
             else:
                 article, warnings = parse_article(Path(key), data)
+                shown = display_path(path)
                 for message in warnings:
                     failures.append(IngestFailure(shown, message, skipped=False))
                     progress.warn(f"{shown}: {message}")
@@ -95,6 +95,7 @@ def read_sources(
                 else:
                     counts.updated += 1
         except Exception as exc:  # one odd file never ends a run; IngestError is the usual
+            shown = display_path(path)
             reason = str(exc) if isinstance(exc, IngestError) else _unexpected(exc)
             failures.append(IngestFailure(shown, reason))
             progress.warn(f"{shown}: {reason}")
