@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from collections.abc import Sequence
 
 from rag.records import Article, Chunk
 
@@ -29,17 +29,78 @@ SEPARATORS: tuple[str, ...] = (
 )
 
 
-def _splitter(chunk_size: int, chunk_overlap: int) -> Any:
-    from langchain_text_splitters import RecursiveCharacterTextSplitter
+def split_text(text: str, chunk_size: int, chunk_overlap: int) -> list[str]:
+    """The pieces langchain's ``RecursiveCharacterTextSplitter`` cuts ``text`` into with
+    ``SEPARATORS``, ``keep_separator="end"`` and stripped whitespace, exactly.
 
-    return RecursiveCharacterTextSplitter(
-        separators=list(SEPARATORS),
-        chunk_size=chunk_size,
-        chunk_overlap=chunk_overlap,
-        keep_separator="end",
-        strip_whitespace=True,
-        length_function=len,
-    )
+    Written out here (the same algorithm, ~50 lines) because importing
+    ``langchain_text_splitters`` imports langchain-core, pydantic and requests: 0.35-0.45 s
+    of every update that chunks even one article. ``tests/test_chunking_splitter.py``
+    compares both on the sample corpus and on generated texts; a newer langchain can no
+    longer move passage boundaries (and with them every cached vector) either.
+    """
+    return _split(text, SEPARATORS, chunk_size, chunk_overlap)
+
+
+def _split(text: str, separators: Sequence[str], size: int, overlap: int) -> list[str]:
+    # the first separator the text contains (the empty one always matches)
+    separator = separators[-1]
+    rest: tuple[str, ...] = ()
+    for i, candidate in enumerate(separators):
+        if not candidate:
+            separator = candidate
+            break
+        if candidate in text:
+            separator, rest = candidate, tuple(separators[i + 1 :])
+            break
+    chunks: list[str] = []
+    short: list[str] = []
+    for piece in _pieces(text, separator):
+        if len(piece) < size:
+            short.append(piece)
+            continue
+        if short:
+            chunks.extend(_merge(short, size, overlap))
+            short = []
+        chunks.extend(_split(piece, rest, size, overlap) if rest else [piece])
+    if short:
+        chunks.extend(_merge(short, size, overlap))
+    return chunks
+
+
+def _pieces(text: str, separator: str) -> list[str]:
+    """``text`` cut after each ``separator`` (kept at the end of its piece)."""
+    if not separator:
+        return list(text)
+    parts = text.split(separator)
+    pieces = [part + separator for part in parts[:-1]]
+    pieces.append(parts[-1])
+    return [piece for piece in pieces if piece]
+
+
+def _merge(pieces: Sequence[str], size: int, overlap: int) -> list[str]:
+    """Consecutive pieces joined into chunks of at most ``size`` characters, each new
+    chunk starting with up to ``overlap`` characters of the previous one's end."""
+    docs: list[str] = []
+    current: list[str] = []
+    total = 0
+    for piece in pieces:
+        length = len(piece)
+        if total + length > size and current:
+            _append_stripped(docs, current)
+            while total > overlap or (total + length > size and total > 0):
+                total -= len(current[0])
+                current = current[1:]
+        current.append(piece)
+        total += length
+    _append_stripped(docs, current)
+    return docs
+
+
+def _append_stripped(docs: list[str], pieces: list[str]) -> None:
+    text = "".join(pieces).strip()
+    if text:
+        docs.append(text)
 
 
 def split_with_offsets(text: str, chunk_size: int, chunk_overlap: int) -> list[tuple[int, int]]:
@@ -48,7 +109,7 @@ def split_with_offsets(text: str, chunk_size: int, chunk_overlap: int) -> list[t
         raise ValueError("chunk_overlap must be smaller than chunk_size")
     spans: list[tuple[int, int]] = []
     cursor = 0
-    for piece in _splitter(chunk_size, chunk_overlap).split_text(text):
+    for piece in split_text(text, chunk_size, chunk_overlap):
         # Pieces come back in order and overlap the previous one by at most
         # chunk_overlap characters, so the next one cannot start before that point;
         # searching from there keeps repeated sentences from matching too early.

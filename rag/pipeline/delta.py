@@ -114,6 +114,14 @@ def update_by_delta(
         return None
     old = delta_dir(live_dir)
     previous = PreviousVersion.open(old) if old is not None else None
+    # a lower bound of the delta's passages (a passage holds at most chunk_size
+    # characters): a change that cannot fit compacts without chunking it twice
+    least = 0
+    for article in plan.articles:
+        kept = previous.passages_of(article) if previous is not None else None
+        least += len(kept) if kept is not None else len(article.text) // settings.chunk_size
+    if not delta_fits(plan.base_rows, least, len(plan.removed_rows)):
+        return None
     if plan.articles:
         passages = make_passages(
             plan.articles, settings, previous, embedder, progress, part_encoder
