@@ -250,3 +250,25 @@ def test_stats_show_the_delta_and_compact_merges_it(settings, corpus_copy, tmp_p
     version = live_dir(settings).name
     assert not Archive(settings).update(compact=True).published
     assert live_dir(settings).name == version
+
+
+def test_a_changed_title_with_the_same_text_moves_the_article_to_the_delta(
+    settings,  # noqa: F811
+    corpus_copy,
+    deltas,
+):
+    (corpus_copy / "new.md").write_text(NEW_ARTICLE, encoding="utf-8")
+    archive = Archive(settings)
+    archive.build([str(corpus_copy)])
+    renamed = NEW_ARTICLE.replace("title: 新文章", "title: 北极熊报告").replace(
+        "2024-01-02", "2024-02-03"
+    )
+    (corpus_copy / "new.md").write_text(renamed, encoding="utf-8")
+    report = archive.update()
+    assert (report.updated, report.published) == (1, True)
+    assert (live_dir(settings) / "delta").is_dir()
+    hits = archive.search("北极熊", SearchOptions(k=3)).hits
+    assert hits[0].article.title == "北极熊报告"
+    assert hits[0].article.published is not None and hits[0].article.published.month == 2
+    ids = [c.id for c in archive.passages()]  # its old passages are not read twice
+    assert len(ids) == len(set(ids)) == report.passages

@@ -183,6 +183,13 @@ def article_values(a: Article) -> tuple[object, ...]:
     )
 
 
+def article_key(a: Article) -> tuple[object, ...]:
+    """``article_values`` with the text left out (None) when the content hash stands for
+    it: equal keys, an unchanged article (compared without reading every stored text)."""
+    values = article_values(a)
+    return (*values[:2], None, *values[3:]) if a.content_hash else values
+
+
 def _insert_passages(
     conn: sqlite3.Connection, articles: Sequence[Article], chunks: Sequence[Chunk]
 ) -> None:
@@ -363,9 +370,13 @@ class MetadataStore:
             )
         return texts, passages
 
-    def article_values(self) -> dict[str, tuple[object, ...]]:
-        """Every stored article's ``articles`` row by id (see ``article_values``)."""
-        return {row[0]: tuple(row) for row in self._query("SELECT * FROM articles")}
+    def article_keys(self) -> dict[str, tuple[object, ...]]:
+        """Every stored article's ``article_key`` by id."""
+        rows = self._query(
+            "SELECT id, title, CASE WHEN content_hash = '' THEN text END, url, source, "
+            "published, author, tags, path, content_hash, urls, dates FROM articles"
+        )
+        return {row[0]: tuple(row) for row in rows}
 
     def rows_of(self, article_ids: Iterable[str]) -> list[int]:
         """The rows of the passages of ``article_ids``, ascending."""
@@ -426,7 +437,7 @@ class MetadataReader(Protocol):
 
     def signatures(self) -> dict[str, bytes]: ...
 
-    def article_values(self) -> dict[str, tuple[object, ...]]: ...
+    def article_keys(self) -> dict[str, tuple[object, ...]]: ...
 
     def passage_layout(
         self,

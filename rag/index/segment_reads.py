@@ -202,10 +202,10 @@ class SegmentedMetadata:
     def signatures(self) -> dict[str, bytes]:
         return {**self.base.signatures(), **self.delta.signatures()}
 
-    def article_values(self) -> dict[str, tuple[object, ...]]:
+    def article_keys(self) -> dict[str, tuple[object, ...]]:
         gone = self.removed.articles
-        values = {k: v for k, v in self.base.article_values().items() if k not in gone}
-        values.update(self.delta.article_values())
+        values = {k: v for k, v in self.base.article_keys().items() if k not in gone}
+        values.update(self.delta.article_keys())
         return values
 
     def passage_layout(

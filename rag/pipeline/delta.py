@@ -17,7 +17,7 @@ import numpy as np
 
 from rag.config import Settings
 from rag.embed import Embedder
-from rag.index.metadata import MetadataStore, article_values
+from rag.index.metadata import MetadataStore, article_key
 from rag.index.previous import PreviousVersion
 from rag.index.segments import (
     Tombstones,
@@ -69,7 +69,7 @@ def plan_delta(
     gone = Tombstones.load(old) if old is not None else None
     base = MetadataStore(live_dir / "meta.sqlite")
     try:
-        stored = base.article_values()
+        stored = base.article_keys()
         stored_keys = base.source_keys()
         signature_keys = frozenset(base.signatures())
         if gone is not None:
@@ -77,7 +77,7 @@ def plan_delta(
             live_keys = {p: k for p, k in stored_keys.items() if p not in gone.sources}
         else:
             live_keys = stored_keys
-        staying = {a.id for a in articles if stored.get(a.id) == article_values(a)}
+        staying = {a.id for a in articles if stored.get(a.id) == article_key(a)}
         removed = frozenset(base.article_ids() - staying)
         rows = np.asarray(base.rows_of(removed), dtype=np.int64)
     finally:
