@@ -218,11 +218,12 @@ def run_update_bench(
 
 
 def bench_updates(
-    passages: int, repeats: int, keep: Path | None, before_rev: str = "main"
+    passages: int, repeats: int, keep: Path | None, before_rev: str = "main", prefix: str = "update"
 ) -> list[Row]:
     """Update times on a synthesised archive, with main's code and this checkout's.
 
     ``keep``: synthesise the archive there (or reuse the one there) and keep it.
+    ``prefix``: of the rows' keys (one archive size per prefix).
     """
     source = OPED2 if OPED2.is_dir() else SAMPLE
     work = keep or Path(tempfile.mkdtemp(prefix="bench-updates-"))
@@ -257,8 +258,8 @@ def bench_updates(
         cpu = key.replace("_s", "_cpu_s")
         rows.append(
             Row(
-                f"update_{key}",
-                label,
+                f"{prefix}_{key}",
+                f"{label} at {after['passages'] / 1000:.0f}k passages",
                 after[key],
                 f"{note}; CPU {after[cpu]:.2f} s"
                 + (f" (before {before[cpu]:.2f})" if cpu in before else ""),
@@ -267,7 +268,7 @@ def bench_updates(
         )
     rows.append(
         Row(
-            "update_add_one_embedded",
+            f"{prefix}_add_one_embedded",
             "add-one-article update: passages embedded",
             after["add_one_embedded"],
             "the new article's passages only",
@@ -277,7 +278,7 @@ def bench_updates(
     )
     rows.append(
         Row(
-            "update_build_s",
+            f"{prefix}_build_s",
             "build of that archive (vectors cached), s",
             after["build_s"],
             f"CPU {after['build_cpu_s']:.0f} s",
@@ -383,7 +384,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small inputs, a few minutes")
     parser.add_argument(
-        "--skip", default="", help="comma list of: embed,build,update,cold,cold-large"
+        "--skip",
+        default="",
+        help="comma list of: embed,build,update,update-large,cold,cold-large",
     )
     parser.add_argument("--queries", action="store_true", help="add warm query latency rows")
     parser.add_argument(
@@ -416,6 +419,12 @@ def main() -> None:
                 1 if args.quick else 3,
                 args.update_archive,
                 args.before,
+            ),
+        ),
+        (
+            "update-large",
+            lambda: bench_updates(
+                24_000 if args.quick else 120_000, 1, None, args.before, "update_large"
             ),
         ),
         ("cold", lambda: bench_cold_ask(5)),

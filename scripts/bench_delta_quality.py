@@ -2,10 +2,11 @@
 """Retrieval quality of a base + delta version against a rebuild of the same articles.
 
 CMRC 2018 paragraphs (+ news-oped2 distractors when ../shared is there): one index is
-built from everything; the other is built without every ``--every``-th paragraph and
-then updated with them, written as a delta (``rag.index.segments``, its thresholds
-lifted for the run). The delta holds the gold passages of ~1/``every`` of the questions,
-so any skew between the segments' keyword scores shows up in the figures.
+built from everything; the other is built without every ``--every``-th file (paragraphs
+and distractors alike) and then updated with them, written as a delta
+(``rag.index.segments``, its thresholds lifted for the run). The delta holds ~1/``every``
+of the passages and the gold passages of ~1/``every`` of the questions, so any skew
+between the segments' keyword scores shows up in the figures.
 
     python scripts/bench_delta_quality.py            # prints a table (--json: one object)
 """
@@ -34,22 +35,24 @@ OPED2 = ROOT.parent / "shared" / "data" / "news-oped2"
 
 def measure(every: int) -> dict[str, object]:
     paragraphs, questions = load_squad(CMRC)
-    distractors = [str(OPED2)] if OPED2.is_dir() else []
+    distractors = [str(OPED2)] if OPED2.is_dir() else []  # named in the report
     figures: dict[str, object] = {}
     with tempfile.TemporaryDirectory(prefix="bench-delta-") as tmp:
         work = Path(tmp)
         cache = work / "cache"
         corpus = work / "paragraphs"
         write_paragraph_articles(paragraphs, corpus)
-        files = sorted(corpus.iterdir())
+        if OPED2.is_dir():  # the distractors go late too: a delta of ~1/every of everything
+            shutil.copytree(OPED2, corpus / "oped2")
+        files = sorted(p for p in corpus.rglob("*") if p.is_file())
         held = work / "held"
         held.mkdir()
         for path in files[::every]:
-            shutil.move(path, held / path.name)
+            shutil.move(path, held / path.relative_to(corpus).as_posix().replace("/", "-"))
         segments.DELTA_MIN_BASE_PASSAGES = 0
         segments.MAX_DELTA_SHARE = 1.0
         with Archive(Settings(index_dir=work / "delta", cache_dir=cache)) as archive:
-            archive.build([str(corpus), *distractors])
+            archive.build([str(corpus)])
             for path in held.iterdir():
                 shutil.move(path, corpus / path.name)
             report = archive.update()
@@ -61,7 +64,7 @@ def measure(every: int) -> dict[str, object]:
                 CMRC, archive, report, questions, MODES, distractors, SilentProgress()
             )
         with Archive(Settings(index_dir=work / "rebuilt", cache_dir=cache)) as archive:
-            report = archive.build([str(corpus), *distractors])
+            report = archive.build([str(corpus)])
             rebuilt = run_questions(
                 CMRC, archive, report, questions, MODES, distractors, SilentProgress()
             )
