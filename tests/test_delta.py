@@ -272,3 +272,27 @@ def test_a_changed_title_with_the_same_text_moves_the_article_to_the_delta(
     assert hits[0].article.published is not None and hits[0].article.published.month == 2
     ids = [c.id for c in archive.passages()]  # its old passages are not read twice
     assert len(ids) == len(set(ids)) == report.passages
+
+
+def test_a_delta_version_says_so_and_a_damaged_delta_is_one_clear_error(
+    settings,  # noqa: F811
+    corpus_copy,
+    deltas,
+):
+    """Format 3 marks a version with a delta (an older tool refuses it rather than read
+    the base alone); whole versions stay format 2. A delta that lost a file is reported
+    as a damaged index, never a traceback."""
+    import json
+
+    from rag.errors import IndexCorruptError
+
+    archive = Archive(settings)
+    archive.build([str(corpus_copy)])
+    assert json.loads((live_dir(settings) / "manifest.json").read_text())["format_version"] == 2
+    (corpus_copy / "new.md").write_text(NEW_ARTICLE, encoding="utf-8")
+    archive.update()
+    version = live_dir(settings)
+    assert json.loads((version / "manifest.json").read_text())["format_version"] == 3
+    (version / "delta" / "removed.json").unlink()
+    with pytest.raises(IndexCorruptError, match="damaged"):
+        IndexReader(settings.index_dir)

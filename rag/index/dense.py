@@ -198,13 +198,14 @@ def _search_dense(
         mask[allowed] = True
         bitmap = np.packbits(mask, bitorder="little")
         selector = faiss.IDSelectorBitmap(index.ntotal, faiss.swig_ptr(bitmap))
-        # fewer allowed rows means fewer hits per visited node/list: visit more
-        widen = math.ceil(index.ntotal / len(allowed))
+        # fewer allowed rows means fewer hits per visited node/list: visit more (by the
+        # ratio itself: a delta's few tombstones must not double every query's work)
+        widen = index.ntotal / len(allowed)
         if kind == "hnsw":
-            ef = min(max(index.hnsw.efSearch, k) * widen, 4096)
+            ef = min(math.ceil(max(index.hnsw.efSearch, k) * widen), 4096)
             params = faiss.SearchParametersHNSW(sel=selector, efSearch=ef)
         elif kind == "ivf":
-            nprobe = min(index.nlist, index.nprobe * widen)
+            nprobe = min(index.nlist, math.ceil(index.nprobe * widen))
             params = faiss.SearchParametersIVF(sel=selector, nprobe=nprobe)
         else:
             params = faiss.SearchParameters(sel=selector)

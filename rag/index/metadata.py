@@ -391,14 +391,25 @@ class MetadataStore:
             ]
         return sorted(rows)
 
-    def source_counts(self) -> tuple[SourceCount, ...]:
-        return tuple(
-            SourceCount(r[0] or "unknown", r[1])
-            for r in self._query(
+    def source_counts(self, among: Iterable[str] | None = None) -> tuple[SourceCount, ...]:
+        """Articles per source, most first; of the articles ``among`` when given."""
+        if among is None:
+            rows = self._query(
                 "SELECT source, count(*) FROM articles GROUP BY source "
                 "ORDER BY count(*) DESC, source"
             )
-        )
+            return tuple(SourceCount(r[0] or "unknown", r[1]) for r in rows)
+        counts: dict[str, int] = {}
+        ids = list(among)
+        for start in range(0, len(ids), 500):
+            part = ids[start : start + 500]
+            marks = ",".join("?" * len(part))
+            for source, n in self._query(
+                f"SELECT source, count(*) FROM articles WHERE id IN ({marks}) GROUP BY source",
+                part,
+            ):
+                counts[source or "unknown"] = counts.get(source or "unknown", 0) + n
+        return tuple(SourceCount(name, n) for name, n in counts.items())
 
     def passage_count(self) -> int:
         return int(self._query("SELECT count(*) FROM chunks")[0][0])

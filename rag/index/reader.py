@@ -61,6 +61,11 @@ class IndexReader(MetadataReads):
                 removed = Tombstones.load(delta)
                 delta_manifest = IndexManifest.from_file(delta / MANIFEST)
                 fresh = load_dense(delta)
+                if fresh.ntotal != delta_manifest.passages:
+                    raise ValueError(
+                        f"the delta holds {fresh.ntotal} vectors for "
+                        f"{delta_manifest.passages} passages"
+                    )
                 self.segments = SegmentedDense(self.dense, fresh, Split(removed, fresh.ntotal))
                 self.keyword = SegmentedKeyword(
                     self.keyword,
@@ -78,7 +83,13 @@ class IndexReader(MetadataReads):
             raise IndexCorruptError(
                 f"cannot open {self.version_dir / 'meta.sqlite'} ({exc}); rebuild the index"
             ) from None
-        if self.dense.ntotal != base_rows or self.passages != self.manifest.passages:
+        # a delta's metadata rows against its vectors (a whole version's rows are not
+        # counted: that would cost every cold question a scan of the chunks table)
+        delta_rows = self.meta.passage_count() if self.segments is not None else self.passages
+        if (
+            self.dense.ntotal != base_rows
+            or not self.passages == delta_rows == self.manifest.passages
+        ):
             raise IndexCorruptError(
                 f"{self.version_dir}: {self.passages} passages stored but the manifest says "
                 f"{self.manifest.passages}; rebuild the index"

@@ -226,10 +226,8 @@ class SegmentedMetadata:
         counts: dict[str, int] = {}
         for item in (*self.base.source_counts(), *self.delta.source_counts()):
             counts[item.name] = counts.get(item.name, 0) + item.articles
-        for article_id in self.removed.articles:
-            gone = self.base.article(article_id)
-            if gone is not None:
-                counts[gone.source or "unknown"] -= 1
+        for item in self.base.source_counts(self.removed.articles):
+            counts[item.name] -= item.articles
         ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
         return tuple(SourceCount(name, n) for name, n in ranked if n > 0)
 
@@ -247,8 +245,12 @@ def open_metadata(version_dir: Path) -> MetadataReader:
     delta = delta_dir(version_dir)
     if delta is None:
         return base
+    fresh: MetadataStore | None = None
     try:
-        return SegmentedMetadata(base, MetadataStore(delta / "meta.sqlite"), Tombstones.load(delta))
+        fresh = MetadataStore(delta / "meta.sqlite")
+        return SegmentedMetadata(base, fresh, Tombstones.load(delta))
     except BaseException:
         base.close()
+        if fresh is not None:
+            fresh.close()
         raise

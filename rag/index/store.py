@@ -33,6 +33,9 @@ from rag.errors import IndexCorruptError, IndexLockedError, IndexMissingError, I
 # 2: source paths are stored absolute and the manifest records build_cwd. Version 1
 # indexes (relative paths) are read, and migrated by their next update.
 FORMAT_VERSION = 2
+# 3: the version holds a delta beside its base (rag.index.segments). Whole versions are
+# still written as 2, which older tools read; they refuse a 3 instead of misreading it.
+DELTA_FORMAT_VERSION = 3
 CURRENT = "CURRENT"
 VERSIONS = "versions"
 MANIFEST = "manifest.json"
@@ -77,10 +80,10 @@ class IndexManifest:
         version = data.get("format_version") if isinstance(data, dict) else None
         if not isinstance(version, int):
             raise IndexCorruptError(f"{path} is not an index manifest; rebuild the index")
-        if version > FORMAT_VERSION:
+        if version > DELTA_FORMAT_VERSION:
             raise IndexCorruptError(
                 f"index at {path.parent} has format version {version}, newer than this "
-                f"tool's {FORMAT_VERSION}; upgrade rag or rebuild the index"
+                f"tool's {DELTA_FORMAT_VERSION}; upgrade rag or rebuild the index"
             )
         try:
             data["source_roots"] = tuple(data.get("source_roots", ()))

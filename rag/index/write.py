@@ -17,6 +17,7 @@ from rag.index.metadata import write_metadata, write_metadata_from
 from rag.index.segments import DELTA_DIR, Tombstones, link_base
 from rag.index.sparse import KEYWORD_FIELDS, KeywordIndex, TermCounts, keyword_texts, term_arrays
 from rag.index.store import (
+    DELTA_FORMAT_VERSION,
     FORMAT_VERSION,
     MANIFEST,
     IndexManifest,
@@ -242,7 +243,7 @@ def write_delta_version(
         removed.save(folder)
         manifest = replace(
             live,
-            format_version=FORMAT_VERSION,
+            format_version=DELTA_FORMAT_VERSION,
             articles=articles,
             passages=removed.base_passages - len(removed.rows) + written.passages,
             sources=sources,

@@ -28,7 +28,7 @@ from rag.index.segments import (
     tombstones,
 )
 from rag.index.sparse import KEYWORD_FIELDS, TermCounts, term_arrays
-from rag.index.store import FORMAT_VERSION, IndexManifest
+from rag.index.store import DELTA_FORMAT_VERSION, FORMAT_VERSION, IndexManifest
 from rag.index.write import DeltaContent, write_delta_version
 from rag.pipeline.embedding import PartEncoder
 from rag.pipeline.passages import Passages, make_passages
@@ -60,7 +60,7 @@ def plan_delta(
     base_rows = base_passages(manifest)
     if (
         not delta_possible(base_rows)
-        or manifest.format_version != FORMAT_VERSION
+        or manifest.format_version not in (FORMAT_VERSION, DELTA_FORMAT_VERSION)
         or manifest.extra.get("keyword_fields") != KEYWORD_FIELDS
         or term_arrays(live_dir) is None
     ):
