@@ -308,3 +308,37 @@ def test_source_articles_are_stored_as_utf8_and_older_ascii_rows_are_upgraded(
     assert all(after[s.path] == s.article for s in before)
     odd = replace(before[0].article, path="/tmp/caf\udce9.txt", title="标题 \u2028 x")
     assert article_from_json(article_to_json(odd)) == odd
+
+
+def test_questions_look_up_their_tokens_in_the_vocabulary_table(sample_index, tmp_path):
+    """The keyword side reads its vocabulary from ``bm25/vocab.sqlite`` a token at a time
+    (a question no longer parses the whole JSON); scores are those of the JSON
+    vocabulary, which versions written before the table still use."""
+    import shutil
+
+    from rag.index.sparse import VocabularyTable
+
+    config = sample_index[0]
+    reader = IndexReader(config.index_dir)
+    copy = tmp_path / "index"
+    shutil.copytree(config.index_dir, copy)
+    try:
+        assert isinstance(reader.keyword.vocab, VocabularyTable)
+        table = reader.keyword.vocab
+        stored = json.loads((reader.version_dir / "bm25" / "vocab.index.json").read_text())
+        assert dict(table) == stored and len(table) == len(stored)
+        assert "不存在的词元" not in table and table.get("不存在的词元") is None
+        for path in (current_version_dir(copy) / "bm25").glob("vocab.sqlite"):
+            path.unlink()
+        older = IndexReader(copy)
+        try:
+            assert isinstance(older.keyword.vocab, dict)
+            for question in QUESTIONS:
+                assert np.array_equal(
+                    reader.keyword.scores(question), older.keyword.scores(question)
+                )
+                assert reader.term_weights(question) == older.term_weights(question)
+        finally:
+            older.close()
+    finally:
+        reader.close()

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import json
 import math
+import sqlite3
+import threading
 from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -30,6 +32,9 @@ SPARSE_DIR = "bm25"
 # bm25s file names (its ``save`` layout), read by queries
 _ARRAYS = ("data", "indices", "indptr")
 _VOCAB = "vocab.index.json"
+# the same vocabulary as a SQLite table, so that a question looks up its few tokens
+# instead of parsing the whole JSON (~0.1 s at 100k passages, ~0.5 s at 1M)
+_VOCAB_TABLE = "vocab.sqlite"
 _NONOCCURRENCE = "nonoccurrence_array.index.npy"
 # per-passage token counts, read by the next update
 _TERMS = ("indptr", "ids", "counts")  # their token ids are the score matrix's columns
@@ -284,7 +289,7 @@ class KeywordIndex:
         self,
         tokenizer: str,
         size: int,
-        vocab: dict[str, int],
+        vocab: Mapping[str, int],
         matrix: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
         terms: TermCounts | None = None,
         average: float | None = None,
@@ -320,6 +325,7 @@ class KeywordIndex:
         for name, values in zip(_ARRAYS, self.matrix, strict=True):
             np.save(folder / f"{name}.csc.index.npy", values)
         (folder / _VOCAB).write_text(json.dumps(self.vocab, ensure_ascii=False), "utf-8")
+        VocabularyTable.write(folder / _VOCAB_TABLE, self.vocab)
         self.terms.save(folder)
 
     @classmethod
@@ -335,7 +341,11 @@ class KeywordIndex:
         data, indices, indptr = (
             np.load(folder / f"{name}.csc.index.npy", mmap_mode=mode) for name in _ARRAYS
         )
-        vocab = json.loads((folder / _VOCAB).read_text(encoding="utf-8"))
+        vocab: Mapping[str, int]
+        if (folder / _VOCAB_TABLE).exists():
+            vocab = VocabularyTable(folder / _VOCAB_TABLE)
+        else:  # a version written before the table
+            vocab = json.loads((folder / _VOCAB).read_text(encoding="utf-8"))
         if not len(indptr) or len(indptr) > len(vocab) + 1:
             raise ValueError(f"{folder}: vocabulary and score matrix disagree")
         return cls(tokenizer, size, vocab, (data, indices, indptr))
@@ -378,6 +388,52 @@ class KeywordIndex:
     ) -> tuple[np.ndarray, np.ndarray]:
         """(scores, rows) of the top ``k`` rows with a positive score, inside ``allowed_rows``."""
         return top_scores(self.scores(query), k, allowed_rows)
+
+
+class VocabularyTable(Mapping[str, int]):
+    """A saved vocabulary (token -> column), read from SQLite a token at a time."""
+
+    def __init__(self, path: Path) -> None:
+        # immutable: versions never change once published (and may be unlinked later)
+        self._conn = sqlite3.connect(
+            f"file:{path}?mode=ro&immutable=1", uri=True, check_same_thread=False
+        )
+        self._lock = threading.Lock()
+        self._size = int(self._query("SELECT n FROM size")[0][0])
+
+    def _query(self, sql: str, args: tuple[object, ...] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return self._conn.execute(sql, args).fetchall()
+
+    @staticmethod
+    def write(path: Path, vocab: Mapping[str, int]) -> None:
+        conn = sqlite3.connect(path)
+        try:
+            conn.execute("CREATE TABLE vocab (token BLOB PRIMARY KEY, id INTEGER) WITHOUT ROWID")
+            conn.execute("CREATE TABLE size (n INTEGER NOT NULL)")
+            # bytes: a token with a lone surrogate (an undecodable byte) is stored as well
+            conn.executemany(
+                "INSERT INTO vocab VALUES (?, ?)",
+                ((token.encode("utf-8", "surrogatepass"), i) for token, i in vocab.items()),
+            )
+            conn.execute("INSERT INTO size VALUES (?)", (len(vocab),))
+            conn.commit()
+        finally:
+            conn.close()
+
+    def __getitem__(self, token: str) -> int:
+        key = token.encode("utf-8", "surrogatepass")
+        found = self._query("SELECT id FROM vocab WHERE token = ?", (key,))
+        if not found:
+            raise KeyError(token)
+        return int(found[0][0])
+
+    def __iter__(self) -> Iterator[str]:
+        rows = self._query("SELECT token FROM vocab ORDER BY id")
+        return (bytes(row[0]).decode("utf-8", "surrogatepass") for row in rows)
+
+    def __len__(self) -> int:
+        return self._size
 
 
 def idf(passages: int, df: int) -> float:

@@ -9,6 +9,7 @@ The split comes from the matrix bm25s builds (``KeywordIndex.build``): each entr
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -59,8 +60,9 @@ def query_vector(query: str, tokenizer: str, vocab: dict[str, int], idf: np.ndar
     return weights
 
 
-def save_terms(directory: Path, vocab: dict[str, int], idf: np.ndarray) -> None:
-    (directory / VOCAB_FILE).write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
+def save_terms(directory: Path, vocab: Mapping[str, int], idf: np.ndarray) -> None:
+    text = json.dumps(dict(vocab), ensure_ascii=False)
+    (directory / VOCAB_FILE).write_text(text, encoding="utf-8")
     np.save(directory / IDF_FILE, idf)
 
 
