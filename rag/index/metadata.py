@@ -341,12 +341,21 @@ class MetadataStore:
             )
         }
 
+    def signature_keys(self) -> frozenset[str]:
+        """The keys of the stored MinHash signatures, without reading the signatures."""
+        if not self._has_minhashes():
+            return frozenset()
+        return frozenset(k for (k,) in self._query("SELECT key FROM minhashes"))
+
     def signatures(self) -> dict[str, bytes]:
         """The stored MinHash signatures by text key (none in versions from before them)."""
-        tables = {r[0] for r in self._query("SELECT name FROM sqlite_master")}
-        if "minhashes" not in tables:
+        if not self._has_minhashes():
             return {}
         return {k: v for k, v in self._query("SELECT key, hashvalues FROM minhashes")}
+
+    def _has_minhashes(self) -> bool:
+        tables = {r[0] for r in self._query("SELECT name FROM sqlite_master")}
+        return "minhashes" in tables
 
     def passage_layout(
         self,

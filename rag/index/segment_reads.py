@@ -112,10 +112,9 @@ class SegmentedKeyword:
         base, delta = self.base.column(token), self.delta.column(token)
         df = 0
         if base is not None:
-            column = self.base.vocab[token]
-            df += base[0] - self._removed_df.get(column, 0)
+            df += base.df - self._removed_df.get(base.id, 0)
         if delta is not None:
-            df += delta[0]
+            df += delta.df
         if df <= 0:
             return 0.0, []
         weight = idf(self.split.live, df)
@@ -123,8 +122,8 @@ class SegmentedKeyword:
         segments = ((0, self.base.size, base), (self.split.base_rows, self.delta.size, delta))
         for offset, size, found in segments:
             if found is not None:
-                scale = np.float32(weight / idf(size, found[0]))
-                parts.append((offset, found[1], found[2] * scale))
+                scale = np.float32(weight / idf(size, found.df))
+                parts.append((offset, found.rows, found.scores * scale))
         return weight, parts
 
     def scores(self, query: str) -> np.ndarray:

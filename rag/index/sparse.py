@@ -199,7 +199,17 @@ def term_arrays(directory: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray] | 
 
 def average_length(terms: TermCounts) -> float:
     """The passages' average length in tokens (BM25's length normalisation)."""
-    return float(np.sum(terms.counts, dtype=np.int64)) / terms.rows if terms.rows else 1.0
+    return _mean_length(terms.counts, terms.rows)
+
+
+def stored_average_length(directory: Path) -> float:
+    """``average_length`` of the token counts a version stored (1.0 without any)."""
+    arrays = term_arrays(directory)
+    return 1.0 if arrays is None else _mean_length(arrays[2], len(arrays[0]) - 1)
+
+
+def _mean_length(counts: np.ndarray, rows: int) -> float:
+    return float(np.sum(counts, dtype=np.int64)) / rows if rows else 1.0
 
 
 def _numbers(values: array[int]) -> np.ndarray:
@@ -283,6 +293,17 @@ def _stable_order(ids: np.ndarray, bound: int) -> np.ndarray:
     return order[np.argsort(high[order], kind="stable")]
 
 
+@dataclass(frozen=True)
+class Column:
+    """One token's column of a score matrix: its id, document frequency, and the rows
+    holding it with their scores."""
+
+    id: int
+    df: int
+    rows: np.ndarray
+    scores: np.ndarray
+
+
 class KeywordIndex:
     """BM25 scores for every passage row; rows line up with the dense index.
 
@@ -355,8 +376,8 @@ class KeywordIndex:
             raise ValueError(f"{folder}: vocabulary and score matrix disagree")
         return cls(tokenizer, size, vocab, (data, indices, indptr))
 
-    def column(self, token: str) -> tuple[int, np.ndarray, np.ndarray] | None:
-        """The token's column: its document frequency, rows and scores; None if unknown."""
+    def column(self, token: str) -> Column | None:
+        """The token's column of the score matrix; None if the index does not know it."""
         if self.matrix is None:
             return None
         data, indices, indptr = self.matrix
@@ -365,7 +386,7 @@ class KeywordIndex:
         if column is None or column + 1 >= len(indptr):
             return None
         start, end = int(indptr[column]), int(indptr[column + 1])
-        return end - start, indices[start:end], data[start:end]
+        return Column(column, end - start, indices[start:end], data[start:end])
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every row for ``query`` (zeros when no query token is known)."""
@@ -374,7 +395,7 @@ class KeywordIndex:
         for token in tokenize_query(query, self.tokenizer):
             found = self.column(token)
             if found is not None:
-                scores[found[1]] += found[2]
+                scores[found.rows] += found.scores
         return scores
 
     def term_weights(self, query: str) -> dict[str, float]:
@@ -385,7 +406,7 @@ class KeywordIndex:
             found = self.column(token)
             if found is not None:
                 text = token_text(token)
-                weights[text] = max(weights.get(text, 0.0), idf(self.size, found[0]))
+                weights[text] = max(weights.get(text, 0.0), idf(self.size, found.df))
         return weights
 
     def search(

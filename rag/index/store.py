@@ -36,6 +36,8 @@ FORMAT_VERSION = 2
 # 3: the version holds a delta beside its base (rag.index.segments). Whole versions are
 # still written as 2, which older tools read; they refuse a 3 instead of misreading it.
 DELTA_FORMAT_VERSION = 3
+# what this tool writes: a version of another format is migrated by the next update
+CURRENT_FORMATS = (FORMAT_VERSION, DELTA_FORMAT_VERSION)
 CURRENT = "CURRENT"
 VERSIONS = "versions"
 MANIFEST = "manifest.json"

@@ -15,7 +15,13 @@ from rag.config import Settings
 from rag.index.dense import build_dense, load_dense, resolve_kind, save_dense
 from rag.index.metadata import write_metadata, write_metadata_from
 from rag.index.segments import DELTA_DIR, Tombstones, link_base
-from rag.index.sparse import KEYWORD_FIELDS, KeywordIndex, TermCounts, keyword_texts, term_arrays
+from rag.index.sparse import (
+    KEYWORD_FIELDS,
+    KeywordIndex,
+    TermCounts,
+    keyword_texts,
+    stored_average_length,
+)
 from rag.index.store import (
     DELTA_FORMAT_VERSION,
     FORMAT_VERSION,
@@ -215,9 +221,7 @@ def write_delta_version(
     live = IndexManifest.from_file(live_dir / MANIFEST)
     average = live.extra.get("keyword_average_length")
     if average is None:  # a base written before the average was recorded
-        arrays = term_arrays(live_dir)
-        rows = len(arrays[0]) - 1 if arrays is not None else 0
-        average = float(np.sum(arrays[2], dtype=np.int64)) / rows if arrays and rows else 1.0
+        average = stored_average_length(live_dir)
     progress.start("writing index", 3)
     staging = new_staging_dir(index_dir)
     try:

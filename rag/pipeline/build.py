@@ -32,8 +32,7 @@ from rag.index.previous import PreviousVersion
 from rag.index.segment_reads import open_metadata
 from rag.index.segments import delta_dir
 from rag.index.store import (
-    DELTA_FORMAT_VERSION,
-    FORMAT_VERSION,
+    CURRENT_FORMATS,
     MANIFEST,
     IndexManifest,
     collect_garbage,
@@ -224,7 +223,7 @@ def _nothing_changed(read: ReadResult, live: LiveVersion, roots: Sequence[str]) 
     counts = read.counts
     return (
         counts.added == counts.updated == counts.removed == 0
-        and live.manifest.format_version in (FORMAT_VERSION, DELTA_FORMAT_VERSION)
+        and live.manifest.format_version in CURRENT_FORMATS
         and sorted(roots) == sorted(live.roots)
     )
 

@@ -28,7 +28,7 @@ from rag.index.segments import (
     tombstones,
 )
 from rag.index.sparse import KEYWORD_FIELDS, TermCounts, term_arrays
-from rag.index.store import DELTA_FORMAT_VERSION, FORMAT_VERSION, IndexManifest
+from rag.index.store import CURRENT_FORMATS, IndexManifest
 from rag.index.write import DeltaContent, write_delta_version
 from rag.pipeline.embedding import PartEncoder
 from rag.pipeline.passages import Passages, make_passages
@@ -60,7 +60,7 @@ def plan_delta(
     base_rows = base_passages(manifest)
     if (
         not delta_possible(base_rows)
-        or manifest.format_version not in (FORMAT_VERSION, DELTA_FORMAT_VERSION)
+        or manifest.format_version not in CURRENT_FORMATS
         or manifest.extra.get("keyword_fields") != KEYWORD_FIELDS
         or term_arrays(live_dir) is None
     ):
@@ -71,7 +71,7 @@ def plan_delta(
     try:
         stored = base.article_keys()
         stored_keys = base.source_keys()
-        signature_keys = frozenset(base.signatures())
+        signature_keys = base.signature_keys()
         if gone is not None:
             stored = {k: v for k, v in stored.items() if k not in gone.articles}
             live_keys = {p: k for p, k in stored_keys.items() if p not in gone.sources}
