@@ -96,3 +96,32 @@ def test_api(weights, onnx_dir) -> None:
     assert m.token_count("passage text") == NumpyE5(weights).token_count("passage text")
     with pytest.raises(TypeError):
         m.encode("not a list", is_query=False)
+
+
+def test_standard_attention_graph_computes_the_fused_graph(weights, onnx_dir) -> None:
+    """The graph OpenVINO reads (attention in standard ops, 1/sqrt(d) folded into W_q)
+    is the same function as onnxruntime's com.microsoft Attention graph, padding included."""
+    from rag.embed.e5_onnx import graph_inputs, model_file
+
+    engine = OnnxE5(weights, quantized=False, cache_dir=onnx_dir)
+    standard = model_file(weights, quantized=False, cache_dir=onnx_dir, fused_attention=False)
+    assert standard.name == "e5-standard-f32.onnx"
+    session = onnxruntime.InferenceSession(str(standard), providers=["CPUExecutionProvider"])
+    tok = engine.tokenizer
+    seqs = [[tok.bos, *tok.encode(t), tok.eos] for t in ["中美在COP28上承诺了什么", "a" * 40, ""]]
+    emb, mask = graph_inputs(engine, seqs, 16)
+    assert emb.shape[1] % 16 == 0 and mask.sum() == sum(map(len, seqs))
+    (fused,) = engine.session.run(["pooled"], {"emb": emb, "mask": mask})
+    (plain,) = session.run(["pooled"], {"emb": emb, "mask": mask})
+    np.testing.assert_allclose(plain, fused, atol=2e-5)
+    with pytest.raises(ValueError, match="fused-attention"):
+        model_file(weights, quantized=True, cache_dir=onnx_dir, fused_attention=False)
+
+
+def test_padding_is_capped_at_the_position_table(weights, onnx_dir) -> None:
+    from rag.embed.e5_onnx import graph_inputs
+
+    engine = OnnxE5(weights, quantized=False, cache_dir=onnx_dir)
+    longest = [[engine.tokenizer.bos] * (len(engine.pos) - 1)]
+    emb, mask = graph_inputs(engine, longest, 48)
+    assert emb.shape[1] == len(engine.pos) and mask.sum() == len(engine.pos) - 1

