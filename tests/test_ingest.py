@@ -358,3 +358,25 @@ def test_load_article_reasons_are_errors(tmp_path: Path) -> None:
         load_article(_write(tmp_path / "blank.md", "  \n\n"))
     with pytest.raises(IngestError, match=r"over the 0\.001 MB limit"):
         load_article(RFI_20231115, max_bytes=1000)
+
+
+def test_the_slow_date_search_runs_only_when_the_header_has_no_date(tmp_path: Path) -> None:
+    """A page whose only date is "1 December 2023" in its text needs htmldate's last-resort
+    search: it runs for a file without a date in its header, not for one with a date."""
+    from rag.ingest import load_article
+    from rag.ingest.clean import clean_html
+
+    body = "<p>" + "中美两国在气候大会上发表联合声明，承诺加速能源转型。" * 8 + "</p>"
+    page = f"<html><body><article><h1>气候</h1><span>1 December 2023</span>{body}</article></body></html>"
+    assert clean_html(page).date == "2023-12-01"
+    assert clean_html(page, need_date=False).date is None
+    assert clean_html(page, need_date=False).text == clean_html(page).text
+
+    bare = tmp_path / "bare.html"
+    bare.write_text(page, encoding="utf-8")
+    article, _ = load_article(bare)
+    assert article.published is not None and article.published.date().isoformat() == "2023-12-01"
+    dated = tmp_path / "dated.md"
+    dated.write_text(f"---\ntitle: 气候\ndate: 2024-05-06\n---\n{page}", encoding="utf-8")
+    article, _ = load_article(dated)
+    assert article.published is not None and article.published.date().isoformat() == "2024-05-06"

@@ -58,7 +58,7 @@ def parse_article(path: Path, data: bytes) -> tuple[Article, list[str]]:
     title, url, published, author = raw.title, raw.url, raw.published, raw.author
     sitename: str | None = None
     if raw.body_kind == "html":
-        cleaned = clean_html(raw.body, url=url)
+        cleaned = clean_html(raw.body, url=url, need_date=published is None)
         body = cleaned.text
         sitename = cleaned.sitename
         if warnings:

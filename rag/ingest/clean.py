@@ -35,11 +35,16 @@ _PRUNE_XPATH = [
 ]
 
 
-@lru_cache(maxsize=1)
-def _extractor() -> Extractor:
+@lru_cache(maxsize=2)
+def _extractor(extensive_date_search: bool = True) -> Extractor:
     """trafilatura's options, made on first use: importing trafilatura costs ~0.3 s of
-    CPU that an update which parses no HTML (most cron runs) need not pay."""
-    from trafilatura.settings import Extractor, use_config
+    CPU that an update which parses no HTML (most cron runs) need not pay.
+
+    ``extensive_date_search=False``: htmldate's quick places only (meta tags, time
+    elements, URL and text patterns), never its last resort, dateparser over every
+    date-like string of the page, which took a quarter of a news-oped2 build's main
+    thread for dates the feed header already gave."""
+    from trafilatura.settings import Extractor, set_date_params, use_config
 
     config = use_config()
     # trafilatura falls back to a whole-page text dump below 250 extracted characters;
@@ -54,6 +59,7 @@ def _extractor() -> Extractor:
         tables=True,
         formatting=False,
         with_metadata=True,
+        date_params=set_date_params(extensive_date_search),
     )
 
 
@@ -81,8 +87,11 @@ class CleanedHtml:
     author: str | None = None
 
 
-def clean_html(html: str, *, url: str | None = None) -> CleanedHtml:
-    """Extract the article text and page metadata from an HTML page or fragment."""
+def clean_html(html: str, *, url: str | None = None, need_date: bool = True) -> CleanedHtml:
+    """Extract the article text and page metadata from an HTML page or fragment.
+
+    ``need_date=False`` (the caller knows the date) skips the slow last-resort date search;
+    a date found by the quick ones is still returned."""
     try:
         tree = lxml.html.document_fromstring(_XML_INCOMPATIBLE.sub("", html))
     except (etree.ParserError, ValueError):
@@ -92,7 +101,8 @@ def clean_html(html: str, *, url: str | None = None) -> CleanedHtml:
     from trafilatura.settings import Document
 
     try:
-        document = bare_extraction(tree, url=url, options=_extractor(), prune_xpath=_PRUNE_XPATH)
+        options = _extractor(need_date)
+        document = bare_extraction(tree, url=url, options=options, prune_xpath=_PRUNE_XPATH)
     except (ValueError, TypeError, AttributeError):  # trafilatura on hopeless markup
         document = None
     if not isinstance(document, Document):  # None: nothing worth extracting
