@@ -193,12 +193,11 @@ class OpenVinoE5(NumpyE5):
         self._requests = threading.local()
         self._warm_up()
         inputs: list[dict[str, np.ndarray]] = []
-        forward = self._forward
 
         def record(seqs: list[list[int]]) -> np.ndarray:
             emb, mask = graph_inputs(self, seqs, PAD_MULTIPLE)
             inputs.append({"emb": emb, "mask": mask})
-            return forward(seqs)
+            return self._infer(emb, mask)
 
         self._forward = record  # type: ignore[method-assign]
         try:
@@ -222,7 +221,10 @@ class OpenVinoE5(NumpyE5):
                 )
 
     def _forward(self, seqs: list[list[int]]) -> np.ndarray:
-        emb, mask = graph_inputs(self, seqs, PAD_MULTIPLE)
+        return self._infer(*graph_inputs(self, seqs, PAD_MULTIPLE))
+
+    def _infer(self, emb: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """Mean-pooled vectors of one bucket's graph inputs, on this thread's request."""
         request: Any = getattr(self._requests, "request", None)
         if request is None:  # an infer request serves one call at a time: one per thread
             request = self._requests.request = self.compiled.create_infer_request()
