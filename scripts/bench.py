@@ -152,7 +152,7 @@ def bench_build(source: Path) -> list[Row]:
     """A full build with an empty embedding cache, then the configured engine alone on
     the very texts that build embedded (passages with their titles, engine warm): the
     build's share of the engine's rate is what ingest, chunking, BM25 and writing cost."""
-    from rag.chunking import embedding_text
+    from rag.build.chunking import embedding_text
     from rag.embed import embedder_for
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -15,7 +15,7 @@ import statistics
 import time
 from pathlib import Path
 
-from rag.answer import extractive_answer
+from rag.answer.compose import extractive_answer
 from rag.archive import Archive
 from rag.config import Settings
 from rag.records import SearchOptions

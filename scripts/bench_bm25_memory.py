@@ -35,7 +35,7 @@ SOURCES = [ROOT.parent / "shared" / "data" / "news-oped2", ROOT / "corpus" / "sa
 
 def texts(n: int) -> list[str]:
     """``n`` keyword documents as an index holds them (title + 300-character passage)."""
-    from rag.chunking import chunk_article
+    from rag.build.chunking import chunk_article
     from rag.index.sparse import keyword_text
     from rag.ingest import load_article
 

@@ -29,11 +29,11 @@ from bench_engine import load  # noqa: E402
 from bench_engine_routes import cpu_model  # noqa: E402
 
 from rag import Archive  # noqa: E402
+from rag.build.pipeline import chunk_articles  # noqa: E402
+from rag.build.sources import read_sources  # noqa: E402
 from rag.config import Settings  # noqa: E402
 from rag.embed import embedder_for  # noqa: E402
 from rag.ingest import merge_duplicates  # noqa: E402
-from rag.pipeline.build import chunk_articles  # noqa: E402
-from rag.pipeline.sources import read_sources  # noqa: E402
 from rag.progress import SilentProgress  # noqa: E402
 
 

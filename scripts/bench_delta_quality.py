@@ -4,7 +4,7 @@
 CMRC 2018 paragraphs (+ news-oped2 distractors when ../shared is there): one index is
 built from everything; the other is built without every ``--every``-th file (paragraphs
 and distractors alike) and then updated with them, written as a delta
-(``rag.index.segments``, its thresholds lifted for the run). The delta holds ~1/``every``
+(``rag.index.local.segments``, its thresholds lifted for the run). The delta holds ~1/``every``
 of the passages and the gold passages of ~1/``every`` of the questions, so any skew
 between the segments' keyword scores shows up in the figures.
 
@@ -23,10 +23,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import rag.index.segments as segments  # noqa: E402
+import rag.index.local.segments as segments  # noqa: E402
 from rag.archive import Archive  # noqa: E402
 from rag.config import MODES, Settings  # noqa: E402
-from rag.evaluate import load_squad, run_questions, write_paragraph_articles  # noqa: E402
+from rag.eval.retrieval import load_squad, run_questions, write_paragraph_articles  # noqa: E402
 from rag.progress import SilentProgress  # noqa: E402
 
 CMRC = ROOT / "tests" / "data" / "cmrc2018" / "cmrc2018_trial.json"

@@ -37,12 +37,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from rag.build.pipeline import chunk_articles  # noqa: E402
+from rag.build.sources import read_sources  # noqa: E402
 from rag.config import Settings  # noqa: E402
 from rag.index.backend import SearchIndex, open_index, write_index_version  # noqa: E402
 from rag.index.tokenize import tokenize, tokenize_query  # noqa: E402
 from rag.ingest import merge_duplicates  # noqa: E402
-from rag.pipeline.build import chunk_articles  # noqa: E402
-from rag.pipeline.sources import read_sources  # noqa: E402
 from rag.progress import SilentProgress  # noqa: E402
 from rag.records import Article, Chunk  # noqa: E402
 

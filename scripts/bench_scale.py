@@ -10,7 +10,7 @@ neighbour. Each copy of an article is its own article with a later date.
 
 For each N and index kind the index is written in the real on-disk format, then a fresh
 process opens it with ``IndexReader`` and answers real CMRC questions: warm p50/p95 of
-``rag.retrieve.search_index`` (what ``Archive.search`` runs) per mode, with the real e5
+``rag.search.retrieve.search_index`` (what ``Archive.search`` runs) per mode, with the real e5
 query embedding and without it (vectors embedded beforehand), and the process's RSS.
 ANN recall@10 is measured against exact search over the same vectors.
 
@@ -39,9 +39,9 @@ sys.path.insert(0, str(ROOT))
 
 from rag.config import Settings  # noqa: E402
 from rag.index.dense import DENSE_FILE, build_dense, load_dense, save_dense, search_dense  # noqa: E402
+from rag.index.local.write import write_version  # noqa: E402
 from rag.index.metadata import MetadataStore  # noqa: E402
 from rag.index.store import MANIFEST, IndexManifest, current_version_dir, writer_lock  # noqa: E402
-from rag.index.write import write_version  # noqa: E402
 from rag.records import Article, Chunk  # noqa: E402
 
 CMRC = ROOT.parent / "shared" / "data" / "cmrc2018" / "cmrc2018_trial.json"
@@ -251,9 +251,9 @@ class CachedQueries:
 def measure(index_dir: Path, qs: list[str], mmap: bool, repeats: int) -> dict[str, object]:
     """Run in a fresh process: open the index, answer ``qs`` in every mode."""
     from rag.embed import get_embedder
-    from rag.index.reader import IndexReader
+    from rag.index.local.reader import IndexReader
     from rag.records import SearchFilters
-    from rag.retrieve import SearchPlan, search_index
+    from rag.search.retrieve import SearchPlan, search_index
 
     base_rss = rss_mb()[0]
     t = time.perf_counter()

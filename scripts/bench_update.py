@@ -63,10 +63,10 @@ def synthesize(source: Path, out: Path, passages: int, cache: Path) -> dict[str,
     """Write the archive under ``out`` and fill ``cache`` with vectors for its passages."""
     import numpy as np
 
+    from rag.build import chunk_articles
     from rag.embed import embedder_name
-    from rag.index.embed_cache import EmbeddingCache, text_key
+    from rag.embed.cache import EmbeddingCache, text_key
     from rag.ingest import merge_duplicates, parse_article
-    from rag.pipeline import chunk_articles
 
     settings = Settings(index_dir=out / "unused")
     shutil.copytree(source, out, dirs_exist_ok=True)

@@ -31,9 +31,9 @@ sys.path.insert(0, str(ROOT))
 
 from rag.archive import Archive  # noqa: E402
 from rag.config import Settings  # noqa: E402
-from rag.evaluate import Question, load_squad, write_paragraph_articles  # noqa: E402
-from rag.index.reader import IndexReader  # noqa: E402
-from rag.no_answer import FEATURES, MODEL_FILE, UNSURE, signals  # noqa: E402
+from rag.eval.retrieval import Question, load_squad, write_paragraph_articles  # noqa: E402
+from rag.index.local.reader import IndexReader  # noqa: E402
+from rag.search.no_answer import FEATURES, MODEL_FILE, UNSURE, signals  # noqa: E402
 
 CMRC = ROOT / "tests" / "data" / "cmrc2018" / "cmrc2018_trial.json"
 CMRC_EN = ROOT / "tests" / "data" / "cmrc2018" / "cmrc2018_trial_en100.json"

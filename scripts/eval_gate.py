@@ -17,8 +17,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from rag.config import Settings  # noqa: E402
-from rag.evaluate import EvalReport, evaluate, format_table  # noqa: E402
-from rag.evaluate_answers import AnswerMetrics  # noqa: E402
+from rag.eval.answers import AnswerMetrics  # noqa: E402
+from rag.eval.retrieval import EvalReport, evaluate, format_table  # noqa: E402
 
 FLOORS = ROOT / "quality" / "floors.json"
 NEWS_QUESTIONS = ROOT / "tests" / "data" / "news_questions.jsonl"
@@ -85,7 +85,7 @@ def run(name: str, index_root: Path | None = None) -> list[str]:
 def run_news(index_root: Path | None = None, name: str = "news") -> list[str]:
     """A news question set (time words or 最新 / latest, gold articles) against
     floors[name]; both sets ask about the same bundled articles."""
-    from rag.evaluate_news import evaluate_news, format_news_table
+    from rag.eval.news import evaluate_news, format_news_table
 
     floors = json.loads(FLOORS.read_text(encoding="utf-8"))[name]
     root = index_root or ROOT / "indexes"

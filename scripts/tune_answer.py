@@ -24,13 +24,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from rag import answer  # noqa: E402
-from rag.answer_span import has_phrase_of_type, question_type  # noqa: E402
+from rag.answer import compose as answer  # noqa: E402
+from rag.answer.span import has_phrase_of_type, question_type  # noqa: E402
 from rag.archive import Archive  # noqa: E402
 from rag.config import Settings  # noqa: E402
-from rag.evaluate import load_squad, write_paragraph_articles  # noqa: E402
+from rag.eval.retrieval import load_squad, write_paragraph_articles  # noqa: E402
 from rag.records import SearchOptions  # noqa: E402
-from rag.sentences import lexical_overlap  # noqa: E402
+from rag.text.sentences import lexical_overlap  # noqa: E402
 
 DATA = ROOT / "tests" / "data" / "cmrc2018"
 GRID = {"type_weight": (0.0, 0.03, 0.06, 0.1), "rank_penalty": (0.0, 0.01, 0.02, 0.04)}
@@ -83,7 +83,7 @@ def collect(archive: Archive, limit: int | None = None) -> list[Asked]:
 
 
 def _value(s: Sentence, type_weight: float, rank_penalty: float) -> float:
-    """The sentence score of rag.answer._scored with the given weights."""
+    """The sentence score of rag.answer.compose._scored with the given weights."""
     return (
         s.cosine
         + answer.LEXICAL_WEIGHT * s.overlap

@@ -18,7 +18,7 @@ from rag.index.dense import (
     save_dense,
     search_dense,
 )
-from rag.index.reader import IndexReader
+from rag.index.local.reader import IndexReader
 from rag.index.store import current_version_dir
 from rag.records import BuildReport, SearchFilters, SearchOptions
 

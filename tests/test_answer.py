@@ -9,11 +9,11 @@ import pytest
 from conftest import QUESTION, STOCKTAKE
 from typer.testing import CliRunner
 
-from rag.answer import answer_question, extractive_answer, join_cited
-from rag.citations import check_citations, marker_numbers, split_cited_sentences
+from rag.answer.citations import check_citations, marker_numbers, split_cited_sentences
+from rag.answer.compose import answer_question, extractive_answer, join_cited
+from rag.answer.prompting import fence_passage, parse_template, question_language, render_messages
 from rag.cli import app
 from rag.config import Settings
-from rag.prompting import fence_passage, parse_template, question_language, render_messages
 from rag.records import AnswerSentence, SearchOptions
 
 runner = CliRunner()
@@ -202,8 +202,8 @@ def test_cli_without_any_passage_says_so(sample_index):
 def test_no_answer_introduces_the_closest_passages(sample_archive):
     from rich.console import Console
 
-    from rag.render import print_hits
-    from rag.render_answer import print_answer
+    from rag.cli.render import print_hits
+    from rag.cli.render_answer import print_answer
 
     result = replace(
         sample_archive.search(QUESTION, SearchOptions(k=2)),

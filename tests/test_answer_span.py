@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answer_span import answer_phrase, has_phrase_of_type, question_type
+from rag.answer.span import answer_phrase, has_phrase_of_type, question_type
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""rag.chunking's splitter cuts text exactly as langchain's RecursiveCharacterTextSplitter
+"""rag.build.chunking's splitter cuts text exactly as langchain's RecursiveCharacterTextSplitter
 (with the same separators, keep_separator="end", stripped whitespace) does: on the real
 articles and on generated texts built from the separators themselves."""
 
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rag.chunking import SEPARATORS, split_text
+from rag.build.chunking import SEPARATORS, split_text
 from rag.ingest import parse_article
 
 langchain = pytest.importorskip("langchain_text_splitters")

@@ -1,4 +1,4 @@
-"""The base + delta layout (rag.index.segments): an update over a large base writes only
+"""The base + delta layout (rag.index.local.segments): an update over a large base writes only
 a delta beside hard links to the base's files, and answers what a rebuild answers.
 
 The sample corpus is small, so each test lowers the base size from which updates write
@@ -17,11 +17,11 @@ import pytest
 from test_incremental import QUESTIONS, change_corpus, rankings
 from test_update import NEW_ARTICLE, settings  # noqa: F401 - the fixture
 
-import rag.index.segments as segments
+import rag.index.local.segments as segments
 from rag.archive import Archive
 from rag.config import Settings
-from rag.index.reader import IndexReader
-from rag.index.segment_reads import SegmentedMetadata
+from rag.index.local.reader import IndexReader
+from rag.index.local.segment_reads import SegmentedMetadata
 from rag.index.store import current_version_dir
 from rag.records import SearchFilters, SearchOptions
 

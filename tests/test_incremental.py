@@ -17,7 +17,7 @@ from test_update import NEW_ARTICLE, settings  # noqa: F401 - the fixture
 
 from rag.archive import Archive
 from rag.config import Settings
-from rag.index.reader import IndexReader
+from rag.index.local.reader import IndexReader
 from rag.index.sparse import KeywordIndex
 from rag.index.store import current_version_dir
 from rag.index.tokenize import tokenize
@@ -140,7 +140,7 @@ def test_an_update_reads_only_the_files_whose_size_or_mtime_changed(
 ):
     """The stat check is what keeps a cron update of a large archive cheap: an unchanged
     file is not even opened (the sizes and mtimes must survive from version to version)."""
-    import rag.pipeline.sources as sources
+    import rag.build.sources as sources
 
     for path in corpus_copy.iterdir():  # older than the racy-clean window
         stat = path.stat()
@@ -235,7 +235,7 @@ print(json.dumps([light == full, sum(map(len, full))]))
 def test_bm25_matrix_is_the_formula_in_any_block_size():
     """The score matrix is built a block of rows at a time: every block size gives the
     same arrays, and they hold Lucene's BM25 for each (passage, token) pair."""
-    from rag.chunking import chunk_article
+    from rag.build.chunking import chunk_article
     from rag.index.sparse import K1, B, TermCounts, bm25_matrix, keyword_text
     from rag.ingest import load_article
 

@@ -12,10 +12,10 @@ import pytest
 from rag.archive import Archive
 from rag.config import Settings
 from rag.errors import IngestError
-from rag.index.reader import IndexReader
+from rag.index.local.reader import IndexReader
 from rag.ingest import decode_bytes, discover_sources, load_article
-from rag.paths import display_path
 from rag.records import IngestFailure, SourceFile
+from rag.text.paths import display_path
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = sorted((ROOT / "corpus" / "sample").glob("*.txt"))
@@ -335,7 +335,7 @@ def test_file_vanishing_after_discovery_is_skipped(
     src.mkdir()
     doomed = _write(src / "doomed.txt", RFI_20231115.read_text("utf-8"))
     kept = _write(src / "kept.txt", RFI_20231115.read_text("utf-8"))
-    import rag.pipeline.sources as sources_stage
+    import rag.build.sources as sources_stage
 
     real_discover = sources_stage.discover_sources
 

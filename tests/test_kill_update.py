@@ -31,7 +31,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-import rag.index.segments as segments
+import rag.index.local.segments as segments
 from rag import Archive, Settings
 from rag.cli import app
 from rag.index.store import KEEP_OLD_VERSIONS
@@ -41,12 +41,12 @@ SAMPLE = ROOT / "corpus" / "sample"
 OPED2 = ROOT / "tests" / "data" / "oped2"
 QUESTION = "中美在COP28上承诺了什么"
 RUN_CLI = [sys.executable, "-c", "from rag.cli import app; app()"]
-# the same, writing updates as deltas over the base (rag.index.segments) at any size
+# the same, writing updates as deltas over the base (rag.index.local.segments) at any size
 DELTAS = "s.DELTA_MIN_BASE_PASSAGES = 0; s.MAX_DELTA_SHARE = 10.0"
 RUN_CLI_DELTA = [
     sys.executable,
     "-c",
-    f"import rag.index.segments as s; {DELTAS}; from rag.cli import app; app()",
+    f"import rag.index.local.segments as s; {DELTAS}; from rag.cli import app; app()",
 ]
 TRIALS = 24  # half add, half remove
 OLD, NEW = 5, 10  # articles without and with the five oped2 articles
@@ -178,7 +178,7 @@ def test_killed_updates_leave_the_old_or_the_new_index(
     tmp_path: Path, embedding_cache: Path, layout: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """``whole``: each update writes a whole version; ``delta``: a delta over the base
-    whose files the new version links (``rag.index.segments``)."""
+    whose files the new version links (``rag.index.local.segments``)."""
     cli = RUN_CLI
     if layout == "delta":
         cli = RUN_CLI_DELTA

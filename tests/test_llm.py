@@ -14,11 +14,11 @@ from conftest import QUESTION, STOCKTAKE
 from openai_server import Behaviour, ChatServer, start_server, stop_server
 from typer.testing import CliRunner
 
+from rag.answer.llm import ChatClient, ChatReply
 from rag.archive import Archive
 from rag.cli import app
 from rag.config import Settings
 from rag.errors import ConfigError, LLMError
-from rag.llm import ChatClient, ChatReply
 from rag.records import SearchOptions
 
 runner = CliRunner()

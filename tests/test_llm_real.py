@@ -28,8 +28,8 @@ import pytest
 from conftest import QUESTION, STOCKTAKE
 from typer.testing import CliRunner
 
+from rag.answer.citations import check_citations
 from rag.archive import Archive
-from rag.citations import check_citations
 from rag.cli import app
 from rag.config import Settings
 from rag.records import Answer, SearchOptions

@@ -16,7 +16,7 @@ from web_support import SYNDICATED_HOST, write_syndicated_copy
 
 from rag import Archive, SearchFilters, SearchOptions, Settings
 from rag.cli import app
-from rag.recency import newest_first, recency_word
+from rag.search.recency import newest_first, recency_word
 from rag.web.app import create_app
 
 runner = CliRunner()
@@ -175,7 +175,7 @@ LATEST_CLIMATE = "20231129-"  # the newest of the five sample articles
         ("What is the LATEST on climate talks?", "LATEST"),
         ("the most recent story about facial recognition", "most recent"),
         ("What did Kerry say recently?", "recently"),
-        ("最近三天中美谈了什么", None),  # a window (rag.timeexpr), not a preference
+        ("最近三天中美谈了什么", None),  # a window (rag.search.timeexpr), not a preference
         ("最近3个月的气候新闻", None),
         ("中美在COP28上承诺了什么", None),
         ("Will they recentralize power?", None),

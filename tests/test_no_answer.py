@@ -11,9 +11,9 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from rag.cli import app
-from rag.no_answer import FEATURES, MODEL_FILE, load_model, model_from_dict
+from rag.cli.render_answer import print_answer
 from rag.records import SearchOptions
-from rag.render_answer import print_answer
+from rag.search.no_answer import FEATURES, MODEL_FILE, load_model, model_from_dict
 
 runner = CliRunner()
 

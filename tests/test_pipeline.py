@@ -8,10 +8,10 @@ import pytest
 from conftest import QUESTION, STOCKTAKE
 
 from rag.archive import Archive
-from rag.chunking import chunk_article
+from rag.build.chunking import chunk_article
 from rag.config import Settings
 from rag.errors import EmbedderMismatchError, IndexMissingError, RagError
-from rag.index.reader import IndexReader
+from rag.index.local.reader import IndexReader
 from rag.index.store import MANIFEST, IndexManifest, current_version_dir
 from rag.records import SearchOptions
 

@@ -17,11 +17,11 @@ from conftest import QUESTION, SAMPLE, STOCKTAKE
 from openai_server import Behaviour, start_server, stop_server
 from typer.testing import CliRunner
 
-from rag.answer import extractive_answer
+from rag.answer.compose import extractive_answer
+from rag.answer.prompting import render_messages
 from rag.archive import Archive
 from rag.cli import app
 from rag.config import Settings
-from rag.prompting import render_messages
 from rag.records import SearchOptions
 
 pytestmark = pytest.mark.slow

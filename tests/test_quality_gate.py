@@ -59,7 +59,7 @@ def test_latest_questions_stay_above_the_floors(tmp_path, embedding_cache):
 
 
 def test_the_gate_catches_a_drop():
-    from rag.evaluate import EvalReport, Metrics
+    from rag.eval.retrieval import EvalReport, Metrics
 
     weak = Metrics({1: 0.5, 5: 0.6, 10: 0.7}, 0.55, 0.6)
     report = EvalReport("x", 1, 1, 1, None, {"hybrid": weak}, {"hybrid": weak}, {"hybrid": 1.0}, 0)
@@ -68,8 +68,8 @@ def test_the_gate_catches_a_drop():
 
 
 def test_the_gate_catches_an_answer_drop():
-    from rag.evaluate import EvalReport, Metrics
-    from rag.evaluate_answers import AnswerMetrics
+    from rag.eval.answers import AnswerMetrics
+    from rag.eval.retrieval import EvalReport, Metrics
 
     ok = Metrics({1: 0.9, 5: 0.95, 10: 0.97}, 0.92, 0.93)
     answers = AnswerMetrics(10, 0.5, 0.4, 0.3, 0.9, 120.0, 2.5)

@@ -1,10 +1,10 @@
-"""Where generated text starts repeating itself (rag.repetition), fed as a stream would be."""
+"""Where generated text starts repeating itself (rag.answer.repetition), fed as a stream would be."""
 
 from __future__ import annotations
 
 import pytest
 
-from rag.repetition import RepetitionGuard
+from rag.answer.repetition import RepetitionGuard
 
 
 def cut(text: str, step: int = 3) -> str | None:

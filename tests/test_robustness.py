@@ -19,7 +19,7 @@ from rag.archive import Archive
 from rag.cli import app
 from rag.config import Settings
 from rag.errors import IndexCorruptError, IndexLockedError
-from rag.index.reader import IndexReader
+from rag.index.local.reader import IndexReader
 from rag.index.store import CURRENT, MANIFEST, current_version_dir, writer_lock
 from rag.records import SearchOptions
 

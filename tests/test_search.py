@@ -9,13 +9,13 @@ import pytest
 from conftest import QUESTION, STOCKTAKE
 
 from rag.archive import Archive
-from rag.chunking import split_with_offsets
-from rag.evaluate import write_paragraph_articles
+from rag.build.chunking import split_with_offsets
+from rag.eval.retrieval import write_paragraph_articles
 from rag.index.sparse import KeywordIndex, keyword_text
 from rag.index.tokenize import tokenize
 from rag.records import SearchFilters, SearchOptions, parse_day
-from rag.retrieve import reciprocal_rank_fusion, rerank_by_sentence
-from rag.sentences import best_sentence_coverage
+from rag.search.retrieve import reciprocal_rank_fusion, rerank_by_sentence
+from rag.text.sentences import best_sentence_coverage
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.timeexpr import find_time_window, without_expression
+from rag.search.timeexpr import find_time_window, without_expression
 
 CASES = Path(__file__).parent / "data" / "time_expressions.tsv"
 

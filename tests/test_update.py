@@ -10,7 +10,7 @@ import pytest
 from conftest import QUESTION, STOCKTAKE
 
 from rag.archive import Archive
-from rag.chunking import embedding_text
+from rag.build.chunking import embedding_text
 from rag.config import Settings
 from rag.records import SearchOptions
 

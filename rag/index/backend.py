@@ -1,7 +1,7 @@
 """Storage backends behind one small interface: what search reads, what a build writes.
 
 ``local`` (the default) is FAISS + bm25s files + SQLite in each version directory
-(``rag.index.reader``, ``rag.index.write``). ``milvus`` keeps the same directory, manifest
+(``rag.index.local``). ``milvus`` keeps the same directory, manifest
 and SQLite metadata, and puts the dense and BM25 sparse vectors with the filter fields
 in a Milvus collection (``rag.index.milvus``, imported only for such an index, so a
 local index never imports pymilvus). The manifest of each version records its backend:
@@ -10,83 +10,18 @@ a reader finds the right one from the index directory alone.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 
-from rag.config import Settings
+from rag.config import MILVUS, Settings
 from rag.errors import IndexCorruptError
-from rag.index.metadata import MetadataReader
+from rag.index.protocol import MILVUS_STORES, SearchIndex, backend_of
 from rag.index.sparse import TermCounts
 from rag.index.store import MANIFEST, IndexManifest, current_version_dir
 from rag.progress import Progress
-from rag.records import Article, Chunk, SearchFilters, SourceFile
-
-Ranking = list[tuple[int, float]]
-LOCAL = "local"
-MILVUS = "milvus"
-# Every Milvus URI and collection prefix this index ever wrote to, so that the garbage
-# collector finds collections of versions that are gone (or of a killed build).
-MILVUS_STORES = "milvus-stores.json"
-
-
-class SearchIndex(Protocol):
-    """One published index version opened for reading (rows are passage rows 0..n-1).
-
-    ``allowed`` is the list of rows that pass the search's filters, computed from the
-    metadata (``rows_matching``); ``filters`` are those filters themselves, so a backend
-    whose engine stores the filter fields can apply them there instead.
-    """
-
-    index_dir: Path
-    version_dir: Path
-    manifest: IndexManifest
-    meta: MetadataReader
-
-    @property
-    def version(self) -> str: ...
-
-    @property
-    def passages(self) -> int: ...
-
-    def rows_matching(self, filters: SearchFilters) -> list[int]: ...
-
-    def rank_dense(
-        self,
-        qvec: np.ndarray,
-        depth: int,
-        allowed: list[int] | None,
-        filters: SearchFilters | None = None,
-    ) -> Ranking: ...
-
-    def rank_keyword(
-        self,
-        query: str,
-        depth: int,
-        allowed: list[int] | None,
-        filters: SearchFilters | None = None,
-    ) -> Ranking: ...
-
-    def term_weights(self, query: str) -> dict[str, float]: ...
-
-    def cosines(self, qvec: np.ndarray, rows: Sequence[int]) -> np.ndarray: ...
-
-    def chunks(self, rows: Sequence[int]) -> dict[int, Chunk]: ...
-
-    def article(self, article_id: str) -> Article | None: ...
-
-    def article_chunks(self, article_id: str) -> list[Chunk]: ...
-
-    def iter_chunks(self, batch: int = 1000) -> Iterator[Chunk]: ...
-
-    def close(self) -> None: ...
-
-
-def backend_of(manifest: IndexManifest) -> str:
-    """The backend a version was written with (indexes from before backends: local)."""
-    return str(manifest.extra.get("backend", LOCAL))
+from rag.records import Article, Chunk, SourceFile
 
 
 def open_index(index_dir: Path) -> SearchIndex:
@@ -99,7 +34,7 @@ def open_index(index_dir: Path) -> SearchIndex:
                 from rag.index.milvus.reader import MilvusIndexReader
 
                 return MilvusIndexReader(index_dir)
-            from rag.index.reader import IndexReader
+            from rag.index.local.reader import IndexReader
 
             return IndexReader(index_dir)
         except IndexCorruptError:
@@ -145,7 +80,7 @@ def write_index_version(
             source_roots=source_roots,
             progress=progress,
         )
-    from rag.index.write import write_version
+    from rag.index.local.write import write_version
 
     return write_version(
         index_dir,

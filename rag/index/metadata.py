@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from rag.paths import display_path
 from rag.records import Article, Chunk, SourceCount, SourceFile
+from rag.text.paths import display_path
 
 SCHEMA = """
 CREATE TABLE articles (
@@ -437,7 +437,7 @@ class MetadataStore:
 
 class MetadataReader(Protocol):
     """What readers and updates ask of a version's metadata: a ``MetadataStore``, or a
-    base + delta version's pair of them (``rag.index.segment_reads``)."""
+    base + delta version's pair of them (``rag.index.local.segment_reads``)."""
 
     path: Path
 

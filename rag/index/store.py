@@ -33,7 +33,7 @@ from rag.errors import IndexCorruptError, IndexLockedError, IndexMissingError, I
 # 2: source paths are stored absolute and the manifest records build_cwd. Version 1
 # indexes (relative paths) are read, and migrated by their next update.
 FORMAT_VERSION = 2
-# 3: the version holds a delta beside its base (rag.index.segments). Whole versions are
+# 3: the version holds a delta beside its base (rag.index.local.segments). Whole versions are
 # still written as 2, which older tools read; they refuse a 3 instead of misreading it.
 DELTA_FORMAT_VERSION = 3
 # what this tool writes: a version of another format is migrated by the next update

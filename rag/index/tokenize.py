@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from rag.config import TOKENIZERS
-from rag.textnorm import CJK_IDEOGRAPHS, normalize_for_matching
+from rag.text.normalize import CJK_IDEOGRAPHS, normalize_for_matching
 
 DEFAULT_TOKENIZER = "jieba+bigram"
 # Marks a character bigram beside jieba's words, so the two kinds of token stay apart.

@@ -3,14 +3,13 @@ into cleaned ``Article`` records.
 
 ``read_source`` reads one file's bytes and ``parse_article`` turns them into an
 article; both raise ``IngestError`` with a one-line reason when they cannot. The build
-pipeline (``rag.pipeline``) is the one loop over many files.
+pipeline (``rag.build``) is the one loop over many files.
 """
 
 from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from rag.errors import IngestError
 from rag.ingest.clean import clean_html, clean_markdown, clean_text
@@ -18,8 +17,8 @@ from rag.ingest.dedup import merge_duplicates
 from rag.ingest.discover import SOURCE_EXTENSIONS, discover_sources
 from rag.ingest.encoding import decode_bytes
 from rag.ingest.formats import RawDocument, parse_datetime, parse_document
-from rag.paths import site_of
 from rag.records import Article
+from rag.text.urls import canonical_url, site_of
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -101,14 +100,6 @@ def article_id(url: str | None, path: Path) -> str:
     """First 16 hex digits of the SHA-1 of the canonical URL, or of the resolved path."""
     key = canonical_url(url) if url else str(path.resolve())
     return hashlib.sha1(key.encode("utf-8", "surrogateescape")).hexdigest()[:16]
-
-
-def canonical_url(url: str) -> str:
-    """The URL with a lower-case scheme/host, no fragment and no trailing slash."""
-    parts = urlsplit(url.strip())
-    path = parts.path.rstrip("/") or "/"
-    query = f"?{parts.query}" if parts.query else ""
-    return f"{parts.scheme.lower()}://{parts.netloc.lower()}{path}{query}"
 
 
 def read_source(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:

@@ -26,6 +26,7 @@ from rag.ingest.minhash import (
     signature,
 )
 from rag.records import Article
+from rag.text.urls import canonical_url
 
 NEAR_DUPLICATE_THRESHOLD = 0.7
 SHINGLE_SIZE = 5
@@ -170,6 +171,4 @@ def _merge(copies: list[Article]) -> Article:
 
 
 def _canonical(url: str) -> str:
-    from rag.ingest import canonical_url
-
     return canonical_url(url)

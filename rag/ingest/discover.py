@@ -8,8 +8,8 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from rag.paths import display_path
 from rag.records import IngestFailure
+from rag.text.paths import display_path
 
 SOURCE_EXTENSIONS = frozenset({".txt", ".html", ".htm", ".md", ".markdown"})
 

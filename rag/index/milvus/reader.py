@@ -10,7 +10,6 @@ from typing import Any
 import numpy as np
 
 from rag.errors import IndexCorruptError
-from rag.index.backend import Ranking
 from rag.index.dense import HNSW_EF_SEARCH, ivf_lists, ivf_probes
 from rag.index.metadata import MetadataReads, MetadataStore, utc_key
 from rag.index.milvus.client import (
@@ -23,6 +22,7 @@ from rag.index.milvus.client import (
     guarded,
 )
 from rag.index.milvus.terms import idf_weights, load_terms, query_vector
+from rag.index.protocol import Ranking
 from rag.index.store import MANIFEST, IndexManifest, current_version_dir
 from rag.records import SearchFilters
 

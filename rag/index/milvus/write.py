@@ -13,7 +13,6 @@ from typing import Any
 import numpy as np
 
 from rag.config import Settings
-from rag.index.backend import MILVUS, MILVUS_STORES
 from rag.index.dense import HNSW_EF_CONSTRUCTION, HNSW_M, ivf_lists, resolve_kind
 from rag.index.metadata import write_metadata
 from rag.index.milvus.client import (
@@ -32,6 +31,7 @@ from rag.index.milvus.client import (
     site_text,
 )
 from rag.index.milvus.terms import passage_vectors, save_terms
+from rag.index.protocol import MILVUS, MILVUS_STORES, version_manifest
 from rag.index.sparse import KeywordIndex, keyword_texts
 from rag.index.store import (
     MANIFEST,
@@ -41,7 +41,6 @@ from rag.index.store import (
     publish_version,
     write_text_atomic,
 )
-from rag.index.write import version_manifest
 from rag.progress import Progress, SilentProgress
 from rag.records import Article, Chunk, SourceFile
 

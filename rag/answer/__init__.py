@@ -1,0 +1,1 @@
+"""Cited answers: extractive, or from an OpenAI-compatible LLM, with citations checked."""

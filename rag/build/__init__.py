@@ -1,0 +1,5 @@
+"""The build pipeline: read sources → merge duplicates → chunk → embed → store."""
+
+from rag.build.pipeline import build_index, chunk_articles, settings_for_update
+
+__all__ = ["build_index", "chunk_articles", "settings_for_update"]

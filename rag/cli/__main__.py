@@ -1,0 +1,3 @@
+from rag.cli.commands import main
+
+main()

@@ -1,0 +1,531 @@
+"""The ``rag`` command line: parse options, call one ``Archive`` method, print the result.
+
+Nothing here is interpreted as markup: paths, titles and messages print as they are
+(both consoles have markup off; styles are applied with ``rich.text.Text``).
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from rag.cli.common import (
+    IndexOpt,
+    JsonOpt,
+    SinceOpt,
+    SourceOpt,
+    UntilOpt,
+    ensure_can_listen,
+    err,
+    error_line,
+    out,
+    reports_errors,
+)
+from rag.cli.common import print_json as _print_json
+from rag.cli.feed import feed_app
+from rag.config import Settings, load_settings
+from rag.errors import ConfigError
+
+app = typer.Typer(
+    help="Semantic search and cited answers over archives of Chinese news articles.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+index_app = typer.Typer(
+    help="Build, update and inspect an index.", no_args_is_help=True, rich_markup_mode=None
+)
+app.add_typer(index_app, name="index")
+app.add_typer(feed_app, name="feed")
+
+WaitOpt = Annotated[float, typer.Option(help="Seconds to wait for another writer.")]
+StrictOpt = Annotated[bool, typer.Option("--strict", help="Exit 1 if any file failed.")]
+RayOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--ray",
+        metavar="ADDRESS",
+        help="Embed the new passages with Ray (needs the ray extra): 'local' starts Ray on "
+        "this machine; 'auto', HOST:PORT or ray://HOST:10001 joins a running cluster.",
+    ),
+]
+RayWorkersOpt = Annotated[
+    int | None,
+    typer.Option(
+        help="Ray embedding workers, one CPU each [default: 0 = one per CPU of the "
+        "machine (local) or the cluster]."
+    ),
+]
+
+
+def _settings(**flags: Any) -> Settings:
+    return load_settings(**{k: v for k, v in flags.items() if v is not None})
+
+
+def _archive(**flags: Any) -> Any:
+    from rag.archive import open_archive
+
+    return open_archive(**{k: v for k, v in flags.items() if v is not None})
+
+
+def _report(report: Any, update: bool, as_json: bool, strict: bool) -> None:
+    if as_json:
+        _print_json(asdict(report))
+    else:
+        was = f" (was {report.previous_articles})" if update else ""
+        verb = ("Updated" if report.published else "Checked") if update else "Built"
+        out.print(
+            f"{verb} {report.index_dir}: "
+            f"{report.articles} articles{was}, {report.passages} passages "
+            f"(added {report.added}, updated {report.updated}, removed {report.removed}, "
+            f"unchanged {report.unchanged}, failed {report.failed}, "
+            f"duplicates merged {report.duplicates_merged}; "
+            f"embedded {report.embedded}, reused {report.reused_embeddings}) "
+            f"in {report.seconds:.1f}s"
+            + ("" if report.published else "; unchanged, nothing written")
+        )
+    if strict and report.failed:
+        err.print(error_line(f"{report.failed} file(s) failed (--strict)"))
+        raise typer.Exit(1)
+
+
+@index_app.command("build")
+@reports_errors
+def index_build(
+    paths: Annotated[list[str], typer.Argument(help="Files, folders (recursive) or globs.")],
+    index: IndexOpt = None,
+    embedder: Annotated[
+        str | None, typer.Option(help="e5-small (default, bundled) or st:MODEL_NAME_OR_PATH.")
+    ] = None,
+    chunk_size: Annotated[
+        int | None, typer.Option(help="Passage length in characters [default: 300].")
+    ] = None,
+    chunk_overlap: Annotated[
+        int | None, typer.Option(help="Overlap between passages [default: 50].")
+    ] = None,
+    index_kind: Annotated[
+        str | None,
+        typer.Option(
+            "--kind",
+            help="auto (default: flat below 50k passages, else ivf), flat (exact), "
+            "ivf or hnsw (approximate, for large archives).",
+        ),
+    ] = None,
+    max_file_mb: Annotated[
+        float | None, typer.Option(help="Skip files larger than this many MB [default: 20].")
+    ] = None,
+    backend: Annotated[
+        str | None,
+        typer.Option(
+            help="local (default: FAISS + BM25 files) or milvus (vectors in Milvus; "
+            "needs the milvus extra). A rebuild keeps the index's backend."
+        ),
+    ] = None,
+    milvus_uri: Annotated[
+        str | None,
+        typer.Option(
+            help="milvus backend: a *.db file (embedded milvus-lite) or http://host:19530 "
+            "[default: INDEX/milvus.db]."
+        ),
+    ] = None,
+    ray: RayOpt = None,
+    ray_workers: RayWorkersOpt = None,
+    strict: StrictOpt = False,
+    wait: WaitOpt = 0.0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Index articles from scratch (the previous index stays live until this one is done)."""
+    from rag.cli.progress import RichProgress
+
+    archive = _archive(
+        index_dir=index,
+        embedder=embedder,
+        chunk_size=chunk_size,
+        chunk_overlap=chunk_overlap,
+        index_kind=index_kind,
+        max_file_mb=max_file_mb,
+        backend=backend,
+        milvus_uri=milvus_uri,
+        ray_address=ray,
+        ray_workers=ray_workers,
+    )
+    with RichProgress(err) as progress:
+        report = archive.build(paths, progress=progress, lock_wait=wait)
+    _report(report, False, as_json, strict)
+
+
+@index_app.command("update")
+@reports_errors
+def index_update(
+    paths: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Files, folders or globs [default: the paths the index was built from]."
+        ),
+    ] = None,
+    index: IndexOpt = None,
+    allow_removals: Annotated[
+        bool,
+        typer.Option(
+            "--allow-removals",
+            help="Allow dropping a missing source folder, or more than half of the files.",
+        ),
+    ] = False,
+    compact: Annotated[
+        bool,
+        typer.Option(
+            "--compact",
+            help="Write one whole version, merging the delta earlier updates wrote beside "
+            "the base (updates do this themselves once the delta passes 20% of the base).",
+        ),
+    ] = False,
+    ray: RayOpt = None,
+    ray_workers: RayWorkersOpt = None,
+    strict: StrictOpt = False,
+    wait: WaitOpt = 0.0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Add new and changed articles, drop deleted ones, keep the rest as they are."""
+    from rag.cli.progress import RichProgress
+
+    archive = _archive(index_dir=index, ray_address=ray, ray_workers=ray_workers)
+    with RichProgress(err) as progress:
+        report = archive.update(
+            paths or None,
+            allow_removals=allow_removals,
+            progress=progress,
+            lock_wait=wait,
+            compact=compact,
+        )
+    _report(report, True, as_json, strict)
+
+
+@index_app.command("stats")
+@reports_errors
+def index_stats(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
+    """Counts of articles and passages, the embedder, sources and sizes on disk."""
+    stats = asdict(_archive(index_dir=index).stats())
+    if as_json:
+        stats["sources"] = [[s["name"], s["articles"]] for s in stats["sources"]]
+        _print_json(stats)
+        return
+    for key, value in stats.items():
+        if key == "sources":
+            value = ", ".join(f"{s['name']} ({s['articles']})" for s in value) or "-"
+        elif key == "source_roots":
+            value = ", ".join(value) or "-"
+        out.print(f"{key:>14}: {value}")
+
+
+@app.command()
+@reports_errors
+def ask(
+    question: Annotated[str, typer.Argument(help="The question, in Chinese or English.")],
+    index: IndexOpt = None,
+    k: Annotated[
+        int | None, typer.Option("-k", "--top-k", help="Number of passages [default: 5].")
+    ] = None,
+    mode: Annotated[str | None, typer.Option(help="hybrid (default), dense or keyword.")] = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    source: SourceOpt = None,
+    per_article: Annotated[
+        int | None,
+        typer.Option(help="At most this many passages from one article (0: no cap) [default: 2]."),
+    ] = None,
+    per_source: Annotated[
+        int | None,
+        typer.Option(help="At most this many passages from one outlet (0: no cap) [default: 0]."),
+    ] = None,
+    embedder: Annotated[
+        str | None, typer.Option(help="Check the index was built with this embedder.")
+    ] = None,
+    min_score: Annotated[
+        float | None,
+        typer.Option(help="Relevance threshold on cosine (0: always show passages)."),
+    ] = None,
+    llm: Annotated[
+        bool,
+        typer.Option(
+            "--llm",
+            help="Have an OpenAI-compatible LLM write the answer (streamed); if it fails, "
+            "the extractive answer is shown and the exit code stays 0.",
+        ),
+    ] = False,
+    llm_url: Annotated[
+        str | None, typer.Option(help="LLM base URL, e.g. http://127.0.0.1:11434/v1.")
+    ] = None,
+    llm_model: Annotated[str | None, typer.Option(help="LLM model name.")] = None,
+    llm_timeout: Annotated[
+        float | None, typer.Option(help="Seconds the whole LLM answer may take [default: 60].")
+    ] = None,
+    llm_max_tokens: Annotated[
+        int | None, typer.Option(help="Longest LLM answer, in tokens [default: 512].")
+    ] = None,
+    passages_only: Annotated[
+        bool,
+        typer.Option("--no-answer", "--passages-only", help="Only list the passages."),
+    ] = False,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            help="Date that 上周 / last month / 去年 in the question count from, YYYY-MM-DD "
+            "[default: today, or as_of]."
+        ),
+    ] = None,
+    no_time_window: Annotated[
+        bool,
+        typer.Option(
+            "--no-time-window",
+            help="Treat time words in the question as plain words (no date filter).",
+        ),
+    ] = False,
+    no_recency: Annotated[
+        bool,
+        typer.Option(
+            "--no-recency",
+            help="Rank by relevance alone even when the question asks for 最新 / latest news.",
+        ),
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Answer QUESTION with sentences cited [n] from the ranked passages listed below it.
+
+    The answer quotes the passages (no LLM needed) unless --llm is given. The API key for
+    --llm comes from RAG_LLM_API_KEY or [llm] api_key in the settings file.
+    """
+    from rag.cli.render import print_hits
+    from rag.records import SearchFilters, SearchOptions
+    from rag.serialize import answer_to_dict, search_to_dict
+
+    archive = _archive(
+        index_dir=index,
+        top_k=k,
+        mode=mode,
+        per_article=per_article,
+        per_source=per_source,
+        embedder=embedder,
+        llm_base_url=llm_url,
+        llm_model=llm_model,
+        llm_timeout=llm_timeout,
+        llm_max_tokens=llm_max_tokens,
+        as_of=as_of,
+    )
+    if min_score is not None and not 0 <= min_score <= 1:
+        raise ConfigError(f"--min-score {min_score} must be between 0 and 1")
+    options = SearchOptions(
+        filters=SearchFilters.parse(since, until, source),
+        min_score=min_score,
+        resolve_time=not no_time_window,
+        prefer_recent=not no_recency,
+    )
+    if passages_only:
+        result, answer = archive.search(question, options), None
+    else:
+        result, answer = _answer(archive, question, options, llm, as_json)
+    if as_json:
+        data = search_to_dict(result)
+        data["answer"] = answer_to_dict(answer) if answer else None
+        _print_json(data)
+    else:
+        print_hits(out, result)
+
+
+def _answer(archive: Any, question: str, options: Any, llm: bool, as_json: bool) -> Any:
+    """The search result and cited answer; LLM tokens go to stdout unless printing JSON."""
+    from rag.cli.render_answer import TokenPrinter, llm_header, print_answer
+
+    printer = None
+    if llm and not as_json:
+        printer = TokenPrinter(sys.stdout, llm_header(archive.settings.llm_model))
+    asked = archive.ask(question, options, llm=llm, on_token=printer)
+    if printer is not None:
+        printer.finish()
+    answer = asked.answer
+    if answer.llm_error:
+        err.print(error_line(f"{answer.llm_error} (showing the extractive answer instead)"))
+    if not as_json:
+        streamed = printer is not None and answer.mode == "llm"
+        print_answer(out, answer, streamed=streamed, passages=len(asked.result.hits))
+    return asked.result, answer
+
+
+@app.command()
+@reports_errors
+def timeline(
+    query: Annotated[str, typer.Argument(help="The story, e.g. 中美气候合作.")],
+    index: IndexOpt = None,
+    k: Annotated[
+        int | None, typer.Option("-k", help="At most this many articles [default: all].", min=1)
+    ] = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    source: SourceOpt = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(help="Date that time words in QUERY count from [default: today]."),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The articles about a story in date order (oldest first), each with its best sentence."""
+    from rag.cli.render import print_timeline
+    from rag.records import SearchFilters, SearchOptions
+    from rag.serialize import timeline_to_dict
+
+    archive = _archive(index_dir=index, as_of=as_of)
+    options = SearchOptions(k=k, filters=SearchFilters.parse(since, until, source))
+    found = archive.timeline(query, options)
+    if as_json:
+        _print_json(timeline_to_dict(found))
+    else:
+        print_timeline(out, found)
+
+
+@app.command()
+@reports_errors
+def serve(
+    index: IndexOpt = None,
+    host: Annotated[
+        str, typer.Option(help="Address to listen on (anything but loopback is reachable).")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.", min=1, max=65535)] = 8000,
+) -> None:
+    """Serve the HTTP API (/api/search, /api/ask, ...) and the search page at /."""
+    from rag.web.server import serve as run
+
+    settings = _settings(index_dir=index)
+    ensure_can_listen(host, port)
+    _warn_unless_loopback(host)
+    err.print(f"serving on http://{host}:{port}/ (Ctrl-C to stop)")
+    run(settings, host=host, port=port)
+
+
+def _warn_unless_loopback(host: str) -> None:
+    from rag.web.server import is_loopback
+
+    if not is_loopback(host):
+        err.print(
+            error_line(
+                f"listening on {host}: anyone who can reach this machine can query the "
+                "index (there is no authentication)",
+                "warning",
+                "yellow",
+            )
+        )
+
+
+@app.command()
+@reports_errors
+def mcp(
+    index: IndexOpt = None,
+    http: Annotated[
+        bool,
+        typer.Option(
+            "--http", help="Serve streamable HTTP at http://HOST:PORT/mcp instead of stdio."
+        ),
+    ] = False,
+    host: Annotated[
+        str | None,
+        typer.Option(
+            help="Address to listen on with --http [default: 127.0.0.1] "
+            "(anything but loopback is reachable)."
+        ),
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(help="TCP port with --http [default: 8001].", min=1, max=65535),
+    ] = None,
+) -> None:
+    """Serve the archive to MCP clients (Claude Desktop, IDEs, agents): the tools search,
+    ask, timeline and get_article, over stdio (the client starts this command) or HTTP."""
+    from rag.mcp import DEFAULT_HTTP_PORT
+    from rag.mcp import serve as run
+
+    settings = _settings(index_dir=index)
+    if not http:
+        if host is not None or port is not None:
+            raise ConfigError("--host and --port only apply with --http")
+        err.print(f"serving MCP over stdio for {settings.index_dir} (Ctrl-C to stop)")
+        run(settings)
+        return
+    host, port = host or "127.0.0.1", port or DEFAULT_HTTP_PORT
+    ensure_can_listen(host, port)
+    _warn_unless_loopback(host)
+    err.print(f"serving MCP on http://{host}:{port}/mcp (Ctrl-C to stop)")
+    run(settings, http=True, host=host, port=port)
+
+
+@app.command("eval")
+@reports_errors
+def eval_command(
+    qa_file: Annotated[
+        Path,
+        typer.Argument(
+            help="QA file: SQuAD layout (.json, e.g. CMRC 2018) or a news question set "
+            "(.jsonl: question, gold_urls, as_of)."
+        ),
+    ],
+    distractors: Annotated[
+        list[str] | None,
+        typer.Option("--distractors", help="Extra articles indexed beside the paragraphs."),
+    ] = None,
+    articles: Annotated[
+        list[str] | None,
+        typer.Option("--articles", help="The articles a news question set asks about."),
+    ] = None,
+    index: Annotated[
+        Path | None, typer.Option("--index", help="Work index [default: indexes/eval-<file>].")
+    ] = None,
+    limit: Annotated[int | None, typer.Option(help="Only the first N questions.", min=1)] = None,
+    chunk_size: Annotated[int | None, typer.Option(help="Passage length in characters.")] = None,
+    chunk_overlap: Annotated[int | None, typer.Option(help="Overlap between passages.")] = None,
+    per_source: Annotated[
+        int | None,
+        typer.Option(help="Measure with at most this many passages per outlet [default: 0]."),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Measure R@1/5/10, MRR@10 and nDCG@10 per mode at article and passage level.
+
+    A .jsonl news question set is measured at article level with time words resolved
+    (dropped or kept in the query) and not resolved, plus the time-window precision.
+    """
+    from rag.cli.progress import RichProgress
+    from rag.eval.retrieval import evaluate, format_table
+
+    work = index or Path("indexes") / f"eval-{qa_file.stem}"
+    settings = _settings(
+        index_dir=work, chunk_size=chunk_size, chunk_overlap=chunk_overlap, per_source=per_source
+    )
+    if qa_file.suffix == ".jsonl":
+        from rag.eval.news import evaluate_news, format_news_table
+
+        with RichProgress(err) as progress:
+            news = evaluate_news(qa_file, settings, articles=articles or (), progress=progress)
+        if as_json:
+            _print_json(news.as_dict())
+        else:
+            out.print(format_news_table(news))
+        return
+    with RichProgress(err) as progress:
+        report = evaluate(
+            qa_file, settings, distractors=distractors or (), limit=limit, progress=progress
+        )
+    if as_json:
+        _print_json(report.as_dict())
+    else:
+        out.print(format_table(report))
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

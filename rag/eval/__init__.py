@@ -1,0 +1,1 @@
+"""Quality measurements: retrieval (SQuAD-style sets, news question sets) and answers."""

@@ -1,5 +1,0 @@
-"""The build pipeline: read sources → merge duplicates → chunk → embed → store."""
-
-from rag.pipeline.build import build_index, chunk_articles, settings_for_update
-
-__all__ = ["build_index", "chunk_articles", "settings_for_update"]

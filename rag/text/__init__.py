@@ -1,0 +1,1 @@
+"""Text helpers every layer shares: normalisation, sentences, displayed paths and URLs."""
