@@ -18,7 +18,6 @@ import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
-from datetime import date
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -32,23 +31,19 @@ from rag.records import (
     AskResult,
     BuildReport,
     Chunk,
+    Query,
     SearchOptions,
     SearchResult,
     Timeline,
-    TimeWindow,
 )
-from rag.text.normalize import is_chinese
 
 if TYPE_CHECKING:
     from rag.embed import Embedder
     from rag.index.protocol import SearchIndex
-    from rag.search.no_answer import NoAnswerModel
 
 
 # How many articles a timeline considers (its relevance cut usually keeps fewer).
 TIMELINE_MAX_ARTICLES = 200
-# passages a 最新 / latest question is reordered from (measured with rag.search.recency's band)
-RECENCY_POOL = 10
 
 
 class Archive:
@@ -118,57 +113,21 @@ class Archive:
 
     def search(self, question: str, options: SearchOptions | None = None) -> SearchResult:
         """The ranked passages for ``question``; options left unset take the settings."""
-        from rag.search.recency import newest_first, recency_word
-        from rag.search.retrieve import SearchPlan, search_in_window, search_index
+        from rag.search.query import plan_search
+        from rag.search.retrieve import search
 
         options = options or SearchOptions()
+        query = self.understand(question, options)
         reader, embedder = self._live()
-        plan = SearchPlan(
-            k=options.k if options.k is not None else self.settings.top_k,
-            mode=options.mode or self.settings.mode,
-            per_article=(
-                options.per_article
-                if options.per_article is not None
-                else self.settings.per_article
-            ),
-            filters=options.filters,
-            min_score=self.answer_threshold(question, options.min_score),
-            per_source=(
-                options.per_source if options.per_source is not None else self.settings.per_source
-            ),
-            strip_time_words=options.strip_time_words,
-            no_answer=self._no_answer_model(options.min_score),
-        )
-        window = self.time_window(question, options)
-        if window is not None:
-            return search_in_window(reader, embedder, question, plan, window)
-        word = recency_word(question) if options.prefer_recent else None
-        if word is None:
-            return search_index(reader, embedder, question, plan)
-        # a wider list, so that a newer passage just below the top k can move up
-        wide = search_index(reader, embedder, question, replace(plan, k=max(plan.k, RECENCY_POOL)))
-        if wide.no_answer:  # nothing is relevant: no newest-first among the references
-            return replace(wide, hits=wide.hits[: plan.k])
-        floor = plan.min_score if plan.min_score is not None else self.relevance_threshold(question)
-        hits = newest_first(wide.hits, floor)[: plan.k]
-        return replace(wide, hits=tuple(hits), recency=word)
+        return search(reader, embedder, query, plan_search(query, options, self.settings))
 
-    def time_window(self, question: str, options: SearchOptions | None = None) -> TimeWindow | None:
-        """The date window a time expression in ``question`` names ("上周", "in 2021").
+    def understand(self, question: str, options: SearchOptions | None = None) -> Query:
+        """What ``question`` asks: language, the date window its time words name (None
+        when explicit since/until filters are given or ``options.resolve_time`` is off),
+        the text searched, the recency word and the thresholds that apply."""
+        from rag.search.query import understand
 
-        None when the question names none, when ``options.resolve_time`` is off, or when
-        explicit since/until filters are given (they win).
-        """
-        from rag.search.timeexpr import find_time_window
-
-        options = options or SearchOptions()
-        if not options.resolve_time or options.filters.since or options.filters.until:
-            return None
-        return find_time_window(question, options.as_of or self.as_of())
-
-    def as_of(self) -> date:
-        """The reference date for time expressions: the as_of setting, else today."""
-        return date.fromisoformat(self.settings.as_of) if self.settings.as_of else date.today()
+        return understand(question, options or SearchOptions(), self.settings)
 
     def timeline(self, query: str, options: SearchOptions | None = None) -> Timeline:
         """The articles about ``query``'s story in date order, each with its best passage.
@@ -178,12 +137,12 @@ class Archive:
         saved from several outlets (merged at indexing, or sharing a title) are one entry
         that says who else reported it.
         """
-        from rag.search.retrieve import build_timeline
+        from rag.search.timeline import build_timeline
 
         options = options or SearchOptions()
         wide = replace(options, k=TIMELINE_MAX_ARTICLES, per_article=1, min_score=0.0)
         result = self.search(query, wide)
-        threshold = self.relevance_threshold(query, options.min_score)
+        threshold = self.understand(query, options).relevance
         return build_timeline(result, threshold, options.k)
 
     def ask(
@@ -203,7 +162,7 @@ class Archive:
 
         result = self.search(question, options)
         _, embedder = self._live()
-        answer = answer_question(question, result, embedder, self.settings, llm, on_token)
+        answer = answer_question(result, embedder, self.settings, llm, on_token)
         return AskResult(result, answer)
 
     def article(self, article_id: str) -> ArticleDetail | None:
@@ -259,40 +218,6 @@ class Archive:
     def version(self) -> str:
         """The name of the live index version."""
         return self._reader_now().version
-
-    def relevance_threshold(self, question: str, min_score: float | None = None) -> float:
-        """The cosine a passage must reach to count as relevant (timelines, fallbacks)."""
-        if min_score is not None:
-            return min_score
-        s = self.settings
-        return s.min_score_zh if is_chinese(question) else s.min_score_other
-
-    def answer_threshold(self, question: str, min_score: float | None = None) -> float | None:
-        """The cosine a question's best passage must reach to count as an answer, or None
-        when the calibrated no-answer model decides (the default, when it is installed).
-
-        An explicit ``min_score``, or a min_score_zh / min_score_other set in the
-        settings for the question's language, wins over the model; so does the threshold
-        for a language the model could not separate (its ``decides`` is false).
-        """
-        from rag.search.no_answer import load_model
-
-        if min_score is not None:
-            return min_score
-        key = "min_score_zh" if is_chinese(question) else "min_score_other"
-        chosen = self.settings.was_set(key) or getattr(self.settings, key) != getattr(
-            Settings(), key
-        )
-        model = load_model()
-        if chosen or model is None or not model.decides(question):
-            return self.relevance_threshold(question)
-        return None
-
-    def _no_answer_model(self, min_score: float | None) -> NoAnswerModel | None:
-        """The calibrated model, unless the no-answer check is off (``min_score`` 0)."""
-        from rag.search.no_answer import load_model
-
-        return None if min_score == 0 else load_model()
 
     def close(self) -> None:
         with self._lock:

@@ -215,6 +215,22 @@ class TimeWindow:
 
 
 @dataclass(frozen=True)
+class Query:
+    """A question as the archive understood it, once, before anything was searched."""
+
+    question: str  # as asked (surrounding space removed)
+    language: str  # "zh" (Chinese, either script) or "other"
+    text: str  # what is embedded and matched: the question without the time words
+    time_window: TimeWindow | None = None  # the dates a time expression named
+    recency: str | None = None  # 最新 / latest: the newest of the near-best come first
+    # The cosine the best passage must reach to count as an answer; None: the calibrated
+    # no-answer model decides.
+    min_score: float | None = None
+    relevance: float = 0.0  # the cosine a passage must reach to count as relevant
+    no_answer_check: bool = True  # False when the check is off (min_score 0)
+
+
+@dataclass(frozen=True)
 class SearchResult:
     """The ranked passages for one question, with the filters and notices that shaped them."""
 
@@ -240,6 +256,8 @@ class SearchResult:
     # How likely (0-1, calibrated) the best passages answer the question; None when
     # the no-answer check was off (min_score 0) or no model is installed.
     confidence: float | None = None
+    # What the question was understood to ask (language, window, recency, thresholds).
+    understood: Query | None = None
 
     @property
     def found(self) -> bool:

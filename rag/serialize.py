@@ -10,6 +10,7 @@ from rag.records import (
     Article,
     ArticleDetail,
     Hit,
+    Query,
     SearchFilters,
     SearchResult,
     Timeline,
@@ -83,7 +84,24 @@ def search_to_dict(result: SearchResult) -> dict[str, Any]:
         "notice": result.notice,
         "time_window": window,
         "recency": result.recency,
+        "understood": query_to_dict(result.understood),
         "hits": [hit_to_dict(h) for h in result.hits],
+    }
+
+
+def query_to_dict(query: Query | None) -> dict[str, Any] | None:
+    """What the question was understood to ask: its language, the text searched, the
+    date window and recency word it named, and the thresholds that applied."""
+    if query is None:
+        return None
+    return {
+        "question": query.question,
+        "language": query.language,
+        "text": query.text,
+        "time_window": _window_to_dict(query.time_window),
+        "recency": query.recency,
+        "min_score": query.min_score,
+        "relevance": query.relevance,
     }
 
 

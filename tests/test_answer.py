@@ -32,7 +32,7 @@ def assert_quotes_its_citations(answer, hits) -> None:
 
 def test_extractive_answer_quotes_the_stocktake_sentence_with_its_citation(sample_archive):
     result = sample_archive.search(QUESTION, SearchOptions(k=5))
-    answer = extractive_answer(QUESTION, result, sample_archive.embedder)
+    answer = extractive_answer(result, sample_archive.embedder)
     assert answer.mode == "extractive" and answer.found
     assert 1 <= len(answer.sentences) <= 3
     (stocktake,) = [s for s in answer.sentences if STOCKTAKE in s.text]
@@ -49,14 +49,14 @@ def test_archive_ask_gives_the_search_result_and_its_extractive_answer(sample_ar
     assert asked.result.hits == sample_archive.search(QUESTION, SearchOptions(k=5)).hits
     answer = asked.answer
     assert answer.mode == "extractive" and answer.found and answer.llm_error is None
-    assert answer == extractive_answer(QUESTION, asked.result, sample_archive.embedder)
+    assert answer == extractive_answer(asked.result, sample_archive.embedder)
     assert any(STOCKTAKE in s.text for s in answer.sentences)
     assert_quotes_its_citations(answer, asked.result.hits)
 
 
 def test_extractive_answer_to_an_english_question_over_chinese_passages(sample_archive):
     result = sample_archive.search(ENGLISH, SearchOptions(k=5))
-    answer = extractive_answer(ENGLISH, result, sample_archive.embedder)
+    answer = extractive_answer(result, sample_archive.embedder)
     assert answer.found and 1 <= len(answer.sentences) <= 3
     assert_quotes_its_citations(answer, result.hits)
     # The embedder, not word overlap, picks them: all on COP28 / the US-China pledge.
@@ -66,7 +66,7 @@ def test_extractive_answer_to_an_english_question_over_chinese_passages(sample_a
 def test_extractive_answer_has_no_repeated_sentence(sample_archive):
     # Passages 1 and 2 of this question overlap: their shared sentence appears once.
     result = sample_archive.search(QUESTION, SearchOptions(k=5))
-    answer = extractive_answer(QUESTION, result, sample_archive.embedder, max_sentences=6)
+    answer = extractive_answer(result, sample_archive.embedder, max_sentences=6)
     texts = [s.text for s in answer.sentences]
     assert len(texts) == len(set(texts))
 
@@ -74,7 +74,7 @@ def test_extractive_answer_has_no_repeated_sentence(sample_archive):
 def test_nothing_found_gives_no_answer(sample_archive):
     result = sample_archive.search(QUESTION, SearchOptions(k=5))
     for empty in (replace(result, hits=()), replace(result, no_answer=True)):
-        answer = answer_question(QUESTION, empty, sample_archive.embedder, Settings(), use_llm=True)
+        answer = answer_question(empty, sample_archive.embedder, Settings(), use_llm=True)
         assert answer.mode == "none" and not answer.found and answer.text == ""
         assert answer.notice
 
@@ -210,7 +210,7 @@ def test_no_answer_introduces_the_closest_passages(sample_archive):
         no_answer=True,
         notice="below threshold",
     )
-    answer = answer_question(QUESTION, result, sample_archive.embedder, Settings())
+    answer = answer_question(result, sample_archive.embedder, Settings())
     console = Console(record=True, width=120)
     print_answer(console, answer, passages=len(result.hits))
     print_hits(console, result)

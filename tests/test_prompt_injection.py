@@ -93,7 +93,7 @@ def test_prompt_fences_the_injection_as_data(hostile_archive):
 
 def test_extractive_answer_does_not_obey_the_injection(hostile_archive):
     result = hostile_archive.search(QUESTION, SearchOptions(k=5))
-    answer = extractive_answer(QUESTION, result, hostile_archive.embedder)
+    answer = extractive_answer(result, hostile_archive.embedder)
     # it answers the question from the real article (the stocktake or the COP28 pledge)
     assert STOCKTAKE in answer.text or "支持主席国阿联酋成功举办COP28" in answer.text
     assert "PWNED" not in answer.text and "我被黑了" not in answer.text

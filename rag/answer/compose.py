@@ -16,8 +16,8 @@ from rag.answer.span import answer_phrase, has_phrase_of_type, question_type
 from rag.config import Settings
 from rag.embed import Embedder
 from rag.errors import LLMError
-from rag.records import Answer, AnswerSentence, Hit, SearchResult
-from rag.text.normalize import CLOSING_CHARS, SENTENCE_END_CHARS, is_chinese, normalize_for_matching
+from rag.records import Answer, AnswerSentence, Hit, Query, SearchResult
+from rag.text.normalize import CLOSING_CHARS, SENTENCE_END_CHARS, normalize_for_matching
 from rag.text.sentences import lexical_overlap, sentence_spans
 
 MAX_SENTENCES = 3
@@ -56,10 +56,17 @@ class _Candidate:
     fragment: bool
 
 
-def no_answer(question: str, result: SearchResult) -> Answer:
+def understood(result: SearchResult) -> Query:
+    """The question a result answers, as the query stage understood it."""
+    if result.understood is None:
+        raise ValueError("answers are made from a result of Archive.search (it carries the query)")
+    return result.understood
+
+
+def no_answer(result: SearchResult) -> Answer:
     """The answer when retrieval found nothing relevant to answer from."""
     return Answer(
-        question=question,
+        question=understood(result).question,
         mode="none",
         text="",
         found=False,
@@ -69,7 +76,6 @@ def no_answer(question: str, result: SearchResult) -> Answer:
 
 
 def extractive_answer(
-    question: str,
     result: SearchResult,
     embedder: Embedder,
     max_sentences: int = MAX_SENTENCES,
@@ -84,11 +90,13 @@ def extractive_answer(
     carries the span of its answer phrase when one can be located.
     """
     if result.no_answer or not result.hits:
-        return no_answer(question, result)
+        return no_answer(result)
     candidates = _candidates(result.hits[:MAX_PASSAGES])
     if not candidates:
-        return no_answer(question, result)
-    scored = _scored(question, result, candidates, embedder)
+        return no_answer(result)
+    query = understood(result)
+    question = query.question
+    scored = _scored(query, result, candidates, embedder)
     chosen = _choose(scored, max_sentences)
     sentences = tuple(
         AnswerSentence(c.text, (c.hit.rank,), highlight=answer_phrase(question, c.text))
@@ -105,15 +113,16 @@ def extractive_answer(
 
 
 def _scored(
-    question: str, result: SearchResult, candidates: list[_Candidate], embedder: Embedder
+    query: Query, result: SearchResult, candidates: list[_Candidate], embedder: Embedder
 ) -> list[tuple[float, _Candidate]]:
     """Candidates with their scores, best first (ties: the better passage, then earlier)."""
+    question = query.question
     overlap = {c: lexical_overlap(question, c.text) for c in candidates}
     # Embedding dominates the cost (~one e5 pass per sentence), so long passages are
     # capped: the sentences sharing most words with the question, then the earliest.
     candidates = sorted(candidates, key=lambda c: (-overlap[c], c.hit.rank, c.position))
-    candidates = candidates[: MAX_CANDIDATES_CHINESE if is_chinese(question) else MAX_CANDIDATES]
-    reuse = result.query_vector is not None and question.strip() == result.query
+    candidates = candidates[: MAX_CANDIDATES_CHINESE if query.language == "zh" else MAX_CANDIDATES]
+    reuse = result.query_vector is not None and question == result.query
     qvec = result.query_vector if reuse else embedder.embed_query(question)
     cosines = embedder.embed_passages([c.text for c in candidates]) @ qvec
     kind = question_type(question)
@@ -201,7 +210,6 @@ def join_cited(sentences: Sequence[AnswerSentence]) -> str:
 
 
 def llm_answer(
-    question: str,
     result: SearchResult,
     settings: Settings,
     on_token: Callable[[str], None] | None = None,
@@ -214,9 +222,12 @@ def llm_answer(
     from rag.answer.prompting import render_messages
 
     if result.no_answer or not result.hits:
-        return no_answer(question, result)
+        return no_answer(result)
+    query = understood(result)
+    question = query.question
     client = ChatClient.from_settings(settings)
-    reply = client.stream_chat(render_messages(question, result.hits), on_token)
+    prompt = render_messages(question, result.hits, "zh" if query.language == "zh" else "en")
+    reply = client.stream_chat(prompt, on_token)
     sentences = check_citations(reply.text, len(result.hits))
     problems = [_cut_notice(reply.finish_reason, client.max_tokens), citation_problems(sentences)]
     return Answer(
@@ -242,7 +253,6 @@ def _cut_notice(finish_reason: str | None, max_tokens: int) -> str | None:
 
 
 def answer_question(
-    question: str,
     result: SearchResult,
     embedder: Embedder,
     settings: Settings,
@@ -256,11 +266,11 @@ def answer_question(
     """
     if use_llm:
         try:
-            return llm_answer(question, result, settings, on_token)
+            return llm_answer(result, settings, on_token)
         except LLMError as exc:
             return replace(
-                extractive_answer(question, result, embedder),
+                extractive_answer(result, embedder),
                 notice=f"LLM failed, showing the extractive answer instead: {exc}",
                 llm_error=str(exc),
             )
-    return extractive_answer(question, result, embedder)
+    return extractive_answer(result, embedder)

@@ -138,7 +138,9 @@ def _measure(
         r1 += first == 0
         r5 += first is not None and first < K
         mrr += 1.0 / (first + 1) if first is not None else 0.0
-        window = archive.time_window(q.question, SearchOptions(as_of=q.as_of or date.today()))
+        window = archive.understand(
+            q.question, SearchOptions(as_of=q.as_of or date.today())
+        ).time_window
         if q.as_of is not None and window is not None:
             timed += 1
             timed_hits += first is not None and first < K

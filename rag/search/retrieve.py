@@ -4,7 +4,7 @@ and the no-answer threshold. ``Archive.search`` is the public way in."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
 
@@ -14,14 +14,14 @@ from rag.errors import RagError
 from rag.index.protocol import Ranking, SearchIndex
 from rag.records import (
     Hit,
+    Query,
     SearchFilters,
     SearchResult,
-    Timeline,
-    TimelineEntry,
-    TimeWindow,
     parse_day,
 )
-from rag.search.no_answer import NoAnswerModel, signals
+from rag.search.no_answer import signals
+from rag.search.query import EMPTY_QUESTION, SearchPlan
+from rag.search.recency import newest_first
 from rag.text.sentences import best_sentence, best_sentence_coverage
 from rag.text.urls import site_of
 
@@ -29,22 +29,8 @@ RRF_K = 10  # measured on CMRC + news-oped2: k=10 beats 60 on passage MRR@10 and
 # Hybrid re-ranks this many of its first passages by their best sentence (README,
 # "Search modes"): 10, 20 and 30 measured within 0.002 of each other on passage R@1.
 SENTENCE_POOL = 20
-
-
-@dataclass(frozen=True)
-class SearchPlan:
-    """A fully resolved search: every option has its value (no settings left to consult)."""
-
-    k: int
-    mode: str
-    per_article: int
-    filters: SearchFilters
-    # The cosine the best passage must reach; None: the calibrated ``no_answer`` decides.
-    min_score: float | None
-    per_source: int = 0
-    strip_time_words: bool = True
-    # Gives every result a ``confidence``; decides the no-answer when ``min_score`` is None.
-    no_answer: NoAnswerModel | None = None
+# passages a 最新 / latest question is reordered from (measured with rag.search.recency's band)
+RECENCY_POOL = 10
 
 
 def search_index(
@@ -58,9 +44,7 @@ def search_index(
     """
     query = question.strip()
     if not query:
-        raise RagError(
-            'the question is empty; ask something, e.g. rag ask "中美在COP28上承诺了什么"'
-        )
+        raise RagError(EMPTY_QUESTION)
     if plan.mode not in MODES:
         raise RagError(f"unknown mode {plan.mode!r}; use one of {', '.join(MODES)}")
     if plan.k < 1:
@@ -120,38 +104,62 @@ def _unsure_notice(confidence: float, threshold: float, best: float) -> str | No
     )
 
 
+def search(reader: SearchIndex, embedder: Embedder, query: Query, plan: SearchPlan) -> SearchResult:
+    """The ranked passages for an understood ``query``: inside its time window, newest
+    first among the near-best for a recency word, or plainly ranked."""
+    if query.time_window is not None:
+        found = search_in_window(reader, embedder, query, plan)
+    elif query.recency is not None:
+        found = search_newest_first(reader, embedder, query, plan)
+    else:
+        found = search_index(reader, embedder, query.text, plan)
+    return replace(found, understood=query)
+
+
 def search_in_window(
-    reader: SearchIndex, embedder: Embedder, question: str, plan: SearchPlan, window: TimeWindow
+    reader: SearchIndex, embedder: Embedder, query: Query, plan: SearchPlan
 ) -> SearchResult:
     """Search inside the date window a time expression named, with the expression taken
     out of the text that is embedded and matched ("上周中美谈了什么" asks 中美谈了什么
     within last week). When nothing in the window is relevant, the closest passages
     outside it come back marked ``outside_window``."""
-    from rag.search.timeexpr import without_expression
-
-    query = without_expression(question, window) if plan.strip_time_words else question
+    window = query.time_window
+    assert window is not None
     inside = replace(
         plan.filters,
         since=parse_day(window.start.isoformat()),
         until=parse_day(window.end.isoformat(), end_of_day=True),
     )
-    result = search_index(reader, embedder, query, replace(plan, filters=inside))
+    result = search_index(reader, embedder, query.text, replace(plan, filters=inside))
     if result.found:
-        return replace(result, query=question, time_window=window)
+        return replace(result, query=query.question, time_window=window)
     # outside the window the time expression filters nothing, so it counts as words again
     # ("2008年北京奥运会" asked of undated reference articles)
-    outside = search_index(reader, embedder, question, plan)
+    outside = search_index(reader, embedder, query.question, plan)
     span = f"{window.start.isoformat()} – {window.end.isoformat()}"
     notice = f"nothing relevant in 时间范围 {span} ({window.expression})"
     if outside.hits:
         notice += "; the closest passages outside it are shown instead"
     return replace(
         outside,
-        query=question,
+        query=query.question,
         time_window=window,
         outside_window=bool(outside.hits),
         notice=notice if not outside.no_answer else f"{notice}; {outside.notice}",
     )
+
+
+def search_newest_first(
+    reader: SearchIndex, embedder: Embedder, query: Query, plan: SearchPlan
+) -> SearchResult:
+    """For a question asking for the latest news: the newest of the near-best passages
+    first (``rag.search.recency``), from a wider list so that a newer passage just below
+    the top k can move up."""
+    wide = search_index(reader, embedder, query.text, replace(plan, k=max(plan.k, RECENCY_POOL)))
+    if wide.no_answer:  # nothing is relevant: no newest-first among the references
+        return replace(wide, hits=wide.hits[: plan.k])
+    hits = newest_first(wide.hits, query.relevance)[: plan.k]
+    return replace(wide, hits=tuple(hits), recency=query.recency)
 
 
 def rank(
@@ -274,44 +282,3 @@ def reciprocal_rank_fusion(lists: Sequence[Ranking], k: int = RRF_K) -> Ranking:
         for position, (row, _score) in enumerate(ranking, 1):
             fused[row] = fused.get(row, 0.0) + 1.0 / (k + position)
     return sorted(fused.items(), key=lambda item: (-item[1], item[0]))
-
-
-def build_timeline(result: SearchResult, threshold: float, limit: int | None = None) -> Timeline:
-    """The relevant articles of an article-level ``result`` in date order, copies folded.
-
-    ``limit`` keeps the most relevant entries (then sorts them by date).
-    """
-    relevant = [h for h in result.hits if h.score >= threshold] if not result.outside_window else []
-    folded: dict[str, list[Hit]] = {}
-    for hit in relevant:  # most relevant first, so each entry keeps its best copy
-        key = _story_key(hit)
-        folded.setdefault(key, []).append(hit)
-    entries = [_entry(copies) for copies in folded.values()]
-    if limit:
-        entries = entries[:limit]
-    entries.sort(key=lambda e: (e.published is None, e.published or 0, e.hit.article.title))
-    notice = None
-    if not entries:
-        notice = result.notice or "no article is relevant enough to this story"
-    return Timeline(
-        query=result.query,
-        entries=tuple(entries),
-        filters=result.filters,
-        time_window=result.time_window,
-        notice=notice,
-        version=result.version,
-    )
-
-
-def _story_key(hit: Hit) -> str:
-    title = "".join(ch for ch in hit.article.title.lower() if ch.isalnum())
-    return title or hit.article.id
-
-
-def _entry(copies: list[Hit]) -> TimelineEntry:
-    best = copies[0]
-    published = min((c.article.published for c in copies if c.article.published), default=None)
-    outlets = {site_of(url) for c in copies for url in (c.article.urls or (c.article.url,))}
-    own = site_of(best.article.url) or (best.article.source or "")
-    also = tuple(sorted(o for o in outlets if o and o != own))
-    return TimelineEntry(published=published, hit=best, also_reported_by=also)
