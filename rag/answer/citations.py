@@ -9,16 +9,31 @@ from rag.records import AnswerSentence, Citation, Hit
 from rag.text.sentences import sentence_spans
 
 # [1], [1][2], [1, 2], [1，2], full-width ［1］ and 【1】 as some models write them.
-_MARKER = re.compile(r"[\[［【]\s*(\d{1,3}(?:\s*[,，、]\s*\d{1,3})*)\s*[\]］】]")
-_LEADING_MARKERS = re.compile(rf"^(?:\s*{_MARKER.pattern})+")
+_OPEN, _CLOSE, _SEPARATORS = r"[\[［【]", r"[\]］】]", ",，、"
+# A well-formed marker: numbers of one to three digits, separated by commas.
+CITATION_MARKER = re.compile(
+    rf"{_OPEN}\s*(\d{{1,3}}(?:\s*[{_SEPARATORS}]\s*\d{{1,3}})*)\s*{_CLOSE}"
+)
+# Anything in marker brackets that starts with a digit, malformed ones too ("[1 2]",
+# "[1,]", "[2024]"): a looping model repeats those as well, so the repetition guard
+# ignores them all when it compares sentences; only well-formed markers cite.
+MARKER_LIKE = re.compile(rf"{_OPEN}\s*\d[\d\s{_SEPARATORS}]*{_CLOSE}")
+
+
+def leading(marker: re.Pattern[str]) -> re.Pattern[str]:
+    """A pattern that ``match``es the run of ``marker``s (and spaces) starting a text."""
+    return re.compile(rf"(?:\s*{marker.pattern})+")
+
+
+_LEADING_MARKERS = leading(CITATION_MARKER)
 _STRAY = " \t\"'“”‘’「」()（）.,，。"
 
 
 def marker_numbers(text: str) -> tuple[int, ...]:
     """Every citation number in ``text``, in order of first appearance."""
     seen: dict[int, None] = {}
-    for match in _MARKER.finditer(text):
-        for part in re.split(r"[,，、]", match.group(1)):
+    for match in CITATION_MARKER.finditer(text):
+        for part in re.split(f"[{_SEPARATORS}]", match.group(1)):
             seen[int(part)] = None
     return tuple(seen)
 
@@ -38,7 +53,7 @@ def split_cited_sentences(text: str) -> list[str]:
             piece = piece[leading.end() :].strip()
         if not piece:
             continue
-        if _MARKER.sub("", piece).strip(_STRAY) or not out:
+        if CITATION_MARKER.sub("", piece).strip(_STRAY) or not out:
             out.append(piece)
         else:  # only markers and punctuation left: they belong to the previous sentence
             out[-1] += piece

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from rag.answer.citations import MARKER_LIKE, leading
 from rag.text.normalize import normalize_for_matching
 from rag.text.sentences import sentence_spans
 
@@ -21,14 +22,13 @@ MIN_SENTENCE_KEY = 8
 MAX_PERIOD = 40
 MIN_COPIES = 4
 MIN_RUN = 32
-_MARKER = re.compile(r"[\[［【]\s*\d[\d\s,，、]*[\]］】]")
 # markers at the start of a sentence span cite the sentence before it ("...。[2] 另...")
-_LEADING_MARKERS = re.compile(rf"(?:\s*{_MARKER.pattern})+")
+_LEADING_MARKERS = leading(MARKER_LIKE)
 _NOT_WORD = re.compile(r"[\W_]+")
 
 
 def _key(sentence: str) -> str:
-    return _NOT_WORD.sub("", normalize_for_matching(_MARKER.sub("", sentence)))
+    return _NOT_WORD.sub("", normalize_for_matching(MARKER_LIKE.sub("", sentence)))
 
 
 class RepetitionGuard:
