@@ -21,7 +21,6 @@ import numpy as np
 
 from rag.index.protocol import SearchIndex
 from rag.records import SearchFilters
-from rag.text.normalize import is_chinese
 from rag.text.sentences import lexical_overlap
 
 MODEL_FILE = Path(__file__).resolve().parents[1] / "data" / "no_answer.json"
@@ -59,15 +58,14 @@ class NoAnswerModel:
     languages: Mapping[str, LanguageModel]
     threshold: float = UNSURE
 
-    def confidence(self, question: str, signals: Mapping[str, float]) -> float:
-        return self.language(question).confidence([signals[name] for name in self.features])
+    def confidence(self, language: str, signals: Mapping[str, float]) -> float:
+        """How likely the passages behind ``signals`` answer a question in ``language``
+        ("zh" or "other", as ``rag.text.normalize.language_of`` names it)."""
+        return self.languages[language].confidence([signals[name] for name in self.features])
 
-    def language(self, question: str) -> LanguageModel:
-        return self.languages["zh" if is_chinese(question) else "other"]
-
-    def decides(self, question: str) -> bool:
-        """True when the model, not a cosine threshold, decides for ``question``."""
-        return self.language(question).decides
+    def decides(self, language: str) -> bool:
+        """True when the model, not a cosine threshold, decides for ``language``."""
+        return self.languages[language].decides
 
 
 def signals(

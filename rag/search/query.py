@@ -18,7 +18,7 @@ from rag.records import Query, SearchFilters, SearchOptions
 from rag.search.no_answer import NoAnswerModel, load_model
 from rag.search.recency import recency_word
 from rag.search.timeexpr import find_time_window, without_expression
-from rag.text.normalize import is_chinese
+from rag.text.normalize import language_of
 
 EMPTY_QUESTION = 'the question is empty; ask something, e.g. rag ask "中美在COP28上承诺了什么"'
 
@@ -36,6 +36,8 @@ class SearchPlan:
     per_source: int = 0
     # Gives every result a ``confidence``; decides the no-answer when ``min_score`` is None.
     no_answer: NoAnswerModel | None = None
+    # The question's language ("zh" or "other"); None: taken from the searched text.
+    language: str | None = None
 
 
 def understand(
@@ -49,7 +51,7 @@ def understand(
     asked = question.strip()
     if not asked:
         raise RagError(EMPTY_QUESTION)
-    language = "zh" if is_chinese(question) else "other"
+    language = language_of(question)
     window = None
     if options.resolve_time and not (options.filters.since or options.filters.until):
         window = find_time_window(question, options.as_of or reference_date(settings, today))
@@ -64,7 +66,7 @@ def understand(
         text=text,
         time_window=window,
         recency=recency,
-        min_score=_answer_threshold(question, language, settings, options.min_score),
+        min_score=_answer_threshold(language, settings, options.min_score),
         relevance=relevance,
         no_answer_check=options.min_score != 0,
     )
@@ -84,9 +86,7 @@ def relevance_threshold(language: str, settings: Settings, min_score: float | No
     return settings.min_score_zh if language == "zh" else settings.min_score_other
 
 
-def _answer_threshold(
-    question: str, language: str, settings: Settings, min_score: float | None
-) -> float | None:
+def _answer_threshold(language: str, settings: Settings, min_score: float | None) -> float | None:
     """The cosine the best passage must reach to count as an answer, or None when the
     calibrated no-answer model decides (the default, when it is installed).
 
@@ -99,7 +99,7 @@ def _answer_threshold(
     key = "min_score_zh" if language == "zh" else "min_score_other"
     chosen = settings.was_set(key) or getattr(settings, key) != getattr(Settings(), key)
     model = load_model()
-    if chosen or model is None or not model.decides(question):
+    if chosen or model is None or not model.decides(language):
         return relevance_threshold(language, settings, None)
     return None
 
@@ -121,4 +121,5 @@ def plan_search(query: Query, options: SearchOptions, settings: Settings) -> Sea
         min_score=query.min_score,
         per_source=options.per_source if options.per_source is not None else settings.per_source,
         no_answer=no_answer_model(query),
+        language=query.language,
     )

@@ -22,6 +22,7 @@ from rag.records import (
 from rag.search.no_answer import signals
 from rag.search.query import EMPTY_QUESTION, SearchPlan
 from rag.search.recency import newest_first
+from rag.text.normalize import language_of
 from rag.text.sentences import best_sentence, best_sentence_coverage
 from rag.text.urls import site_of
 
@@ -84,7 +85,8 @@ def search_index(
     model = plan.no_answer
     confidence = None
     if model is not None and hits:
-        confidence = model.confidence(query, signals(reader, query, qvec, allowed, plan.filters))
+        language = plan.language or language_of(query)
+        confidence = model.confidence(language, signals(reader, query, qvec, allowed, plan.filters))
     notice = None
     if hits and plan.min_score is not None and best < plan.min_score:
         notice = f"no passage is relevant enough (best cosine {best:.3f} < {plan.min_score:.2f})"

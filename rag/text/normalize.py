@@ -77,3 +77,9 @@ def cjk_ratio(text: str) -> float:
 def is_chinese(text: str) -> bool:
     """True when ``text`` (a question) is mostly Chinese."""
     return cjk_ratio(text) >= CHINESE_QUESTION_RATIO
+
+
+def language_of(text: str) -> str:
+    """``zh`` for a mostly-Chinese text (either script), else ``other``: the two languages
+    thresholds, the no-answer model and the answer are tuned for."""
+    return "zh" if is_chinese(text) else "other"
