@@ -22,6 +22,7 @@ import httpx
 
 import rag
 from rag.config import Settings
+from rag.text.charsets import CHARSET_NAME, META_CHARSET, codec_for
 
 USER_AGENT = f"rag-news/{rag.__version__} (+local archive tool)"
 MAX_REDIRECTS = 5
@@ -31,8 +32,7 @@ MAX_RETRY_AFTER = 60.0
 DEADLINE_FACTOR = 5
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
 _HTML_SNIFF = re.compile(rb"<(?:!doctype\s+html|html|head|body)\b", re.IGNORECASE)
-_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_\-]+)""", re.IGNORECASE)
-_CHARSET_ALIASES = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "big5": "big5hkscs"}
+_META_CHARSET = re.compile(META_CHARSET + CHARSET_NAME, re.IGNORECASE)
 
 
 class FetchFailed(Exception):
@@ -207,7 +207,7 @@ def decode_html(body: bytes, charset: str | None) -> str:
         if not codec:
             continue
         try:
-            return body.decode(_CHARSET_ALIASES.get(codec.lower(), codec))
+            return body.decode(codec_for(codec))
         except (LookupError, UnicodeDecodeError):
             continue
     from charset_normalizer import from_bytes

@@ -12,6 +12,7 @@ import codecs
 import re
 
 from rag.errors import IngestError
+from rag.text.charsets import BIG5_CODEC, CHARSET_NAME, GB_CODEC, META_CHARSET, codec_for
 
 _BOMS: tuple[tuple[bytes, str], ...] = (
     (codecs.BOM_UTF32_LE, "utf-32"),
@@ -21,22 +22,12 @@ _BOMS: tuple[tuple[bytes, str], ...] = (
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
 
+_XML_ENCODING = rb"""<\?xml[^>]+encoding\s*=\s*["']"""
+_FRONT_MATTER_CHARSET = rb"""^(?:charset|encoding)\s*:\s*["']?"""
 _DECLARED_CHARSET = re.compile(
-    rb"""(?:<meta[^>]+charset\s*=\s*["']?|<\?xml[^>]+encoding\s*=\s*["']|^(?:charset|encoding)\s*:\s*["']?)"""
-    rb"""([A-Za-z0-9_\-]+)""",
+    b"(?:" + b"|".join((META_CHARSET, _XML_ENCODING, _FRONT_MATTER_CHARSET)) + b")" + CHARSET_NAME,
     re.IGNORECASE | re.MULTILINE,
 )
-
-# Declared names mapped to the superset codec that decodes everything the name covers.
-_CHARSET_ALIASES = {
-    "gb2312": "gb18030",
-    "gbk": "gb18030",
-    "x-gbk": "gb18030",
-    "gb18030": "gb18030",
-    "big5": "big5hkscs",
-    "big5-hkscs": "big5hkscs",
-    "x-big5": "big5hkscs",
-}
 
 # The most frequent characters of running Chinese text, simplified and traditional
 # forms both. Mis-decoded bytes produce rare characters, so the share of these is a
@@ -174,16 +165,14 @@ def _declared_charset(data: bytes) -> str | None:
     match = _DECLARED_CHARSET.search(data[:4096])
     if not match:
         return None
-    name = match.group(1).decode("ascii").lower()
-    name = _CHARSET_ALIASES.get(name, name)
     try:
-        return codecs.lookup(name).name
+        return codecs.lookup(codec_for(match.group(1).decode("ascii"))).name
     except LookupError:
         return None
 
 
 def _best_guess(data: bytes) -> str:
-    candidates = ["gb18030", "big5hkscs"]
+    candidates = [GB_CODEC, BIG5_CODEC]
     try:
         from charset_normalizer import from_bytes
 
