@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from rag.text.normalize import normalize_for_matching
+from rag.text.normalize import CJK_UNIFIED, normalize_for_matching
 
 # Question words by type, Chinese first; checked in this order (何时 before 什么).
 _TYPES: tuple[tuple[str, re.Pattern[str]], ...] = (
@@ -49,7 +49,7 @@ _PHRASES: dict[str, re.Pattern[str]] = {
     "number": re.compile(
         rf"(约|大约|超过|近|逾)?第?{_NUM}+([.．:：/][0-9]+)?\s*"
         r"(%|％|平方公里|平方米|公里|公尺|公分|厘米|毫米|千米|米|公斤|千克|克|吨|小时|分钟|秒"
-        r"|[\u4e00-\u9fff])?"
+        f"|[{CJK_UNIFIED}])?"
     ),
     # the place after the last preposition, without it
     "where": re.compile(

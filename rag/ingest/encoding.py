@@ -13,6 +13,7 @@ import re
 
 from rag.errors import IngestError
 from rag.text.charsets import BIG5_CODEC, CHARSET_NAME, GB_CODEC, META_CHARSET, codec_for
+from rag.text.normalize import CJK_PUNCTUATION, CJK_UNIFIED, FULLWIDTH_FORMS
 
 _BOMS: tuple[tuple[bytes, str], ...] = (
     (codecs.BOM_UTF32_LE, "utf-32"),
@@ -69,6 +70,8 @@ _COMMON_HANZI = frozenset(
     "圆圓搞狂措姓残殘秋培迷诚誠宽寬宇猛摆擺梅毁毀伸摩盟末乃悲拍丁赵趙冒贴貼滑"
 )
 
+# Printable ASCII, tabs and line breaks, Chinese characters and punctuation.
+_READABLE = re.compile(f"[ -~\t\n\r{CJK_UNIFIED}{CJK_PUNCTUATION}{FULLWIDTH_FORMS}]")
 _CONTROL_BYTES = frozenset(range(0, 32)) - {9, 10, 12, 13, 27}
 
 
@@ -135,20 +138,10 @@ def _utf16_without_bom(data: bytes) -> str | None:
         except UnicodeDecodeError:
             continue
         sample = text[:4096]
-        readable = sum(1 for char in sample if _readable(char))
+        readable = len(_READABLE.findall(sample))
         if readable >= 0.9 * len(sample):
             return text
     return None
-
-
-def _readable(char: str) -> bool:
-    return (
-        " " <= char <= "~"
-        or char in "\t\n\r"
-        or "\u4e00" <= char <= "\u9fff"
-        or "\u3000" <= char <= "\u303f"
-        or "\uff00" <= char <= "\uffef"
-    )
 
 
 def _looks_binary(data: bytes) -> bool:

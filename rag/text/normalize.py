@@ -54,8 +54,14 @@ def normalize_for_matching(text: str) -> str:
     return to_simplified(unicodedata.normalize("NFKC", text).lower())
 
 
-# CJK ideographs: Extension A, the unified block and the compatibility block.
-CJK_IDEOGRAPHS = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+# Unicode ranges, written for a regex character class ("[...]"). The unified CJK
+# ideographs hold every common Chinese character; CJK_IDEOGRAPHS adds Extension A and
+# the compatibility block. CJK punctuation is 、。「」 and the ideographic space; the
+# half- and full-width forms block holds ，！（ and full-width letters and digits.
+CJK_UNIFIED = "\u4e00-\u9fff"
+CJK_IDEOGRAPHS = f"\u3400-\u4dbf{CJK_UNIFIED}\uf900-\ufaff"
+CJK_PUNCTUATION = "\u3000-\u303f"
+FULLWIDTH_FORMS = "\uff00-\uffef"
 _CJK = re.compile(f"[{CJK_IDEOGRAPHS}]")
 # Marks that end a sentence in Chinese or English, and closing quotes/brackets after them.
 SENTENCE_END_CHARS = "。！？!?；;…"
