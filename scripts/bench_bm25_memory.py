@@ -2,7 +2,7 @@
 """Peak memory and time of building the keyword (BM25) side for N passages.
 
     python scripts/bench_bm25_memory.py --passages 200000          # this checkout
-    RAG_BENCH_CODE=/path/to/other/checkout python scripts/...      # another one
+    PYTHONPATH=/path/to/other/checkout python scripts/...          # another one
 
 The passages are real news passages with their titles, as the index's keyword side
 holds them (``../shared/data/news-oped2``, else the sample corpus), repeated until
@@ -17,24 +17,25 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, os.environ.get("RAG_BENCH_CODE", str(ROOT)))
+import _common
 
-from rag.config import Settings  # noqa: E402
-from rag.index.sparse import KeywordIndex, TermCounts  # noqa: E402
+from rag import Settings
 
+# the keyword index's own counting, scoring and saving are what is measured
+from rag.index.sparse import KeywordIndex, TermCounts
+
+ROOT = _common.ROOT
 SOURCES = [ROOT.parent / "shared" / "data" / "news-oped2", ROOT / "corpus" / "sample"]
 
 
 def texts(n: int) -> list[str]:
     """``n`` keyword documents as an index holds them (title + 300-character passage)."""
+    # read, chunked and joined to their titles as a build does, without building
     from rag.build.chunking import chunk_article
     from rag.index.sparse import keyword_text
     from rag.ingest import load_article

@@ -28,13 +28,11 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-# bench.py points RAG_BENCH_CODE at a checkout of main's code for the "before" figures
-sys.path.insert(0, os.environ.get("RAG_BENCH_CODE", str(ROOT)))
+import _common
 
-from rag.archive import Archive  # noqa: E402
-from rag.config import Settings  # noqa: E402
+from rag import Archive, Settings
 
+ROOT = _common.ROOT
 NEW_ARTICLE = """---
 title: "新增文章：增量更新基准"
 date: 2024-05-01T08:00:00+08:00
@@ -63,6 +61,7 @@ def synthesize(source: Path, out: Path, passages: int, cache: Path) -> dict[str,
     """Write the archive under ``out`` and fill ``cache`` with vectors for its passages."""
     import numpy as np
 
+    # the embedding cache filled directly, with the keys and name a build looks up
     from rag.build import chunk_articles
     from rag.embed import embedder_name
     from rag.embed.cache import EmbeddingCache, text_key
@@ -110,8 +109,8 @@ def synthesize(source: Path, out: Path, passages: int, cache: Path) -> dict[str,
 def cli_update(index: Path, cache: Path) -> dict[str, float]:
     """``rag index update --json`` in a new process (what a cron job pays): wall and CPU
     seconds, and what the update embedded."""
+    # the child inherits PYTHONPATH: it runs the same rag as this process
     env = {**os.environ, "RAG_CACHE_DIR": str(cache)}
-    env["PYTHONPATH"] = os.environ.get("RAG_BENCH_CODE", str(ROOT))
     command = ["index", "update", "--index", str(index), "--json"]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
