@@ -16,25 +16,24 @@ import argparse
 import os
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "scripts"))
+import _common
+from bench_engine import load
+from bench_engine_routes import cpu_model
 
-from bench_engine import load  # noqa: E402
-from bench_engine_routes import cpu_model  # noqa: E402
+from rag import Archive, Settings
 
-from rag import Archive  # noqa: E402
-from rag.build.pipeline import chunk_articles  # noqa: E402
-from rag.build.sources import read_sources  # noqa: E402
-from rag.config import Settings  # noqa: E402
-from rag.embed import embedder_for  # noqa: E402
-from rag.ingest import merge_duplicates  # noqa: E402
-from rag.progress import SilentProgress  # noqa: E402
+# the engine alone, on the passage texts a build embeds (read, merged and chunked as it does)
+from rag.build.pipeline import chunk_articles
+from rag.build.sources import read_sources
+from rag.embed import embedder_for
+from rag.ingest import merge_duplicates
+from rag.progress import SilentProgress
+
+ROOT = _common.ROOT
 
 
 def main() -> None:

@@ -13,20 +13,16 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 import time
 from pathlib import Path
 
+import _common  # noqa: F401  (first: one line, not a traceback, when rag is not installed)
 import numpy as np
+from bench_engine import load, load_chunks
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "scripts"))
-
-from bench_engine import load, load_chunks  # noqa: E402
-
-from rag.embed.e5_numpy import NumpyE5  # noqa: E402
-from rag.embed.e5_onnx import OnnxE5  # noqa: E402
+# the engines themselves are what is measured
+from rag.embed.e5_numpy import NumpyE5
+from rag.embed.e5_onnx import OnnxE5
 
 
 def main() -> None:

@@ -23,21 +23,18 @@ import logging
 import os
 import platform
 import statistics
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+import _common  # noqa: F401  (first: one line, not a traceback, when rag is not installed)
 import numpy as np
+from bench_engine import load, load_chunks
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "scripts"))
+from rag import Settings
 
-from bench_engine import load, load_chunks  # noqa: E402
-
-from rag.config import Settings, default_model_cache  # noqa: E402
-from rag.embed import embedder_for  # noqa: E402
+# the engines themselves are what is measured (each route below imports its own)
+from rag.embed import embedder_for
 
 Encode = Callable[[list[str]], np.ndarray]
 
@@ -54,7 +51,7 @@ def cpu_model() -> str:
 
 def routes(names: list[str], chunks: list[str]) -> dict[str, Encode]:
     """The engines to compare, each loaded (and its model built) before timing starts."""
-    base = default_model_cache()
+    base = Settings().model_cache_dir  # the default model cache, where rag keeps them
     f32 = base / "e5-small-f32"
     onnx_dir = base / "e5-onnx"
     out: dict[str, Encode] = {}
