@@ -14,18 +14,16 @@ from __future__ import annotations
 import argparse
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import _common
 
-from rag.archive import Archive  # noqa: E402
-from rag.config import MODES, Settings  # noqa: E402
-from rag.records import SearchOptions  # noqa: E402
+from rag import Archive, SearchOptions, Settings
+from rag.config import MODES  # the search modes (rag exports no list of them)
 
+ROOT = _common.ROOT
 SHARED_OPED2 = ROOT.parent / "shared" / "data" / "news-oped2"
 QUESTIONS = [
     "中美在COP28上承诺了什么",

@@ -16,22 +16,21 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import _common
+import numpy as np
 
-import numpy as np  # noqa: E402
+from rag import Archive, Settings
 
-from rag.archive import Archive  # noqa: E402
-from rag.config import Settings  # noqa: E402
-from rag.index.dense import load_dense  # noqa: E402
-from rag.index.store import current_version_dir  # noqa: E402
+# the stored vectors, compared with the local build's (no public call returns them)
+from rag.index.dense import load_dense
+from rag.index.store import current_version_dir
 
+ROOT = _common.ROOT
 OPED2 = ROOT.parent / "shared" / "data" / "news-oped2"
 SAMPLE = ROOT / "corpus" / "sample"
 

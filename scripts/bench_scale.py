@@ -32,18 +32,19 @@ from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
+import _common
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from rag import Article, Chunk, Settings
 
-from rag.config import Settings  # noqa: E402
-from rag.index.dense import DENSE_FILE, build_dense, load_dense, save_dense, search_dense  # noqa: E402
-from rag.index.local.write import write_version  # noqa: E402
-from rag.index.metadata import MetadataStore  # noqa: E402
-from rag.index.store import MANIFEST, IndexManifest, current_version_dir, writer_lock  # noqa: E402
-from rag.records import Article, Chunk  # noqa: E402
+# the index's on-disk format, written and read directly: millions of synthetic passages
+# without embedding them, and each index kind's search measured on its own
+from rag.index.dense import DENSE_FILE, build_dense, load_dense, save_dense, search_dense
+from rag.index.local.write import write_version
+from rag.index.metadata import MetadataStore
+from rag.index.store import MANIFEST, IndexManifest, current_version_dir, writer_lock
 
+ROOT = _common.ROOT
 CMRC = ROOT.parent / "shared" / "data" / "cmrc2018" / "cmrc2018_trial.json"
 SOURCES = [
     ROOT / "indexes" / "bench-oped2",
@@ -250,9 +251,11 @@ class CachedQueries:
 
 def measure(index_dir: Path, qs: list[str], mmap: bool, repeats: int) -> dict[str, object]:
     """Run in a fresh process: open the index, answer ``qs`` in every mode."""
+    from rag import SearchFilters
+
+    # what Archive.search runs, timed with and without the question's embedding
     from rag.embed import get_embedder
     from rag.index.local.reader import IndexReader
-    from rag.records import SearchFilters
     from rag.search.retrieve import SearchPlan, search_index
 
     base_rss = rss_mb()[0]
@@ -316,7 +319,7 @@ def main() -> None:
     rng = np.random.default_rng(0)
     scale, chol = calibrate_noise(vectors, rng)
     qs = questions(args.queries)
-    from rag.embed import get_embedder
+    from rag.embed import get_embedder  # the question vectors, embedded once for ANN recall
 
     embedder = get_embedder("e5-small")
     qvecs = np.vstack([embedder.embed_query(q) for q in qs]).astype(np.float32)

@@ -19,15 +19,12 @@ import threading
 import time
 from pathlib import Path
 
+import _common
 import httpx
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from rag import Archive, Settings
 
-from rag.archive import Archive  # noqa: E402
-from rag.config import Settings  # noqa: E402
-from rag.web.server import free_port  # noqa: E402
-
+ROOT = _common.ROOT
 QUESTIONS = [
     "中美在COP28上承诺了什么",
     "中国的碳达峰和碳中和目标是什么时候",
@@ -80,7 +77,7 @@ def run_clients(url: str, clients: int, seconds: float, mode: str) -> dict[str, 
 
 
 def bench_index(index: Path, clients: int, seconds: float, modes: list[str]) -> None:
-    port = free_port()
+    port = _common.free_port()
     url = f"http://127.0.0.1:{port}"
     command = [sys.executable, "-c", "from rag.cli import main; main()", "serve"]
     server = subprocess.Popen(
@@ -88,7 +85,6 @@ def bench_index(index: Path, clients: int, seconds: float, modes: list[str]) -> 
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     try:
         deadline = time.monotonic() + 60
