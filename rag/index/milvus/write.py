@@ -58,8 +58,12 @@ def write_milvus_version(
     sources: Sequence[SourceFile] = (),
     source_roots: Sequence[str] = (),
     progress: Progress | None = None,
+    **_local_only: object,
 ) -> tuple[Path, IndexManifest]:
     """Publish a new version whose vectors live in a new collection at ``settings.milvus_uri``.
+
+    What the local backend reuses from the live version (``terms``, ``signatures``,
+    ``base``) is accepted and ignored: Milvus computes its keyword weights itself.
 
     The caller holds the writer lock. Until ``CURRENT`` is swapped the new collection is
     referenced by nothing; a failure drops it (or leaves it to the next garbage
