@@ -20,21 +20,22 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import zlib
 from pathlib import Path
 
+import _common
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from rag import Archive, Settings
 
-from rag.archive import Archive  # noqa: E402
-from rag.config import Settings  # noqa: E402
-from rag.eval.retrieval import Question, load_squad, write_paragraph_articles  # noqa: E402
-from rag.index.local.reader import IndexReader  # noqa: E402
-from rag.search.no_answer import FEATURES, MODEL_FILE, UNSURE, signals  # noqa: E402
+# the evaluation's CMRC reader
+from rag.eval.retrieval import Question, load_squad, write_paragraph_articles
 
+# the no-answer model's own features, read from each index, are what the model is fitted on
+from rag.index.local.reader import IndexReader
+from rag.search.no_answer import FEATURES, MODEL_FILE, UNSURE, signals
+
+ROOT = _common.ROOT
 CMRC = ROOT / "tests" / "data" / "cmrc2018" / "cmrc2018_trial.json"
 CMRC_EN = ROOT / "tests" / "data" / "cmrc2018" / "cmrc2018_trial_en100.json"
 OPED2 = ROOT.parent / "shared" / "data" / "news-oped2"

@@ -13,13 +13,15 @@ import json
 import sys
 from pathlib import Path
 
+from rag import Settings
+
+# the evaluation `rag eval` runs, its figures checked against the floors
+from rag.eval.answers import AnswerMetrics
+from rag.eval.retrieval import EvalReport, evaluate, format_table
+
+# not scripts/_common.py's ROOT: tests/test_quality_gate.py loads this file by its path,
+# without scripts/ to import from
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from rag.config import Settings  # noqa: E402
-from rag.eval.answers import AnswerMetrics  # noqa: E402
-from rag.eval.retrieval import EvalReport, evaluate, format_table  # noqa: E402
-
 FLOORS = ROOT / "quality" / "floors.json"
 NEWS_QUESTIONS = ROOT / "tests" / "data" / "news_questions.jsonl"
 RECENCY_QUESTIONS = ROOT / "tests" / "data" / "news_recency_questions.jsonl"

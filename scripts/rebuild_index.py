@@ -13,15 +13,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 VENV_PYTHON = ROOT / ".venv" / "bin" / "python"
 try:
-    import typer  # noqa: F401
-except ImportError:
+    from rag.cli import app  # the command line itself: this script is `rag index build/update`
+except ModuleNotFoundError as missing:
+    if missing.name != "rag":
+        raise
     # Run from a plain shell: use the project's .venv (made by `make demo`/`make test`).
     if VENV_PYTHON.exists() and Path(sys.executable) != VENV_PYTHON:
         os.execv(str(VENV_PYTHON), [str(VENV_PYTHON), __file__, *sys.argv[1:]])
-    sys.exit("rebuild_index.py: dependencies missing; run `make demo` first to create .venv")
-sys.path.insert(0, str(ROOT))
-
-from rag.cli import app  # noqa: E402
+    sys.exit("rebuild_index.py: rag is not installed; run `make demo` first to create .venv")
 
 
 def main() -> None:
