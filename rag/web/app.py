@@ -1,7 +1,8 @@
 """The HTTP API and the search page: ``create_app(settings)`` returns the FastAPI app.
 
 Every route answers JSON; expected problems become ``{"error": "..."}`` with a 4xx/503
-status, never a traceback. Each route makes one ``Archive`` call. Searches are
+status, never a traceback. The routes live on ``router``; each makes one call to the
+app's ``Archive``, which a dependency hands it from ``app.state``. Searches are
 synchronous endpoints, so FastAPI runs them in its threadpool; the archive gives each
 call one index version from start to end.
 """
@@ -12,13 +13,14 @@ import logging
 from importlib import resources
 from typing import Annotated, Any, Literal
 
-from fastapi import Body, FastAPI, Query, Request
+from fastapi import APIRouter, Body, Depends, FastAPI, Query, Request
 from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rag.archive import Archive
@@ -135,120 +137,148 @@ def _versioned(data: dict[str, Any], version: str) -> JSONResponse:
     return JSONResponse(data, headers={VERSION_HEADER: version})
 
 
+async def rag_error(_request: Request, exc: RagError) -> JSONResponse:
+    return _error(error_status(exc), str(exc))
+
+
+async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    problems = [
+        f"{'.'.join(str(p) for p in e.get('loc', ()) if p not in ('query', 'body'))}: "
+        f"{e.get('msg', 'invalid')}"
+        for e in exc.errors()
+    ]
+    return _error(422, "; ".join(problems) or "invalid request")
+
+
+async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    return JSONResponse(
+        {"error": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers
+    )
+
+
+async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unexpected error on %s", request.url.path)
+    return _error(500, "internal error; see the server log")
+
+
+async def security_headers(request: Request, call_next: Any) -> Response:
+    response: Response = await call_next(request)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    if not request.url.path.startswith("/api/"):
+        response.headers["Content-Security-Policy"] = PAGE_CSP
+    return response
+
+
+async def app_archive(request: Request) -> Archive:
+    """The app's one archive (async: it only reads app.state, so it takes no worker thread)."""
+    archive: Archive = request.app.state.archive
+    return archive
+
+
+AppArchive = Annotated[Archive, Depends(app_archive)]
+router = APIRouter()
+
+
+@router.get("/api/search", tags=["search"])
+def search_get(params: Annotated[SearchParams, Query()], archive: AppArchive) -> JSONResponse:
+    """Ranked passages, the object ``rag ask --no-answer --json`` prints."""
+    result = archive.search(params.q, _options(params))
+    data = search_to_dict(result)
+    data["answer"] = None  # the shape of ``rag ask --no-answer --json``
+    return _versioned(data, result.version)
+
+
+@router.post("/api/search", tags=["search"])
+def search_post(params: Annotated[SearchParams, Body()], archive: AppArchive) -> JSONResponse:
+    """As GET, with the parameters in a JSON body."""
+    return search_get(params, archive)
+
+
+@router.get("/api/ask", tags=["search"])
+def ask_get(params: Annotated[SearchParams, Query()], archive: AppArchive) -> JSONResponse:
+    """The passages and a cited extractive answer, as ``rag ask --json`` prints."""
+    # The LLM answer is left to the CLI for now: it can hold a worker thread for a
+    # minute, and would want streaming to the page.
+    asked = archive.ask(params.q, _options(params))
+    data = search_to_dict(asked.result)
+    data["answer"] = answer_to_dict(asked.answer)
+    return _versioned(data, asked.result.version)
+
+
+@router.post("/api/ask", tags=["search"])
+def ask_post(params: Annotated[SearchParams, Body()], archive: AppArchive) -> JSONResponse:
+    """As GET, with the parameters in a JSON body."""
+    return ask_get(params, archive)
+
+
+@router.get("/api/timeline", tags=["search"])
+def timeline_get(params: Annotated[SearchParams, Query()], archive: AppArchive) -> JSONResponse:
+    """The articles about a story in date order, as ``rag timeline --json`` prints."""
+    found = archive.timeline(params.q, _options(params))
+    return _versioned(timeline_to_dict(found), found.version)
+
+
+@router.post("/api/timeline", tags=["search"])
+def timeline_post(params: Annotated[SearchParams, Body()], archive: AppArchive) -> JSONResponse:
+    """As GET, with the parameters in a JSON body."""
+    return timeline_get(params, archive)
+
+
+@router.get("/api/articles/{article_id}", tags=["articles"])
+def article(
+    article_id: Annotated[str, PathParam(max_length=200)], archive: AppArchive
+) -> JSONResponse:
+    """The cleaned article with its metadata and each passage's offsets in ``text``."""
+    found = archive.article(article_id)
+    if found is None:
+        return _error(404, f"no article {article_id!r} in the index")
+    return _versioned(article_detail_to_dict(found), found.version)
+
+
+@router.get("/api/health", tags=["index"])
+def health(archive: AppArchive) -> JSONResponse:
+    """The live index version and its counts (503 when there is no usable index)."""
+    stats = archive.stats()
+    return _versioned(
+        {
+            "status": "ok",
+            "index": stats.index,
+            "version": stats.version,
+            "built_at": stats.built_at,
+            "embedder": stats.embedder,
+            "articles": stats.articles,
+            "passages": stats.passages,
+            "sources": stats.source_files,
+        },
+        stats.version,
+    )
+
+
+@router.get("/", include_in_schema=False)
+def page() -> FileResponse:
+    return FileResponse(str(STATIC / "index.html"), media_type="text/html; charset=utf-8")
+
+
 def create_app(settings: Settings) -> FastAPI:
     """The API and page over ``settings.index_dir`` (loaded on first use, then shared)."""
-    archive = Archive(settings)
     app = FastAPI(
         title="rag-news",
         summary="Semantic search and cited answers over Chinese news articles.",
         version="1",
         docs_url=None,  # the bundled docs pages load scripts from a CDN; use /openapi.json
         redoc_url=None,
+        exception_handlers={
+            RagError: rag_error,
+            RequestValidationError: invalid_request,
+            StarletteHTTPException: http_error,
+            Exception: unexpected,
+        },
     )
-    app.state.archive = archive
+    app.state.archive = Archive(settings)
+    # the last added runs first: security headers go on every response, a 413 included
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
-
-    @app.exception_handler(RagError)
-    async def rag_error(_request: Request, exc: RagError) -> JSONResponse:
-        return _error(error_status(exc), str(exc))
-
-    @app.exception_handler(RequestValidationError)
-    async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = [
-            f"{'.'.join(str(p) for p in e.get('loc', ()) if p not in ('query', 'body'))}: "
-            f"{e.get('msg', 'invalid')}"
-            for e in exc.errors()
-        ]
-        return _error(422, "; ".join(problems) or "invalid request")
-
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return JSONResponse(
-            {"error": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers
-        )
-
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unexpected error on %s", request.url.path)
-        return _error(500, "internal error; see the server log")
-
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next: Any) -> Response:
-        response: Response = await call_next(request)
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "no-referrer"
-        if not request.url.path.startswith("/api/"):
-            response.headers["Content-Security-Policy"] = PAGE_CSP
-        return response
-
-    @app.get("/api/search", tags=["search"])
-    def search_get(params: Annotated[SearchParams, Query()]) -> JSONResponse:
-        """Ranked passages, the object ``rag ask --no-answer --json`` prints."""
-        result = archive.search(params.q, _options(params))
-        data = search_to_dict(result)
-        data["answer"] = None  # the shape of ``rag ask --no-answer --json``
-        return _versioned(data, result.version)
-
-    @app.post("/api/search", tags=["search"])
-    def search_post(params: Annotated[SearchParams, Body()]) -> JSONResponse:
-        """As GET, with the parameters in a JSON body."""
-        return search_get(params)
-
-    @app.get("/api/ask", tags=["search"])
-    def ask_get(params: Annotated[SearchParams, Query()]) -> JSONResponse:
-        """The passages and a cited extractive answer, as ``rag ask --json`` prints."""
-        # The LLM answer is left to the CLI for now: it can hold a worker thread for a
-        # minute, and would want streaming to the page.
-        asked = archive.ask(params.q, _options(params))
-        data = search_to_dict(asked.result)
-        data["answer"] = answer_to_dict(asked.answer)
-        return _versioned(data, asked.result.version)
-
-    @app.post("/api/ask", tags=["search"])
-    def ask_post(params: Annotated[SearchParams, Body()]) -> JSONResponse:
-        """As GET, with the parameters in a JSON body."""
-        return ask_get(params)
-
-    @app.get("/api/timeline", tags=["search"])
-    def timeline_get(params: Annotated[SearchParams, Query()]) -> JSONResponse:
-        """The articles about a story in date order, as ``rag timeline --json`` prints."""
-        found = archive.timeline(params.q, _options(params))
-        return _versioned(timeline_to_dict(found), found.version)
-
-    @app.post("/api/timeline", tags=["search"])
-    def timeline_post(params: Annotated[SearchParams, Body()]) -> JSONResponse:
-        """As GET, with the parameters in a JSON body."""
-        return timeline_get(params)
-
-    @app.get("/api/articles/{article_id}", tags=["articles"])
-    def article(article_id: Annotated[str, PathParam(max_length=200)]) -> JSONResponse:
-        """The cleaned article with its metadata and each passage's offsets in ``text``."""
-        found = archive.article(article_id)
-        if found is None:
-            return _error(404, f"no article {article_id!r} in the index")
-        return _versioned(article_detail_to_dict(found), found.version)
-
-    @app.get("/api/health", tags=["index"])
-    def health() -> JSONResponse:
-        """The live index version and its counts (503 when there is no usable index)."""
-        stats = archive.stats()
-        return _versioned(
-            {
-                "status": "ok",
-                "index": stats.index,
-                "version": stats.version,
-                "built_at": stats.built_at,
-                "embedder": stats.embedder,
-                "articles": stats.articles,
-                "passages": stats.passages,
-                "sources": stats.source_files,
-            },
-            stats.version,
-        )
-
-    @app.get("/", include_in_schema=False)
-    def page() -> FileResponse:
-        return FileResponse(str(STATIC / "index.html"), media_type="text/html; charset=utf-8")
-
+    app.add_middleware(BaseHTTPMiddleware, dispatch=security_headers)
+    app.include_router(router)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     return app
