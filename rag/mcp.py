@@ -1,15 +1,13 @@
-"""The MCP server behind ``rag mcp`` (needs the ``mcp`` extra): the archive as three tools.
+"""The MCP server behind ``rag mcp`` (needs the ``mcp`` extra): the archive as four tools.
 
-``search``, ``ask`` and ``get_article`` each make one ``Archive`` call and return the
-JSON ``rag ask --json`` prints (``rag.serialize``), as the tool's structured content
-and, for the model, as its text. A bad argument, a missing index or an unknown article
-comes back as a tool error (``isError``) holding one line; nothing a client sends stops
-the server. One archive serves every call and follows newly published index versions.
+``search``, ``ask``, ``timeline`` and ``get_article`` each make one ``Archive`` call and
+return the JSON ``rag ask --json`` prints (``rag.serialize``), as the tool's structured
+content and, for the model, as its text. A bad argument, a missing index or an unknown
+article comes back as a tool error (``isError``) holding one line; nothing a client sends
+stops the server. One archive serves every call and follows newly published index versions.
 """
 
-# No ``from __future__ import annotations`` here: the SDK reads the tool functions'
-# parameter annotations at run time, and they name things imported inside create_server
-# (so that this module imports without the SDK and says which extra to install).
+from __future__ import annotations
 
 from importlib import metadata
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -96,6 +94,152 @@ Returns {query, filters, time_window, notice, entries}: each entry has published
 title, source, url, article_id, score, sentence, chunk_id and also_reported_by."""
 
 
+# The SDK builds each tool's input schema from its parameters' annotations, evaluated in
+# this module when the tool is registered. They are made with pydantic, which comes with
+# the mcp extra; without it they are never needed, as create_server says what to install.
+try:
+    from pydantic import Field
+except ImportError:
+    pass
+else:
+    QuestionArg = Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=MAX_QUESTION_CHARS,
+            description="The question or keywords, in Chinese or English.",
+        ),
+    ]
+    KArg = Annotated[
+        int | None,
+        Field(ge=1, le=MAX_K, description="How many passages (1-50) [default: 5, or top_k]."),
+    ]
+    ModeArg = Annotated[
+        Mode | None,
+        Field(
+            description="hybrid: meaning and keywords (default, best); dense: meaning only; "
+            "keyword: exact words (names, numbers)."
+        ),
+    ]
+    SinceArg = Annotated[
+        str | None,
+        Field(max_length=32, description="Only articles published on/after YYYY-MM-DD."),
+    ]
+    UntilArg = Annotated[
+        str | None,
+        Field(max_length=32, description="Only articles published on/before YYYY-MM-DD."),
+    ]
+    AsOfArg = Annotated[
+        str | None,
+        Field(
+            max_length=10,
+            description="YYYY-MM-DD that time words in the question (上周, 去年11月, last "
+            "month) count from [default: today]. The window they name becomes the date "
+            "filter; since/until override it.",
+        ),
+    ]
+    PerSourceArg = Annotated[
+        int | None,
+        Field(
+            ge=0,
+            le=MAX_K,
+            description="At most this many passages from one outlet, so one site cannot "
+            "fill the list (0: no cap) [default: 0, or per_source].",
+        ),
+    ]
+    SourceArg = Annotated[
+        str | None,
+        Field(
+            max_length=200,
+            description="Only articles whose source site or URL contains this (e.g. rfi).",
+        ),
+    ]
+    ArticleIdArg = Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=200,
+            description="The article_id of a search or ask hit.",
+        ),
+    ]
+
+
+class ArchiveTools:
+    """The tools, over one archive: each makes one call and returns its JSON."""
+
+    def __init__(self, archive: Archive) -> None:
+        self.archive = archive
+
+    def search(
+        self,
+        question: QuestionArg,
+        k: KArg = None,
+        mode: ModeArg = None,
+        since: SinceArg = None,
+        until: UntilArg = None,
+        source: SourceArg = None,
+        as_of: AsOfArg = None,
+        per_source: PerSourceArg = None,
+    ) -> dict[str, Any]:
+        options = SearchOptions.parse(
+            k=k,
+            mode=mode,
+            since=since,
+            until=until,
+            source=source,
+            as_of=as_of,
+            per_source=per_source,
+        )
+        result = self.archive.search(question, options)
+        data = search_to_dict(result)
+        data["answer"] = None  # the shape of ``rag ask --no-answer --json``
+        return data
+
+    def ask(
+        self,
+        question: QuestionArg,
+        k: KArg = None,
+        mode: ModeArg = None,
+        since: SinceArg = None,
+        until: UntilArg = None,
+        source: SourceArg = None,
+        as_of: AsOfArg = None,
+        per_source: PerSourceArg = None,
+    ) -> dict[str, Any]:
+        options = SearchOptions.parse(
+            k=k,
+            mode=mode,
+            since=since,
+            until=until,
+            source=source,
+            as_of=as_of,
+            per_source=per_source,
+        )
+        asked = self.archive.ask(question, options)
+        data = search_to_dict(asked.result)
+        data["answer"] = answer_to_dict(asked.answer)
+        return data
+
+    def timeline(
+        self,
+        question: QuestionArg,
+        since: SinceArg = None,
+        until: UntilArg = None,
+        source: SourceArg = None,
+        as_of: AsOfArg = None,
+    ) -> dict[str, Any]:
+        options = SearchOptions.parse(since=since, until=until, source=source, as_of=as_of)
+        return timeline_to_dict(self.archive.timeline(question, options))
+
+    def get_article(self, article_id: ArticleIdArg) -> dict[str, Any]:
+        found = self.archive.article(article_id)
+        if found is None:
+            raise RagError(
+                f"no article {article_id!r} in the index; use the article_id of a search hit"
+            )
+        return article_detail_to_dict(found)
+
+
 def _require_sdk() -> None:
     try:
         import mcp.server.mcpserver  # noqa: F401
@@ -109,38 +253,24 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def create_server(archive: Archive) -> "MCPServer[Any]":
+def create_server(archive: Archive) -> MCPServer[Any]:
     """An MCP server whose tools answer from ``archive``."""
     _require_sdk()
     from mcp.server.mcpserver import MCPServer
-    from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
+    from mcp.server.mcpserver.exceptions import ToolError
     from mcp.types import ToolAnnotations
-    from pydantic import Field, ValidationError
 
     class ArchiveServer(MCPServer[Any]):
-        """Failures the caller can fix come back as one line after the tool's name.
-
-        The SDK reports arguments that fail the schema with pydantic's multi-line report,
-        and any other exception as ``Error executing tool NAME`` alone (its text might
-        hold secrets). A ``RagError`` or ``OSError`` message is written for the user, so
-        it is passed on, as the CLI prints it.
-        """
+        """Failures the caller can fix come back as one line after the tool's name."""
 
         async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
             try:
                 return await super().call_tool(name, arguments, context)
             except ToolError as exc:
-                cause = exc.__cause__
-                unexpected = isinstance(exc, UnexpectedToolError)
-                if isinstance(cause, ValidationError) and not unexpected:  # the arguments
-                    problems = "; ".join(
-                        f"{'.'.join(str(part) for part in e['loc'])}: {e['msg']}"
-                        for e in cause.errors()
-                    )
-                    raise ToolError(f"Error executing tool {name}: {problems}") from cause
-                if unexpected and isinstance(cause, RagError | OSError):
-                    raise ToolError(f"Error executing tool {name}: {_message(cause)}") from cause
-                raise
+                problem = _fixable_problem(exc)
+                if problem is None:
+                    raise
+                raise ToolError(f"Error executing tool {name}: {problem}") from exc.__cause__
 
     server = ArchiveServer(
         "rag-news",
@@ -149,142 +279,38 @@ def create_server(archive: Archive) -> "MCPServer[Any]":
         version=_version(),
         log_level="WARNING",
     )
+    tools = ArchiveTools(archive)
     read_only = ToolAnnotations(read_only_hint=True, open_world_hint=False)
-
-    question_type = Annotated[
-        str,
-        Field(
-            min_length=1,
-            max_length=MAX_QUESTION_CHARS,
-            description="The question or keywords, in Chinese or English.",
-        ),
-    ]
-    k_type = Annotated[
-        int | None,
-        Field(ge=1, le=MAX_K, description="How many passages (1-50) [default: 5, or top_k]."),
-    ]
-    mode_type = Annotated[
-        Mode | None,
-        Field(
-            description="hybrid: meaning and keywords (default, best); dense: meaning only; "
-            "keyword: exact words (names, numbers)."
-        ),
-    ]
-    since_type = Annotated[
-        str | None,
-        Field(max_length=32, description="Only articles published on/after YYYY-MM-DD."),
-    ]
-    until_type = Annotated[
-        str | None,
-        Field(max_length=32, description="Only articles published on/before YYYY-MM-DD."),
-    ]
-    as_of_type = Annotated[
-        str | None,
-        Field(
-            max_length=10,
-            description="YYYY-MM-DD that time words in the question (上周, 去年11月, last "
-            "month) count from [default: today]. The window they name becomes the date "
-            "filter; since/until override it.",
-        ),
-    ]
-    per_source_type = Annotated[
-        int | None,
-        Field(
-            ge=0,
-            le=MAX_K,
-            description="At most this many passages from one outlet, so one site cannot "
-            "fill the list (0: no cap) [default: 0, or per_source].",
-        ),
-    ]
-    source_type = Annotated[
-        str | None,
-        Field(
-            max_length=200,
-            description="Only articles whose source site or URL contains this (e.g. rfi).",
-        ),
-    ]
-
-    @server.tool(title="Search the news archive", description=SEARCH_HELP, annotations=read_only)
-    def search(
-        question: question_type,
-        k: k_type = None,
-        mode: mode_type = None,
-        since: since_type = None,
-        until: until_type = None,
-        source: source_type = None,
-        as_of: as_of_type = None,
-        per_source: per_source_type = None,
-    ) -> dict[str, Any]:
-        options = SearchOptions.parse(
-            k=k,
-            mode=mode,
-            since=since,
-            until=until,
-            source=source,
-            as_of=as_of,
-            per_source=per_source,
-        )
-        result = archive.search(question, options)
-        data = search_to_dict(result)
-        data["answer"] = None  # the shape of ``rag ask --no-answer --json``
-        return data
-
-    @server.tool(title="Answer from the news archive", description=ASK_HELP, annotations=read_only)
-    def ask(
-        question: question_type,
-        k: k_type = None,
-        mode: mode_type = None,
-        since: since_type = None,
-        until: until_type = None,
-        source: source_type = None,
-        as_of: as_of_type = None,
-        per_source: per_source_type = None,
-    ) -> dict[str, Any]:
-        options = SearchOptions.parse(
-            k=k,
-            mode=mode,
-            since=since,
-            until=until,
-            source=source,
-            as_of=as_of,
-            per_source=per_source,
-        )
-        asked = archive.ask(question, options)
-        data = search_to_dict(asked.result)
-        data["answer"] = answer_to_dict(asked.answer)
-        return data
-
-    @server.tool(title="A story's timeline", description=TIMELINE_HELP, annotations=read_only)
-    def timeline(
-        question: question_type,
-        since: since_type = None,
-        until: until_type = None,
-        source: source_type = None,
-        as_of: as_of_type = None,
-    ) -> dict[str, Any]:
-        options = SearchOptions.parse(since=since, until=until, source=source, as_of=as_of)
-        found = archive.timeline(question, options)
-        return timeline_to_dict(found)
-
-    @server.tool(title="Read an article", description=ARTICLE_HELP, annotations=read_only)
-    def get_article(
-        article_id: Annotated[
-            str,
-            Field(
-                min_length=1,
-                max_length=200,
-                description="The article_id of a search or ask hit.",
-            ),
-        ],
-    ) -> dict[str, Any]:
-        found = archive.article(article_id)
-        if found is None:
-            raise RagError(
-                f"no article {article_id!r} in the index; use the article_id of a search hit"
-            )
-        return article_detail_to_dict(found)
-
+    for tool, title, description in (
+        (tools.search, "Search the news archive", SEARCH_HELP),
+        (tools.ask, "Answer from the news archive", ASK_HELP),
+        (tools.timeline, "A story's timeline", TIMELINE_HELP),
+        (tools.get_article, "Read an article", ARTICLE_HELP),
+    ):
+        server.add_tool(tool, title=title, description=description, annotations=read_only)
     return server
+
+
+def _fixable_problem(error: Exception) -> str | None:
+    """One line on a failed tool call the caller can fix, or None to leave the SDK's reply.
+
+    The SDK reports arguments that fail the schema with pydantic's multi-line report,
+    and any other exception as ``Error executing tool NAME`` alone (its text might hold
+    secrets). A ``RagError`` or ``OSError`` message is written for the user, so it is
+    passed on, as the CLI prints it.
+    """
+    from mcp.server.mcpserver.exceptions import UnexpectedToolError
+    from pydantic import ValidationError
+
+    cause = error.__cause__
+    unexpected = isinstance(error, UnexpectedToolError)
+    if isinstance(cause, ValidationError) and not unexpected:  # the arguments
+        return "; ".join(
+            f"{'.'.join(str(part) for part in e['loc'])}: {e['msg']}" for e in cause.errors()
+        )
+    if unexpected and isinstance(cause, RagError | OSError):
+        return _message(cause)
+    return None
 
 
 def _message(exc: RagError | OSError) -> str:
