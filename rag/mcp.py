@@ -13,7 +13,7 @@ from importlib import metadata
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from rag.archive import Archive
-from rag.config import API_MAX_K, API_MAX_QUESTION_CHARS, Settings
+from rag.config import API_MAX_K, API_MAX_QUESTION_CHARS, MODES, Settings
 from rag.errors import MissingDependencyError, RagError
 from rag.records import SearchOptions
 from rag.serialize import (
@@ -30,9 +30,9 @@ MAX_K = API_MAX_K
 MAX_QUESTION_CHARS = API_MAX_QUESTION_CHARS
 DEFAULT_HTTP_PORT = 8001  # beside rag serve's 8000, so both can run
 HTTP_PATH = "/mcp"
-# rag.config.MODES, spelled out so the tool schema can list them (tests/test_mcp.py
-# checks the two agree)
-Mode = Literal["hybrid", "dense", "keyword"]
+# rag.config.MODES as a type, so the tool schema lists them (mypy reads no Literal made
+# from a tuple; pydantic does)
+Mode = Literal[MODES]  # type: ignore[valid-type]
 
 INSTRUCTIONS = """\
 An archive of Chinese news articles (saved web pages and feeds), searched by meaning and

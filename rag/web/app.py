@@ -24,7 +24,7 @@ from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rag.archive import Archive
-from rag.config import API_MAX_K, API_MAX_QUESTION_CHARS, Settings
+from rag.config import API_MAX_K, API_MAX_QUESTION_CHARS, MODES, Settings
 from rag.errors import (
     EmbedderMismatchError,
     IndexCorruptError,
@@ -54,6 +54,9 @@ PAGE_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
+# rag.config.MODES as a type, so the schema lists them (mypy reads no Literal made from a
+# tuple; pydantic does)
+Mode = Literal[MODES]  # type: ignore[valid-type]
 
 
 class SearchParams(BaseModel):
@@ -63,7 +66,7 @@ class SearchParams(BaseModel):
 
     q: str = Field(min_length=1, max_length=MAX_QUERY_CHARS, description="The question.")
     k: int | None = Field(None, ge=1, le=MAX_K, description="Number of passages.")
-    mode: Literal["hybrid", "dense", "keyword"] | None = None
+    mode: Mode | None = None
     since: str | None = Field(None, max_length=32, description="YYYY-MM-DD, inclusive.")
     until: str | None = Field(None, max_length=32, description="YYYY-MM-DD, inclusive.")
     source: str | None = Field(None, max_length=200, description="Substring of source/URL.")
