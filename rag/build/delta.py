@@ -15,9 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
+from rag.build.embedding import PartEncoder
+from rag.build.passages import Passages, make_passages
 from rag.config import Settings
 from rag.embed import Embedder
-from rag.index.metadata import MetadataStore, article_key
 from rag.index.local.previous import PreviousVersion
 from rag.index.local.segments import (
     Tombstones,
@@ -27,11 +28,10 @@ from rag.index.local.segments import (
     delta_possible,
     tombstones,
 )
+from rag.index.local.write import DeltaContent, write_delta_version
+from rag.index.metadata import MetadataStore, article_key
 from rag.index.sparse import KEYWORD_FIELDS, TermCounts, term_arrays
 from rag.index.store import CURRENT_FORMATS, IndexManifest
-from rag.index.local.write import DeltaContent, write_delta_version
-from rag.build.embedding import PartEncoder
-from rag.build.passages import Passages, make_passages
 from rag.progress import Progress
 from rag.records import Article, SourceFile
 

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from rag.build.chunking import chunk_article, embedding_text
+from rag.build.embedding import PartEncoder, embed_with_cache
 from rag.config import Settings
 from rag.embed import Embedder, embedder_for
 from rag.index.local.previous import PreviousVersion
 from rag.index.sparse import TermCounts, keyword_texts
-from rag.build.embedding import PartEncoder, embed_with_cache
 from rag.progress import Progress
 from rag.records import Article, Chunk
 

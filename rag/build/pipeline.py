@@ -13,7 +13,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from rag.build.chunking import chunk_article, embedding_text
-from rag.config import Settings
+from rag.build.delta import update_by_delta
+from rag.build.embedding import PartEncoder
+from rag.build.passages import make_passages
+from rag.build.sources import ReadResult, absolute, read_sources
+from rag.config import LOCAL, Settings
 from rag.embed import Embedder, embedder_name
 from rag.errors import (
     EmbedderMismatchError,
@@ -22,12 +26,11 @@ from rag.errors import (
     NothingToIndexError,
     RemovalRefusedError,
 )
-from rag.config import LOCAL
 from rag.index.backend import collect_backend_garbage, write_index_version
-from rag.index.protocol import backend_of
 from rag.index.local.previous import PreviousVersion
 from rag.index.local.segment_reads import open_metadata
 from rag.index.local.segments import delta_dir
+from rag.index.protocol import backend_of
 from rag.index.store import (
     CURRENT_FORMATS,
     MANIFEST,
@@ -38,13 +41,9 @@ from rag.index.store import (
 )
 from rag.ingest import merge_duplicates
 from rag.ingest.dedup import signature_key
-from rag.text.paths import display_path
-from rag.build.delta import update_by_delta
-from rag.build.embedding import PartEncoder
-from rag.build.passages import make_passages
-from rag.build.sources import ReadResult, absolute, read_sources
 from rag.progress import Progress, SilentProgress
 from rag.records import Article, BuildReport, Chunk, SourceFile
+from rag.text.paths import display_path
 
 # An update that would drop more than this share of the live articles needs
 # allow_removals: a folder emptied by mistake must not empty the index.

@@ -22,10 +22,10 @@ from typing import Any
 
 import numpy as np
 
+from rag.build.embedding import PartEncoder
 from rag.config import Settings
 from rag.embed import Embedder, embedder_name, get_embedder
 from rag.errors import ClusterError, ConfigError, MissingDependencyError
-from rag.build.embedding import PartEncoder
 from rag.progress import Progress
 
 INSTALL_HINT = "install the ray extra: pip install 'rag-news[ray]'"

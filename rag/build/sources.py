@@ -12,9 +12,9 @@ from pathlib import Path
 
 from rag.errors import IngestError
 from rag.ingest import discover_sources, parse_article, read_source
-from rag.text.paths import display_path
 from rag.progress import Progress
 from rag.records import IngestFailure, SourceFile
+from rag.text.paths import display_path
 
 # A file modified less than this long before it was hashed may change again within the
 # same mtime tick without its size changing: its stat is not trusted next time (git's
