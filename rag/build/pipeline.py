@@ -9,18 +9,23 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
 from pathlib import Path
 
 from rag.build.chunking import chunk_article, embedding_text
 from rag.build.delta import update_by_delta
 from rag.build.embedding import PartEncoder
+from rag.build.live import (
+    LiveVersion,
+    keep_backend,
+    read_live_version,
+    settings_for_update,
+    stored_signatures,
+)
 from rag.build.passages import make_passages
 from rag.build.sources import ReadResult, absolute, read_sources
 from rag.config import LOCAL, Settings
-from rag.embed import Embedder, embedder_name
+from rag.embed import Embedder
 from rag.errors import (
-    EmbedderMismatchError,
     IndexCorruptError,
     IndexMissingError,
     NothingToIndexError,
@@ -28,36 +33,18 @@ from rag.errors import (
 )
 from rag.index.backend import collect_backend_garbage, write_index_version
 from rag.index.local.previous import PreviousVersion
-from rag.index.local.segment_reads import open_metadata
 from rag.index.local.segments import delta_dir
 from rag.index.protocol import backend_of
-from rag.index.store import (
-    CURRENT_FORMATS,
-    MANIFEST,
-    IndexManifest,
-    collect_garbage,
-    current_version_dir,
-    writer_lock,
-)
+from rag.index.store import CURRENT_FORMATS, collect_garbage, writer_lock
 from rag.ingest import merge_duplicates
 from rag.ingest.dedup import signature_key
 from rag.progress import Progress, SilentProgress
-from rag.records import Article, BuildReport, Chunk, SourceFile
+from rag.records import Article, BuildReport, Chunk
 from rag.text.paths import display_path
 
 # An update that would drop more than this share of the live articles needs
 # allow_removals: a folder emptied by mistake must not empty the index.
 MAX_REMOVED_SHARE = 0.5
-
-
-@dataclass(frozen=True)
-class LiveVersion:
-    """What the live version holds, with its paths made absolute."""
-
-    version_dir: Path
-    manifest: IndexManifest
-    sources: list[SourceFile]
-    roots: list[str]
 
 
 def build_index(
@@ -94,7 +81,7 @@ def build_index(
         collect_garbage(index_dir)
         collect_backend_garbage(index_dir)
         try:
-            live = _live_version(index_dir)
+            live = read_live_version(index_dir)
         except IndexCorruptError:
             if update:
                 raise
@@ -109,7 +96,7 @@ def build_index(
             _refuse_missing_roots(paths, allow_removals)
         elif live is not None:
             _refuse_missing_paths(paths, live)
-            settings = _keep_backend(settings, live.manifest)
+            settings = keep_backend(settings, live.manifest)
         previous = live.sources if update and live is not None else []
 
         read = read_sources(paths, previous, int(settings.max_file_mb * 1e6), progress)
@@ -125,7 +112,7 @@ def build_index(
         # an update reuses the live version's passages, vectors and token counts (local
         # files only: a Milvus version keeps its vectors in Milvus)
         reusable = update and live is not None and backend_of(live.manifest) == LOCAL
-        signatures = _stored_signatures(live.version_dir) if reusable and live else {}
+        signatures = stored_signatures(live.version_dir) if reusable and live else {}
         articles = merge_duplicates([s.article for s in read.sources], signatures=signatures)
         # only the signatures of the sources this version holds are kept
         wanted = {signature_key(s.article.text) for s in read.sources}
@@ -224,44 +211,6 @@ def _nothing_changed(read: ReadResult, live: LiveVersion, roots: Sequence[str]) 
     )
 
 
-def settings_for_update(
-    settings: Settings, manifest: IndexManifest, embedder: Embedder | None = None
-) -> Settings:
-    """An update keeps the index's embedder, chunking, tokenizer, index kind and backend.
-
-    An embedder the user set explicitly (flag, environment or file) that differs from
-    the index's is an error: mixing two models' vectors in one index would be silent
-    garbage.
-    """
-    wanted = embedder.name if embedder is not None else embedder_name(settings.embedder)
-    if wanted != manifest.embedder and (embedder is not None or settings.was_set("embedder")):
-        raise EmbedderMismatchError(
-            f"{settings.index_dir} was built with {manifest.embedder}, but "
-            f"{settings.embedder} is set ({settings.origin('embedder')}). Unset it, or rebuild "
-            "with 'rag index build' to switch models"
-        )
-    return settings.with_overrides(
-        "the index manifest",
-        embedder=manifest.embedder,  # the recorded name is itself a valid spec
-        chunk_size=manifest.chunk_size,
-        chunk_overlap=manifest.chunk_overlap,
-        tokenizer=manifest.tokenizer,
-        index_kind=manifest.extra.get("index_kind_setting", manifest.index_kind),
-        backend=backend_of(manifest),
-        milvus_uri=manifest.extra.get("milvus_uri"),
-    )
-
-
-def _keep_backend(settings: Settings, manifest: IndexManifest) -> Settings:
-    """A rebuild stays on the live index's backend unless one is set explicitly."""
-    if settings.was_set("backend") or "backend" not in manifest.extra:
-        return settings
-    uri = None if settings.was_set("milvus_uri") else manifest.extra.get("milvus_uri")
-    return settings.with_overrides(
-        "the index manifest", backend=manifest.extra["backend"], milvus_uri=uri
-    )
-
-
 def _part_encoder(settings: Settings, embedder: Embedder) -> PartEncoder | None:
     """Ray's, when ``settings.ray_address`` asks for it (imported only then); else local."""
     if not settings.ray_address:
@@ -282,58 +231,6 @@ def chunk_articles(
             chunks.append(chunk)
             texts.append(embedding_text(article.title, chunk.text))
     return chunks, texts
-
-
-def _stored_signatures(version_dir: Path) -> dict[str, bytes]:
-    """The live version's MinHash signatures (the duplicate check hashes only new texts)."""
-    store = open_metadata(version_dir)
-    try:
-        return store.signatures()
-    finally:
-        store.close()
-
-
-def _live_version(index_dir: Path) -> LiveVersion | None:
-    try:
-        version = current_version_dir(index_dir)
-    except IndexMissingError:
-        return None
-    manifest = IndexManifest.from_file(version / MANIFEST)
-    try:
-        store = open_metadata(version)
-        try:
-            sources = store.sources()
-        finally:
-            store.close()
-    except Exception as exc:  # sqlite3.DatabaseError and friends: the version is damaged
-        raise IndexCorruptError(
-            f"cannot read {version}/meta.sqlite ({exc}); rebuild the index"
-        ) from None
-    base = _legacy_base(manifest, index_dir)
-    return LiveVersion(
-        version_dir=version,
-        manifest=manifest,
-        sources=[replace(s, path=absolute(s.path, base)) for s in sources],
-        roots=[absolute(r, base) for r in manifest.source_roots],
-    )
-
-
-def _legacy_base(manifest: IndexManifest, index_dir: Path) -> Path:
-    """The directory relative source paths are relative to.
-
-    From format 2 on, paths are stored absolute and the build's working directory is
-    recorded. A format-1 index stored paths as given: find the directory from which
-    every recorded root exists, trying the working directory, then the folders above
-    the index (``rag index build corpus --index indexes/x`` run from the project).
-    """
-    if manifest.build_cwd:
-        return Path(manifest.build_cwd)
-    relative = [r for r in manifest.source_roots if not Path(r).is_absolute()]
-    candidates = [Path.cwd(), *Path(absolute(index_dir)).parents]
-    for candidate in candidates:
-        if all((candidate / r).exists() for r in relative):
-            return candidate
-    return Path.cwd()
 
 
 def _refuse_missing_roots(paths: Sequence[str], allow_removals: bool) -> None:
