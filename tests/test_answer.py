@@ -102,9 +102,11 @@ def test_cli_json_answer_and_passages_only(sample_index):
         "notice",
         "time_window",
         "recency",
+        "understood",
         "hits",
         "answer",
     ]
+    assert data["understood"]["language"] == "zh" and data["understood"]["text"] == QUESTION
     answer = data["answer"]
     assert answer["mode"] == "extractive" and STOCKTAKE in answer["text"]
     chunk_ids = {h["rank"]: h["chunk_id"] for h in data["hits"]}

@@ -127,6 +127,7 @@ def test_llm_path_behaves_the_same_with_a_hostile_article(server, hostile_index)
         "notice",
         "time_window",
         "recency",
+        "understood",
         "hits",
         "answer",
     ]
