@@ -38,8 +38,11 @@ from rag.records import Article, SourceFile
 
 @dataclass(frozen=True)
 class DeltaPlan:
-    """Which articles and source records the new delta holds, and what of the base goes."""
+    """Which articles and source records the new delta over ``live_dir``'s base holds,
+    what of the base goes, and the old delta's passages an unchanged article keeps."""
 
+    live_dir: Path
+    manifest: IndexManifest
     base_rows: int
     articles: list[Article]
     sources: list[SourceFile]
@@ -47,6 +50,7 @@ class DeltaPlan:
     removed_articles: frozenset[str]
     removed_sources: frozenset[str]
     base_signatures: frozenset[str]
+    previous: PreviousVersion | None
 
 
 def plan_delta(
@@ -54,9 +58,32 @@ def plan_delta(
     manifest: IndexManifest,
     articles: Sequence[Article],
     sources: Sequence[SourceFile],
+    chunk_size: int,
 ) -> DeltaPlan | None:
     """The delta of an update to ``articles`` read from ``sources``, or None when the
-    update should write a whole version (a small base, or one of an older format)."""
+    update should write a whole version: a small base, one of an older format, or a
+    change that would pass ``MAX_DELTA_SHARE`` even at its fewest passages."""
+    plan = _delta_contents(live_dir, manifest, articles, sources)
+    if plan is None:
+        return None
+    # a lower bound of the delta's passages (a passage holds at most chunk_size
+    # characters): a change that cannot fit compacts without chunking it twice
+    least = 0
+    for article in plan.articles:
+        kept = plan.previous.passages_of(article) if plan.previous is not None else None
+        least += len(kept) if kept is not None else len(article.text) // chunk_size
+    if not delta_fits(plan.base_rows, least, len(plan.removed_rows)):
+        return None
+    return plan
+
+
+def _delta_contents(
+    live_dir: Path,
+    manifest: IndexManifest,
+    articles: Sequence[Article],
+    sources: Sequence[SourceFile],
+) -> DeltaPlan | None:
+    """What the delta would hold, or None when the base is too small or of an older format."""
     base_rows = base_passages(manifest)
     if (
         not delta_possible(base_rows)
@@ -84,6 +111,8 @@ def plan_delta(
         base.close()
     kept = {s.path for s in sources if live_keys.get(s.path) == (s.raw_hash, s.size, s.mtime_ns)}
     return DeltaPlan(
+        live_dir=live_dir,
+        manifest=manifest,
         base_rows=base_rows,
         articles=[a for a in articles if a.id not in staying],
         sources=[s for s in sources if s.path not in kept],
@@ -91,49 +120,46 @@ def plan_delta(
         removed_articles=removed,
         removed_sources=frozenset(stored_keys) - kept,
         base_signatures=signature_keys,
+        previous=PreviousVersion.open(old) if old is not None else None,
     )
 
 
-def update_by_delta(
+def write_delta(
     index_dir: Path,
-    live_dir: Path,
-    manifest: IndexManifest,
     settings: Settings,
-    articles: Sequence[Article],
-    sources: Sequence[SourceFile],
+    plan: DeltaPlan,
+    *,
+    articles: int,
+    sources: int,
     signatures: Mapping[str, bytes],
     roots: Sequence[str],
     embedder: Embedder | None,
     progress: Progress,
     part_encoder: Callable[[Embedder], PartEncoder | None] | None = None,
 ) -> tuple[Path, IndexManifest, Passages] | None:
-    """Publish the update as a delta version; None (nothing written) when it should be a
-    whole version: ``plan_delta`` says so, or the delta would pass ``MAX_DELTA_SHARE``."""
-    plan = plan_delta(live_dir, manifest, articles, sources)
-    if plan is None:
-        return None
-    old = delta_dir(live_dir)
-    previous = PreviousVersion.open(old) if old is not None else None
-    # a lower bound of the delta's passages (a passage holds at most chunk_size
-    # characters): a change that cannot fit compacts without chunking it twice
-    least = 0
-    for article in plan.articles:
-        kept = previous.passages_of(article) if previous is not None else None
-        least += len(kept) if kept is not None else len(article.text) // settings.chunk_size
-    if not delta_fits(plan.base_rows, least, len(plan.removed_rows)):
-        return None
+    """Chunk and embed ``plan``'s articles and publish them as a delta version of
+    ``articles`` articles from ``sources`` files; None (nothing written) when their
+    passages turn out to pass ``MAX_DELTA_SHARE`` and the update must be a whole version."""
     if plan.articles:
         passages = make_passages(
-            plan.articles, settings, previous, embedder, progress, part_encoder
+            plan.articles, settings, plan.previous, embedder, progress, part_encoder
         )
     else:  # only removals: nothing to chunk or embed
         passages = Passages(
-            [], np.zeros((0, manifest.dim), np.float32), _no_terms(), manifest.embedder, 0
+            [],
+            np.zeros((0, plan.manifest.dim), np.float32),
+            _no_terms(),
+            plan.manifest.embedder,
+            0,
         )
     if not delta_fits(plan.base_rows, len(passages.chunks), len(plan.removed_rows)):
         return None
     removed = tombstones(
-        live_dir, plan.base_rows, plan.removed_rows, plan.removed_articles, plan.removed_sources
+        plan.live_dir,
+        plan.base_rows,
+        plan.removed_rows,
+        plan.removed_articles,
+        plan.removed_sources,
     )
     content = DeltaContent(
         articles=plan.articles,
@@ -146,12 +172,12 @@ def update_by_delta(
     )
     final, written = write_delta_version(
         index_dir,
-        live_dir,
+        plan.live_dir,
         settings,
         content,
         removed,
-        articles=len(articles),
-        sources=len(sources),
+        articles=articles,
+        sources=sources,
         source_roots=roots,
         progress=progress,
     )

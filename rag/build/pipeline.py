@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from rag.build.chunking import chunk_article, embedding_text
-from rag.build.delta import update_by_delta
+from rag.build.delta import plan_delta, write_delta
 from rag.build.embedding import PartEncoder
 from rag.build.live import (
     LiveVersion,
@@ -118,19 +118,23 @@ def build_index(
         wanted = {signature_key(s.article.text) for s in read.sources}
         signatures = {k: v for k, v in signatures.items() if k in wanted}
         if reusable and live is not None and not compact:
-            delta = update_by_delta(
-                index_dir,
-                live.version_dir,
-                live.manifest,
-                settings,
-                articles,
-                read.sources,
-                signatures,
-                roots,
-                embedder,
-                progress,
-                part_encoder=lambda e: _part_encoder(settings, e),
+            plan = plan_delta(
+                live.version_dir, live.manifest, articles, read.sources, settings.chunk_size
             )
+            delta = None
+            if plan is not None:
+                delta = write_delta(
+                    index_dir,
+                    settings,
+                    plan,
+                    articles=len(articles),
+                    sources=len(read.sources),
+                    signatures=signatures,
+                    roots=roots,
+                    embedder=embedder,
+                    progress=progress,
+                    part_encoder=lambda e: _part_encoder(settings, e),
+                )
             if delta is not None:
                 final, manifest, fresh = delta
                 collect_garbage(index_dir)
