@@ -45,9 +45,6 @@ class Embedder:
         """One normalised query vector, shape (dim,)."""
         return self._encode([text], "query")[0]
 
-    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return self._encode(texts, "query")
-
     def embed_passages(
         self, texts: Sequence[str], progress: Callable[[int], None] | None = None
     ) -> np.ndarray:

@@ -15,8 +15,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import numpy as np
-
 from rag.archive import Archive
 from rag.config import MODES, Settings
 from rag.errors import RagError
@@ -243,9 +241,3 @@ def format_table(report: EvalReport) -> str:
     if report.answers is not None:
         lines.append(format_answer_table(report.answers))
     return "\n".join(lines)
-
-
-def top_cosines(archive: Archive, questions: Sequence[str]) -> np.ndarray:
-    """The best dense cosine per question: the signal the no-answer threshold uses."""
-    options = SearchOptions(k=1, mode="dense", per_article=0, min_score=0.0)
-    return np.array([archive.search(q, options).hits[0].score for q in questions], dtype=np.float32)
