@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -29,6 +29,10 @@ from rag.cli.common import print_json as _print_json
 from rag.cli.feed import feed_app
 from rag.config import Settings, load_settings
 from rag.errors import ConfigError
+
+if TYPE_CHECKING:  # the archive and its records are imported by the commands that use them
+    from rag.archive import Archive
+    from rag.records import Answer, BuildReport, SearchOptions, SearchResult
 
 app = typer.Typer(
     help="Semantic search and cited answers over archives of Chinese news articles.",
@@ -67,13 +71,13 @@ def _settings(**flags: Any) -> Settings:
     return load_settings(**{k: v for k, v in flags.items() if v is not None})
 
 
-def _archive(**flags: Any) -> Any:
+def _archive(**flags: Any) -> Archive:
     from rag.archive import open_archive
 
     return open_archive(**{k: v for k, v in flags.items() if v is not None})
 
 
-def _report(report: Any, update: bool, as_json: bool, strict: bool) -> None:
+def _report(report: BuildReport, update: bool, as_json: bool, strict: bool) -> None:
     if as_json:
         _print_json(asdict(report))
     else:
@@ -336,7 +340,9 @@ def ask(
         print_hits(out, result)
 
 
-def _answer(archive: Any, question: str, options: Any, llm: bool, as_json: bool) -> Any:
+def _answer(
+    archive: Archive, question: str, options: SearchOptions, llm: bool, as_json: bool
+) -> tuple[SearchResult, Answer]:
     """The search result and cited answer; LLM tokens go to stdout unless printing JSON."""
     from rag.cli.render_answer import TokenPrinter, llm_header, print_answer
 
