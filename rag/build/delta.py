@@ -19,7 +19,7 @@ from rag.build.embedding import PartEncoder
 from rag.build.passages import Passages, make_passages
 from rag.config import Settings
 from rag.embed import Embedder
-from rag.index.local.previous import PreviousVersion
+from rag.index.local.live_parts import LiveVersionParts
 from rag.index.local.segments import (
     Tombstones,
     base_passages,
@@ -50,7 +50,7 @@ class DeltaPlan:
     removed_articles: frozenset[str]
     removed_sources: frozenset[str]
     base_signatures: frozenset[str]
-    previous: PreviousVersion | None
+    live_parts: LiveVersionParts | None
 
 
 def plan_delta(
@@ -70,7 +70,7 @@ def plan_delta(
     # characters): a change that cannot fit compacts without chunking it twice
     least = 0
     for article in plan.articles:
-        kept = plan.previous.passages_of(article) if plan.previous is not None else None
+        kept = plan.live_parts.passages_of(article) if plan.live_parts is not None else None
         least += len(kept) if kept is not None else len(article.text) // chunk_size
     if not delta_fits(plan.base_rows, least, len(plan.removed_rows)):
         return None
@@ -120,7 +120,7 @@ def _delta_contents(
         removed_articles=removed,
         removed_sources=frozenset(stored_keys) - kept,
         base_signatures=signature_keys,
-        previous=PreviousVersion.open(old) if old is not None else None,
+        live_parts=LiveVersionParts.open(old) if old is not None else None,
     )
 
 
@@ -142,7 +142,7 @@ def write_delta(
     passages turn out to pass ``MAX_DELTA_SHARE`` and the update must be a whole version."""
     if plan.articles:
         passages = make_passages(
-            plan.articles, settings, plan.previous, embedder, progress, part_encoder
+            plan.articles, settings, plan.live_parts, embedder, progress, part_encoder
         )
     else:  # only removals: nothing to chunk or embed
         passages = Passages(

@@ -18,7 +18,7 @@ from rag.build.chunking import chunk_article, embedding_text
 from rag.build.embedding import PartEncoder, embed_with_cache
 from rag.config import Settings
 from rag.embed import Embedder, embedder_for
-from rag.index.local.previous import PreviousVersion
+from rag.index.local.live_parts import LiveVersionParts
 from rag.index.sparse import TermCounts, keyword_texts
 from rag.progress import Progress
 from rag.records import Article, Chunk
@@ -38,17 +38,17 @@ class Passages:
 def make_passages(
     articles: Sequence[Article],
     settings: Settings,
-    previous: PreviousVersion | None,
+    live_parts: LiveVersionParts | None,
     embedder: Embedder | None,
     progress: Progress,
     part_encoder: Callable[[Embedder], PartEncoder | None] | None = None,
 ) -> Passages:
-    """Passages of ``articles`` with vectors and token counts, reusing ``previous``'s."""
+    """Passages of ``articles`` with vectors and token counts, reusing ``live_parts``'."""
     chunks: list[Chunk] = []
-    origin: list[int] = []  # the passage's row in the previous version, -1 when new
+    origin: list[int] = []  # the passage's row in the live version, -1 when new
     texts: list[str] = []  # what the embedder sees, for the new passages
     for article in articles:
-        kept = previous.passages_of(article) if previous is not None else None
+        kept = live_parts.passages_of(article) if live_parts is not None else None
         if kept is not None:
             for row, chunk in kept:
                 chunks.append(chunk)
@@ -63,7 +63,7 @@ def make_passages(
     old = np.flatnonzero(rows >= 0)
 
     embedded, fresh = 0, None
-    if previous is None or len(new):
+    if live_parts is None or len(new):
         # the model is loaded only when there is something new to look up or embed
         embedder = embedder or embedder_for(settings)
         encode_parts = part_encoder(embedder) if part_encoder is not None else None
@@ -72,22 +72,22 @@ def make_passages(
         )
         name, dim = embedder.name, embedder.dim
     else:
-        assert previous is not None
-        name, dim = previous.embedder, previous.dim
+        assert live_parts is not None
+        name, dim = live_parts.embedder, live_parts.dim
     vectors = np.zeros((len(chunks), dim), dtype=np.float32)
     if fresh is not None:
         vectors[new] = fresh
-    if previous is not None and len(old):
-        vectors[old] = previous.vectors(rows[old])
+    if live_parts is not None and len(old):
+        vectors[old] = live_parts.vectors(rows[old])
 
     new_texts = keyword_texts(articles, [chunks[i] for i in new])
-    if previous is None:
+    if live_parts is None:
         terms = TermCounts.from_texts(new_texts, settings.tokenizer)
     else:
-        # the new passages' counts go below the previous rows, then every row is taken
+        # the new passages' counts go below the live version's rows, then every row is taken
         # in the new order
-        stacked = TermCounts.from_texts(new_texts, settings.tokenizer, base=previous.terms)
+        stacked = TermCounts.from_texts(new_texts, settings.tokenizer, base=live_parts.terms)
         order = rows.copy()
-        order[new] = previous.terms.rows + np.arange(len(new))
+        order[new] = live_parts.terms.rows + np.arange(len(new))
         terms = stacked.take(order)
     return Passages(chunks, vectors, terms, name, embedded)

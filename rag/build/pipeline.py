@@ -20,7 +20,7 @@ from rag.build.plan import BuildPlan, BuildRequest, PlanKind, plan_build
 from rag.config import Settings
 from rag.embed import Embedder
 from rag.index.backend import collect_backend_garbage, write_index_version
-from rag.index.local.previous import PreviousVersion
+from rag.index.local.live_parts import LiveVersionParts
 from rag.index.store import collect_garbage, writer_lock
 from rag.progress import Progress, SilentProgress
 from rag.records import Article, BuildReport, Chunk
@@ -120,7 +120,7 @@ def _publish_whole_version(
     copied from the live version when ``plan.reuse_live``), then drop old versions."""
     reuse = None
     if plan.reuse_live and plan.live is not None:
-        reuse = PreviousVersion.open(plan.live.version_dir)
+        reuse = LiveVersionParts.open(plan.live.version_dir)
     passages = make_passages(
         plan.articles,
         plan.settings,

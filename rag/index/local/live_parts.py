@@ -27,7 +27,7 @@ from rag.records import Article, Chunk
 
 
 @dataclass(frozen=True)
-class PreviousVersion:
+class LiveVersionParts:
     """The live version's passages by article, and its stored vectors and token counts."""
 
     version_dir: Path
@@ -39,7 +39,7 @@ class PreviousVersion:
     signatures: dict[str, bytes]
 
     @classmethod
-    def open(cls, version_dir: Path) -> PreviousVersion | None:
+    def open(cls, version_dir: Path) -> LiveVersionParts | None:
         """The version's reusable parts, or None when it was written without token counts
         or with other keyword fields (before titles were indexed): the update then
         recomputes everything once, its vectors coming from the embedding cache."""
