@@ -1,0 +1,58 @@
+"""The real engine's fixtures: the sample corpus indexed once per session with the
+bundled e5 model, and the embedding cache that later indexes reuse."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from support.sample import SAMPLE
+
+from rag.archive import Archive
+from rag.config import Settings
+from rag.records import BuildReport
+
+
+@pytest.fixture(scope="session")
+def embedding_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One embedding cache for the session, so each test index embeds a text only once."""
+    return tmp_path_factory.mktemp("embedding-cache")
+
+
+@pytest.fixture(scope="session")
+def sample_index(
+    tmp_path_factory: pytest.TempPathFactory, embedding_cache: Path
+) -> tuple[Settings, BuildReport]:
+    """The five sample articles indexed with the bundled model (built once)."""
+    settings = Settings(index_dir=tmp_path_factory.mktemp("index") / "sample")
+    report = Archive(settings).build([str(SAMPLE)])
+    # later indexes reuse these vectors (this first build still embeds for real)
+    shutil.copytree(settings.index_dir / "cache", embedding_cache, dirs_exist_ok=True)
+    return settings, report
+
+
+@pytest.fixture()
+def fresh_settings(tmp_path: Path, embedding_cache: Path, sample_index) -> Settings:
+    """Settings for a new index in tmp_path sharing the session's embedding cache."""
+    return Settings(index_dir=tmp_path / "index", cache_dir=embedding_cache)
+
+
+@pytest.fixture(scope="session")
+def sample_archive(sample_index: tuple[Settings, BuildReport]) -> Iterator[Archive]:
+    """The sample index opened as users open it: ``Archive(settings)``."""
+    with Archive(sample_index[0]) as archive:
+        yield archive
+
+
+@pytest.fixture()
+def settings(tmp_path: Path, sample_index: tuple[Settings, BuildReport]) -> Settings:
+    """A new index whose embedding cache holds exactly the sample build's vectors.
+
+    The session's shared cache also holds texts other tests embedded; a cache of its
+    own makes ``embedded`` count precisely the texts an update test introduces.
+    """
+    sample_settings = sample_index[0]
+    shutil.copytree(sample_settings.embedding_cache_dir, tmp_path / "cache")
+    return Settings(index_dir=tmp_path / "index", cache_dir=tmp_path / "cache")

@@ -1,0 +1,36 @@
+"""What the update tests share: an article to add, one change of each kind to the sample
+corpus, and every question's ranking to compare an updated index with a rebuilt one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rag.archive import Archive
+from rag.records import SearchOptions
+
+NEW_ARTICLE = (
+    "---\ntitle: 新文章\ndate: 2024-01-02\nfrom: https://example.org/a\n---\n\n"
+    "北极熊数量在过去十年里显著下降，科学家呼吁加强保护。\n"
+)
+QUESTIONS = ["中美在COP28上承诺了什么", "北极熊", "全球盘点", "克里 解振华", "更正"]
+
+
+def rankings(archive: Archive) -> dict[tuple[str, str], list[tuple[str, float, float]]]:
+    """Every question's top 10 per mode: (passage id, cosine, ranking score)."""
+    found = {}
+    for mode in ("dense", "keyword", "hybrid"):
+        for question in QUESTIONS:
+            options = SearchOptions(k=10, mode=mode, per_article=10, min_score=0)
+            hits = archive.search(question, options).hits
+            found[mode, question] = [(h.chunk.id, h.score, h.rank_score) for h in hits]
+    return found
+
+
+def change_corpus(corpus: Path) -> None:
+    """One article added, one removed, one edited."""
+    (corpus / "new.md").write_text(NEW_ARTICLE, encoding="utf-8")
+    (corpus / "001_b51a48158384c388.txt").unlink()
+    changed = corpus / "002_37bebe61abe63fad.txt"
+    changed.write_text(
+        changed.read_text(encoding="utf-8") + "\n<p>更正：本文已更新。</p>\n", "utf-8"
+    )
