@@ -1,10 +1,18 @@
 """Merge copies of the same story into one ``Article``.
 
-RSS archives save a story again when its date, URL or page furniture changes. Copies
-are found exactly (same canonical URL, same cleaned-text hash) and approximately
-(MinHash LSH over character 5-shingles of the normalised text, ``rag.ingest.minhash``:
-estimated Jaccard >= 0.7; the five distinct sample articles on one topic peak at 0.03,
-re-dated copies with a few boilerplate lines added or removed sit above 0.85).
+RSS archives save a story again when its date, URL or page furniture changes, and other
+outlets syndicate it under their own URLs. Copies are found by their URL (the same
+canonical URL is the same story) and by their text: the same cleaned text, or MinHash
+LSH over character 5-shingles of the normalised text (``rag.ingest.minhash``: estimated
+Jaccard >= 0.7; the five distinct sample articles on one topic peak at 0.03, re-dated
+copies with a few boilerplate lines added or removed sit above 0.85).
+
+Alike text is evidence only when there is enough of it and the titles do not say
+otherwise: a feed item whose page could not be fetched is saved with the feed's teaser
+(``点击阅读全文。``), and a page whose extraction kept only the site's furniture (a
+paywall notice) gives unrelated stories one body. So texts merge only when both bodies
+hold ``MIN_JUDGED_CHARS`` characters and the titles agree (the same words, give or take
+an outlet's name added, punctuation, width or Traditional characters).
 """
 
 from __future__ import annotations
@@ -26,10 +34,22 @@ from rag.ingest.minhash import (
     signature,
 )
 from rag.records import Article
+from rag.text.normalize import normalize_for_matching
 from rag.text.urls import canonical_url
 
 NEAR_DUPLICATE_THRESHOLD = 0.7
 SHINGLE_SIZE = 5
+# Bodies shorter than this (letters and digits, punctuation and spaces removed; 96
+# shingles) are not compared at all. That is about two sentences of Chinese news: a
+# story's lead alone is longer, while feed teasers and "read more" stubs (点击阅读全文。,
+# a one-line summary) are shorter and are shared word for word by unrelated items, so
+# that a few shingles, all of them boilerplate, would decide.
+MIN_JUDGED_CHARS = 100
+# Titles agree when one holds the other (a syndicated copy's outlet name added) or when
+# this share of their character bigrams is common to both (Jaccard): a title of twelve
+# with one character changed keeps 0.69 ("有何" / "有啥"), two headlines on one topic
+# that share a phrase ("中美气候合作声明有何新意" / "中美气候合作取得新进展") have 0.31.
+TITLE_AGREEMENT = 0.6
 
 _NOT_WORD = re.compile(r"[\W_]+", re.UNICODE)
 
@@ -46,7 +66,8 @@ def merge_duplicates(
     copies (first-seen among equals: a truncated re-save of a story must not cut the
     indexed story short), every URL and date of its copies (first-seen order, no
     repeats) and the earliest date as ``published``. Copies are the same story when
-    they share a canonical URL or a content hash, or when the estimated Jaccard
+    they share a canonical URL, or when their titles agree, both bodies hold
+    ``MIN_JUDGED_CHARS`` characters and the texts are the same or the estimated Jaccard
     similarity of their character 5-shingles reaches ``threshold`` (candidates from LSH
     bands, each checked on its full signature).
 
@@ -100,33 +121,71 @@ def _group_copies(
         if root_i != root_j:
             parent[max(root_i, root_j)] = min(root_i, root_j)
 
-    first_by_key: dict[str, int] = {}
+    first_by_url: dict[str, int] = {}
+    by_hash: dict[str, list[int]] = {}
     bands = BandIndex()
     signed: dict[int, np.ndarray] = {}
     for index, article in enumerate(articles):
-        keys = [f"hash:{article.content_hash}"] if article.content_hash else []
-        keys += [
-            f"url:{_canonical(url)}"
-            for url in (article.urls or ((article.url,) if article.url else ()))
-        ]
-        for key in keys:
-            if key in first_by_key:
-                union(first_by_key[key], index)
+        for url in article.urls or ((article.url,) if article.url else ()):
+            key = _canonical(url)
+            if key in first_by_url:
+                union(first_by_url[key], index)
             else:
-                first_by_key[key] = index
+                first_by_url[key] = index
+        alike = set(by_hash.get(article.content_hash, ())) if article.content_hash else set()
         sig = _signature(article.text, signatures)
-        if sig is None:
-            continue
-        for other in bands.candidates(sig):
-            if estimated_jaccard(signed[other], sig) >= threshold:
+        if sig is not None:
+            alike.update(
+                other
+                for other in bands.candidates(sig)
+                if estimated_jaccard(signed[other], sig) >= threshold
+            )
+            bands.add(index, sig)
+            signed[index] = sig
+        for other in sorted(alike):
+            if _one_story(articles[other], article):
                 union(other, index)
-        bands.add(index, sig)
-        signed[index] = sig
+        if article.content_hash:
+            by_hash.setdefault(article.content_hash, []).append(index)
 
     groups: dict[int, list[int]] = {}
     for index in range(len(articles)):
         groups.setdefault(find(index), []).append(index)
     return sorted(groups.values(), key=lambda members: members[0])
+
+
+def _one_story(left: Article, right: Article) -> bool:
+    """Whether two articles with alike text (and no URL in common) are one story: enough
+    text on both sides to judge, and titles that agree (alike text under other titles
+    and URLs is a teaser or the site's furniture, not a syndicated copy)."""
+    if min(_judged_chars(left.text), _judged_chars(right.text)) < MIN_JUDGED_CHARS:
+        return False
+    return titles_agree(left.title, right.title)
+
+
+def titles_agree(left: str, right: str) -> bool:
+    """Whether two titles can be one story's: equal once normalised, one holding the
+    other, or sharing ``TITLE_AGREEMENT`` of their character bigrams. A missing title
+    says nothing against."""
+    a, b = _title_key(left), _title_key(right)
+    if not a or not b or a in b or b in a:
+        return True
+    x, y = _bigrams(a), _bigrams(b)
+    return len(x & y) / len(x | y) >= TITLE_AGREEMENT
+
+
+def _title_key(title: str) -> str:
+    return _NOT_WORD.sub("", normalize_for_matching(title))
+
+
+def _bigrams(text: str) -> set[str]:
+    return {text[i : i + 2] for i in range(len(text) - 1)} or {text}
+
+
+def _judged_chars(text: str) -> int:
+    if len(text) < MIN_JUDGED_CHARS:  # short before normalising: shorter after
+        return len(text)
+    return len(_NOT_WORD.sub("", text))
 
 
 def _signature(text: str, signatures: MutableMapping[str, bytes]) -> np.ndarray | None:
