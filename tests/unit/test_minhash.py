@@ -83,8 +83,11 @@ def test_bands_find_near_copies_and_not_distinct_articles(texts: list[str]) -> N
 def test_signatures_are_the_same_in_every_process(texts: list[str]) -> None:
     """Stored signatures are reused by later updates: the permutations must not vary."""
     code = (
-        "import sys; from tests.test_minhash import _sig; "
-        "sys.stdout.write(_sig(sys.stdin.read()).tobytes().hex())"
+        "import sys\n"
+        "from rag.ingest.dedup import _NOT_WORD, SHINGLE_SIZE\n"
+        "from rag.ingest.minhash import shingle_hashes, signature\n"
+        "text = _NOT_WORD.sub('', sys.stdin.read()).lower()\n"
+        "sys.stdout.write(signature(shingle_hashes(text, SHINGLE_SIZE)).tobytes().hex())\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", code],

@@ -58,11 +58,11 @@ def test_ordinary_text_is_not_cut(text):
     assert cut(text) is None
 
 
-def test_real_articles_are_not_mistaken_for_loops(sample_archive):
+def test_real_articles_are_not_mistaken_for_loops(hash_archive):
     # The sample news articles (what answers quote) hold no verbatim repeated sentence.
-    texts = {chunk.article_id for chunk in sample_archive.passages()}
+    texts = {chunk.article_id for chunk in hash_archive.passages()}
     assert texts
     for article_id in texts:
-        detail = sample_archive.article(article_id)
+        detail = hash_archive.article(article_id)
         assert detail is not None
         assert cut(detail.article.text, step=2) is None, detail.article.title

@@ -252,13 +252,8 @@ def failures_by_name(failures: tuple[IngestFailure, ...]) -> dict[str, list[Inge
     return grouped
 
 
-@pytest.fixture()
-def build_settings(tmp_path: Path, embedding_cache: Path) -> Settings:
-    return Settings(index_dir=tmp_path / "index", cache_dir=embedding_cache)
-
-
 def test_bad_inputs_give_one_line_reasons_and_do_not_stop_the_rest(
-    tmp_path: Path, build_settings: Settings
+    tmp_path: Path, hash_settings: Settings
 ) -> None:
     src = tmp_path / "src"
     src.mkdir()
@@ -289,7 +284,7 @@ def test_bad_inputs_give_one_line_reasons_and_do_not_stop_the_rest(
     unreadable.chmod(0)
 
     # the build's own loop reads them: the bad files are reported, the rest indexed
-    report = Archive(build_settings).build([str(src)])
+    report = Archive(hash_settings).build([str(src)])
     failures = report.failures
     assert all("\n" not in f.reason and "\n" not in f.path for f in failures)
     grouped = failures_by_name(failures)
@@ -308,7 +303,7 @@ def test_bad_inputs_give_one_line_reasons_and_do_not_stop_the_rest(
     assert report.failed == (4 if os.geteuid() == 0 else 5)
     assert report.failed == sum(1 for f in failures if f.skipped)
 
-    sources = indexed_sources(build_settings)
+    sources = indexed_sources(hash_settings)
     for name in ("good.txt", "truncated.txt", "malformed.html", "with space.txt"):
         assert name in sources and name not in grouped, name
     warnings = grouped["broken-header.txt"]
@@ -329,7 +324,7 @@ def test_bad_inputs_give_one_line_reasons_and_do_not_stop_the_rest(
 
 
 def test_file_vanishing_after_discovery_is_skipped(
-    tmp_path: Path, build_settings: Settings, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, hash_settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     src = tmp_path / "src"
     src.mkdir()
@@ -345,12 +340,12 @@ def test_file_vanishing_after_discovery_is_skipped(
         return found
 
     monkeypatch.setattr(sources_stage, "discover_sources", discover_then_delete)
-    report = Archive(build_settings).build([str(src)])
+    report = Archive(hash_settings).build([str(src)])
     (failure,) = report.failures
     assert failure.path.endswith("doomed.txt") and failure.skipped
     assert failure.reason == "file vanished before it could be read"
     assert report.failed == 1 and report.articles == 1
-    assert [s.path for s in indexed_sources(build_settings).values()] == [str(kept)]
+    assert [s.path for s in indexed_sources(hash_settings).values()] == [str(kept)]
 
 
 def test_load_article_reasons_are_errors(tmp_path: Path) -> None:
