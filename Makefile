@@ -1,6 +1,7 @@
 # Two entry points for a fresh machine (Python 3.11, make, a C compiler):
 #   make demo   set up .venv, index the sample corpus, ask the sample question
 #   make test   set up .venv with the test extras, run the whole test suite
+#   make check  the quick gate before a commit: linters, types, import contract, unit tests
 PY ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -25,7 +26,7 @@ LLAMA_SPEC ?= llama-cpp-python[server]==0.3.36
 LLAMA_CMAKE_ARGS ?= -DLLAVA_BUILD=OFF
 QUESTION ?= 中美在COP28上承诺了什么
 
-.PHONY: demo test lint format bench bench-index bench-scale bench-serve eval clean
+.PHONY: demo test check lint format bench bench-index bench-scale bench-serve eval clean
 
 $(VENV)/.core: pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -54,8 +55,13 @@ demo: $(VENV)/.core
 	$(BIN)/rag index build corpus/sample --index indexes/sample
 	$(BIN)/rag ask "$(QUESTION)" --index indexes/sample
 
+# both tiers: tests/unit and tests/integration (the real engine, servers, browser, LLM)
 test: $(VENV)/.dev $(if $(filter 1,$(LLM)),$(VENV)/.llm)
 	$(BIN)/python -m pytest -q
+
+# lint, then the unit tier (tests/unit: no model, index or server; seconds)
+check: lint
+	$(BIN)/python -m pytest tests/unit -q
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check rag tests scripts
