@@ -13,19 +13,9 @@ from typer.testing import CliRunner
 from rag.cli import app
 from rag.cli.render_answer import print_answer
 from rag.records import SearchOptions
-from rag.search.no_answer import FEATURES, MODEL_FILE, load_model, model_from_dict
+from rag.search.no_answer import load_model
 
 runner = CliRunner()
-
-
-def test_the_shipped_model_covers_chinese_and_other_questions():
-    model = load_model()
-    assert model is not None and model.features == FEATURES
-    assert set(model.languages) == {"zh", "other"}
-    data = json.loads(MODEL_FILE.read_text("utf-8"))
-    assert model_from_dict(data) == model
-    for part in model.languages.values():
-        assert len(part.weights) == len(part.mean) == len(part.scale) == len(FEATURES)
 
 
 def test_results_carry_a_confidence_that_decides_the_no_answer(sample_archive):
