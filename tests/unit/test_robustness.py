@@ -1,0 +1,118 @@
+"""Bad input loses nothing, a second writer is refused or waits, damaged indexes say so:
+over indexes built with test-hash (what the real engine answers afterwards is checked in
+integration/test_robustness.py)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+import time
+
+import pytest
+from support.bad_inputs import make_bad_corpus
+from support.sample import QUESTION, SAMPLE
+from typer.testing import CliRunner
+
+from rag.archive import Archive
+from rag.cli import app
+from rag.config import TEST_EMBEDDER, Settings
+from rag.errors import IndexCorruptError, IndexLockedError
+from rag.index.local.reader import IndexReader
+from rag.index.store import CURRENT, MANIFEST, current_version_dir, writer_lock
+from rag.records import SearchOptions
+
+runner = CliRunner()
+
+
+def test_strict_turns_failures_into_exit_1(tmp_path):
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SAMPLE, corpus)
+    (corpus / "empty.txt").write_bytes(b"")
+    result = runner.invoke(
+        app,
+        ["index", "build", str(corpus), "--index", str(tmp_path / "i"), "--strict"],
+        env={"RAG_EMBEDDER": TEST_EMBEDDER},
+    )
+    assert result.exit_code == 1
+    assert "empty.txt" in result.stderr and "--strict" in result.stderr
+    assert Archive(Settings(index_dir=tmp_path / "i")).stats().articles == 5
+
+
+def test_a_second_writer_fails_clearly(hash_settings):
+    with (
+        writer_lock(hash_settings.index_dir),
+        pytest.raises(IndexLockedError, match="another process"),
+    ):
+        Archive(hash_settings).build([str(SAMPLE)])
+
+
+def test_a_second_writer_can_wait(hash_settings):
+    def hold() -> None:
+        with writer_lock(hash_settings.index_dir):
+            time.sleep(1.0)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    time.sleep(0.2)
+    report = Archive(hash_settings).build([str(SAMPLE)], lock_wait=30)
+    holder.join()
+    assert report.articles == 5
+
+
+def test_every_kind_of_bad_input_is_reported_and_the_rest_indexed_plumbing(tmp_path):
+    corpus = tmp_path / "corpus"
+    expected = make_bad_corpus(corpus)
+    index = tmp_path / "index"
+    missing = tmp_path / "does-not-exist"
+    result = runner.invoke(
+        app,
+        ["index", "build", str(corpus), str(missing), "--index", str(index), "--json"],
+        env={"RAG_EMBEDDER": TEST_EMBEDDER},
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    for name, reason in expected.items():
+        line = next((w for w in warnings if name in w), None)
+        assert line is not None, (name, warnings)
+        assert reason.lower() in line.lower(), line
+    assert any("does-not-exist" in w for w in warnings)
+    # skipped: empty, binary, huge, no-text, missing path; the broken header is only a warning
+    assert report["failed"] == 5
+    # broken-header and truncated copies keep the seed's URL, so they merge into it:
+    # 5 samples + gb18030 + big5 + 3 odd names
+    assert report["duplicates_merged"] == 2
+    assert report["articles"] == 10, report
+    with Archive(Settings(index_dir=index)) as archive:
+        assert len({c.article_id for c in archive.passages()}) == 10
+
+
+def test_damaged_indexes_give_clear_errors_plumbing(hash_settings):
+    Archive(hash_settings).build([str(SAMPLE)])
+    index = hash_settings.index_dir
+    version = current_version_dir(index)
+
+    manifest = json.loads((version / MANIFEST).read_text("utf-8"))
+    (version / MANIFEST).write_text(json.dumps({**manifest, "format_version": 99}), "utf-8")
+    with pytest.raises(IndexCorruptError, match="newer"):
+        IndexReader(index)
+    with pytest.raises(IndexCorruptError, match="newer"):
+        Archive(Settings(index_dir=index)).search(QUESTION)
+    (version / MANIFEST).write_text(json.dumps(manifest), "utf-8")
+
+    dense = version / "dense.faiss"
+    dense.write_bytes(dense.read_bytes()[:100])
+    with pytest.raises(IndexCorruptError, match="damaged"):
+        IndexReader(index)
+    with pytest.raises(IndexCorruptError, match="damaged"):
+        Archive(Settings(index_dir=index)).search(QUESTION)
+
+    (index / CURRENT).write_text("v-gone\n", "utf-8")
+    result = runner.invoke(app, ["ask", QUESTION, "--index", str(index)])
+    assert result.exit_code == 1
+    assert "missing version" in result.stderr and "Traceback" not in result.output
+    # a rebuild recovers without manual steps
+    Archive(hash_settings).build([str(SAMPLE)])
+    with Archive(Settings(index_dir=index)) as archive:
+        assert len(archive.search(QUESTION, SearchOptions(k=3)).hits) == 3
