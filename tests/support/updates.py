@@ -3,6 +3,7 @@ corpus, and every question's ranking to compare an updated index with a rebuilt 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from rag.archive import Archive
@@ -12,6 +13,7 @@ NEW_ARTICLE = (
     "---\ntitle: 新文章\ndate: 2024-01-02\nfrom: https://example.org/a\n---\n\n"
     "北极熊数量在过去十年里显著下降，科学家呼吁加强保护。\n"
 )
+RFI_STOCKTAKE = "000_ea12142fd580669e.txt"  # the sample article that answers QUESTION
 QUESTIONS = ["中美在COP28上承诺了什么", "北极熊", "全球盘点", "克里 解振华", "更正"]
 
 
@@ -34,3 +36,15 @@ def change_corpus(corpus: Path) -> None:
     changed.write_text(
         changed.read_text(encoding="utf-8") + "\n<p>更正：本文已更新。</p>\n", "utf-8"
     )
+
+
+def near_copy(original: Path, target: Path) -> None:
+    """The same story re-saved by a feed: new date and URL, boilerplate changed."""
+    text = original.read_text(encoding="utf-8")
+    text = re.sub(r"<!--\d+-->", "<!--1700150000000-->", text, count=1)
+    text = re.sub(
+        r"\]\(https://www\.rfi\.fr/cn/[^)]*\)", "](https://rfi.my/mirror/ABC)", text, count=1
+    )
+    text = text.replace("<div>15/11/2023 - 15:55</div>", "<div>16/11/2023 - 10:00</div>")
+    text += "\n<p>本文转载自法广中文网，转载请注明出处。</p>\n"
+    target.write_text(text, encoding="utf-8")

@@ -8,6 +8,7 @@ plumbing, never ranking quality; a test that needs e5's ranking is an integratio
 
 from __future__ import annotations
 
+import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -59,3 +60,13 @@ def hash_archive(hash_index: tuple[Settings, BuildReport]) -> Iterator[Archive]:
     """The test-hash sample index opened as users open it: ``Archive(settings)``."""
     with Archive(hash_index[0]) as archive:
         yield archive
+
+
+@pytest.fixture()
+def warm_hash_settings(tmp_path: Path, hash_index: tuple[Settings, BuildReport]) -> Settings:
+    """A new test-hash index whose embedding cache holds exactly the sample build's vectors,
+    so that ``embedded`` counts precisely the texts an update test introduces."""
+    shutil.copytree(hash_index[0].embedding_cache_dir, tmp_path / "cache")
+    return Settings(
+        index_dir=tmp_path / "index", cache_dir=tmp_path / "cache", embedder=TEST_EMBEDDER
+    )

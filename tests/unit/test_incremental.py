@@ -38,24 +38,24 @@ def passages(archive: Archive) -> list[tuple[str, str]]:
 
 
 @pytest.mark.parametrize("legacy", [False, True], ids=["reusing", "from-an-old-version"])
-def test_an_update_writes_what_a_rebuild_writes(settings, corpus_copy, tmp_path, legacy):
-    archive = Archive(settings)
+def test_an_update_writes_what_a_rebuild_writes(warm_hash_settings, corpus_copy, tmp_path, legacy):
+    archive = Archive(warm_hash_settings)
     archive.build([str(corpus_copy)])
     if legacy:
         # a version written before token counts were stored: nothing to reuse but the
         # embedding cache, and the update still works
-        for old in (current_version_dir(settings.index_dir) / "bm25").glob("terms.*"):
+        for old in (current_version_dir(warm_hash_settings.index_dir) / "bm25").glob("terms.*"):
             old.unlink()
     change_corpus(corpus_copy)
     report = archive.update()
     assert (report.added, report.updated, report.removed) == (1, 1, 1)
     assert report.published
 
-    rebuilt = Archive(settings.with_overrides("test", index_dir=tmp_path / "rebuilt"))
+    rebuilt = Archive(warm_hash_settings.with_overrides("test", index_dir=tmp_path / "rebuilt"))
     rebuilt.build([str(corpus_copy)])
     assert passages(archive) == passages(rebuilt)
     assert_same_rankings(archive, rebuilt)
-    updated = IndexReader(settings.index_dir)
+    updated = IndexReader(warm_hash_settings.index_dir)
     again = IndexReader(tmp_path / "rebuilt")
     try:
         assert updated.passages == again.passages == report.passages
@@ -82,19 +82,21 @@ def test_an_update_writes_what_a_rebuild_writes(settings, corpus_copy, tmp_path,
         again.close()
 
 
-def test_a_no_change_update_publishes_nothing(settings, corpus_copy):
-    archive = Archive(settings)
+def test_a_no_change_update_publishes_nothing(warm_hash_settings, corpus_copy):
+    archive = Archive(warm_hash_settings)
     first = archive.build([str(corpus_copy)])
-    versions = set(os.listdir(settings.index_dir / "versions"))
+    versions = set(os.listdir(warm_hash_settings.index_dir / "versions"))
     report = archive.update()
     assert not report.published
-    assert report.version == first.version == current_version_dir(settings.index_dir).name
+    assert report.version == first.version == current_version_dir(warm_hash_settings.index_dir).name
     assert (report.articles, report.passages, report.unchanged) == (5, first.passages, 5)
-    assert set(os.listdir(settings.index_dir / "versions")) == versions
+    assert set(os.listdir(warm_hash_settings.index_dir / "versions")) == versions
 
 
-def test_a_touched_file_is_unchanged_and_a_rewritten_one_is_updated(settings, corpus_copy):
-    archive = Archive(settings)
+def test_a_touched_file_is_unchanged_and_a_rewritten_one_is_updated(
+    warm_hash_settings, corpus_copy
+):
+    archive = Archive(warm_hash_settings)
     archive.build([str(corpus_copy)])
     touched = corpus_copy / "000_ea12142fd580669e.txt"
     stat = touched.stat()
@@ -111,7 +113,7 @@ def test_a_touched_file_is_unchanged_and_a_rewritten_one_is_updated(settings, co
 
 
 def test_an_update_reads_only_the_files_whose_size_or_mtime_changed(
-    settings,
+    warm_hash_settings,
     corpus_copy,
     monkeypatch,
 ):
@@ -122,7 +124,7 @@ def test_an_update_reads_only_the_files_whose_size_or_mtime_changed(
     for path in corpus_copy.iterdir():  # older than the racy-clean window
         stat = path.stat()
         os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns - 60 * 10**9))
-    archive = Archive(settings)
+    archive = Archive(warm_hash_settings)
     archive.build([str(corpus_copy)])
     opened: list[str] = []
     real = sources.read_source
@@ -145,24 +147,24 @@ def test_an_update_reads_only_the_files_whose_size_or_mtime_changed(
     assert opened == []
 
 
-def test_a_no_change_cli_update_says_unchanged(settings, corpus_copy):
+def test_a_no_change_cli_update_says_unchanged(warm_hash_settings, corpus_copy):
     from typer.testing import CliRunner
 
     from rag.cli import app
 
-    Archive(settings).build([str(corpus_copy)])
-    env = {"RAG_CACHE_DIR": str(settings.embedding_cache_dir)}
+    Archive(warm_hash_settings).build([str(corpus_copy)])
+    env = {"RAG_CACHE_DIR": str(warm_hash_settings.embedding_cache_dir)}
     result = CliRunner().invoke(
-        app, ["index", "update", "--index", str(settings.index_dir)], env=env
+        app, ["index", "update", "--index", str(warm_hash_settings.index_dir)], env=env
     )
     assert result.exit_code == 0, result.output
     assert "unchanged, nothing written" in result.stdout
 
 
-def test_keyword_scores_are_those_of_bm25s(sample_index: tuple[Settings, object]):
+def test_keyword_scores_are_those_of_bm25s(hash_index: tuple[Settings, object]):
     """The BM25 matrix computed from token counts is bm25s's (Lucene) to float precision."""
     bm25s = pytest.importorskip("bm25s")
-    reader = IndexReader(sample_index[0].index_dir)
+    reader = IndexReader(hash_index[0].index_dir)
     try:
         texts = [c.text for c in reader.iter_chunks()]
     finally:
@@ -248,7 +250,7 @@ def test_bm25_matrix_is_the_formula_in_any_block_size():
 
 
 def test_source_articles_are_stored_as_utf8_and_older_ascii_rows_are_upgraded(
-    settings,
+    warm_hash_settings,
     corpus_copy,
 ):
     """Each source's parsed article is UTF-8 JSON (half the bytes of ASCII escapes for
@@ -259,9 +261,9 @@ def test_source_articles_are_stored_as_utf8_and_older_ascii_rows_are_upgraded(
 
     from rag.index.metadata import MetadataStore, article_from_json, article_to_json
 
-    archive = Archive(settings)
+    archive = Archive(warm_hash_settings)
     archive.build([str(corpus_copy)])
-    live = current_version_dir(settings.index_dir) / "meta.sqlite"
+    live = current_version_dir(warm_hash_settings.index_dir) / "meta.sqlite"
     conn = sqlite3.connect(live)
     rows = conn.execute("SELECT path, article FROM sources").fetchall()
     assert rows and all(isinstance(blob, bytes) for _, blob in rows)
@@ -275,7 +277,7 @@ def test_source_articles_are_stored_as_utf8_and_older_ascii_rows_are_upgraded(
     before = MetadataStore(live).sources()
     (corpus_copy / "new.md").write_text(NEW_ARTICLE, encoding="utf-8")
     assert archive.update().published
-    store = MetadataStore(current_version_dir(settings.index_dir) / "meta.sqlite")
+    store = MetadataStore(current_version_dir(warm_hash_settings.index_dir) / "meta.sqlite")
     try:
         kinds = {r[0] for r in store.conn.execute("SELECT typeof(article) FROM sources")}
         assert kinds == {"blob"}
@@ -287,7 +289,7 @@ def test_source_articles_are_stored_as_utf8_and_older_ascii_rows_are_upgraded(
     assert article_from_json(article_to_json(odd)) == odd
 
 
-def test_questions_look_up_their_tokens_in_the_vocabulary_table(sample_index, tmp_path):
+def test_questions_look_up_their_tokens_in_the_vocabulary_table(hash_index, tmp_path):
     """The keyword side reads its vocabulary from ``bm25/vocab.sqlite`` a token at a time
     (a question no longer parses the whole JSON); scores are those of the JSON
     vocabulary, which versions written before the table still use."""
@@ -295,7 +297,7 @@ def test_questions_look_up_their_tokens_in_the_vocabulary_table(sample_index, tm
 
     from rag.index.sparse import VocabularyTable
 
-    config = sample_index[0]
+    config = hash_index[0]
     reader = IndexReader(config.index_dir)
     copy = tmp_path / "index"
     shutil.copytree(config.index_dir, copy)
