@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from support.sample import SAMPLE
 
+import rag.index.local.segments as segments
+
 
 @pytest.fixture(scope="session")
 def sample_dir() -> Path:
@@ -22,3 +24,11 @@ def corpus_copy(tmp_path: Path) -> Path:
     target = tmp_path / "corpus"
     shutil.copytree(SAMPLE, target)
     return target
+
+
+@pytest.fixture()
+def deltas(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Updates write a base + delta version whatever the base's size (the layout is the
+    same at any size; the sample corpus is far below the real threshold)."""
+    monkeypatch.setattr(segments, "DELTA_MIN_BASE_PASSAGES", 0)
+    monkeypatch.setattr(segments, "MAX_DELTA_SHARE", 10.0)

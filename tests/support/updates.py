@@ -7,6 +7,8 @@ import re
 from pathlib import Path
 
 from rag.archive import Archive
+from rag.config import Settings
+from rag.index.store import current_version_dir
 from rag.records import SearchOptions
 
 NEW_ARTICLE = (
@@ -48,3 +50,15 @@ def near_copy(original: Path, target: Path) -> None:
     text = text.replace("<div>15/11/2023 - 15:55</div>", "<div>16/11/2023 - 10:00</div>")
     text += "\n<p>本文转载自法广中文网，转载请注明出处。</p>\n"
     target.write_text(text, encoding="utf-8")
+
+
+def live_dir(config: Settings) -> Path:
+    """The live version's directory of ``config``'s index."""
+    return current_version_dir(config.index_dir)
+
+
+def rebuilt(config: Settings, corpus: Path, tmp_path: Path) -> Archive:
+    """``corpus`` built from scratch with ``config``'s settings into ``tmp_path/rebuilt``."""
+    archive = Archive(config.with_overrides("test", index_dir=tmp_path / "rebuilt"))
+    archive.build([str(corpus)])
+    return archive
