@@ -364,21 +364,3 @@ def test_search_over_streamable_http_on_loopback(sample_index, tmp_path):
     stderr = log.read_text(encoding="utf-8")
     assert f"serving MCP on http://127.0.0.1:{port}/mcp" in stderr
     assert "warning: listening on" not in stderr and "Traceback" not in stderr
-
-
-def test_host_and_port_without_http_are_a_usage_error(tmp_path):
-    result = CliRunner().invoke(app, ["mcp", "--index", str(tmp_path), "--port", "9000"])
-    assert result.exit_code == 2
-    assert result.stderr.strip() == "error: --host and --port only apply with --http"
-
-
-def test_without_the_sdk_the_error_names_the_extra(monkeypatch, tmp_path):
-    # None in sys.modules makes the import fail as if the package were not installed
-    monkeypatch.setitem(sys.modules, "mcp.server.mcpserver", None)
-    result = CliRunner().invoke(app, ["mcp", "--index", str(tmp_path)])
-    assert result.exit_code == 1
-    last = result.stderr.strip().splitlines()[-1]
-    assert last == (
-        "error: rag mcp needs the MCP Python SDK; install it with pip install 'rag-news[mcp]'"
-    )
-    assert "Traceback" not in result.output

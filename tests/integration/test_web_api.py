@@ -1,10 +1,10 @@
-"""The HTTP API over real HTTP: uvicorn on 127.0.0.1 in a thread, httpx as the client."""
+"""The HTTP API over real HTTP: uvicorn on 127.0.0.1 in a thread, httpx as the client, the
+real engine behind it (the shapes run in-process over test-hash in unit/test_web_api.py)."""
 
 from __future__ import annotations
 
 import json
 import shutil
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -22,8 +22,8 @@ from rag.cli import app as cli_app
 from rag.config import Settings
 from rag.index.store import CURRENT, VERSIONS
 from rag.records import BuildReport
-from rag.web.app import MAX_BODY_BYTES, VERSION_HEADER, create_app
-from rag.web.server import free_port, is_loopback, running_server
+from rag.web.app import MAX_BODY_BYTES, VERSION_HEADER
+from rag.web.server import is_loopback, running_server
 
 
 @pytest.fixture(scope="module")
@@ -36,16 +36,6 @@ def base_url(sample_index: tuple[Settings, BuildReport]) -> Iterator[str]:
 def client(base_url: str) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=base_url, timeout=60) as c:
         yield c
-
-
-def test_the_app_serves_one_archive_opened_from_its_settings(
-    sample_index: tuple[Settings, BuildReport],
-) -> None:
-    settings = sample_index[0]
-    app = create_app(settings)
-    archive = app.state.archive
-    assert isinstance(archive, Archive) and archive.settings == settings
-    assert archive.index_dir == settings.index_dir
 
 
 def test_server_listens_on_loopback(base_url: str) -> None:
@@ -248,35 +238,6 @@ def test_hostile_article_comes_back_as_data(tmp_path: Path) -> None:
         article = httpx.get(f"{url}/api/articles/{hits[0]['article_id']}", timeout=30)
     assert article.headers["content-type"] == "application/json"
     assert all(marker in article.json()["text"] for marker in HOSTILE_MARKERS)
-
-
-def test_serve_warns_when_not_on_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
-    calls: list[tuple[str, int]] = []
-    monkeypatch.setattr(
-        "rag.web.server.serve", lambda settings, host, port: calls.append((host, port))
-    )
-    runner = CliRunner()
-    local = runner.invoke(cli_app, ["serve", "--port", "9999"])
-    assert local.exit_code == 0 and "warning" not in local.stderr
-    port = free_port("0.0.0.0")
-    public = runner.invoke(cli_app, ["serve", "--host", "0.0.0.0", "--port", str(port)])
-    assert public.exit_code == 0 and "warning" in public.stderr
-    assert calls == [("127.0.0.1", 9999), ("0.0.0.0", port)]
-    assert "Serve the HTTP API" in runner.invoke(cli_app, ["serve", "--help"]).stdout
-
-
-@pytest.mark.parametrize("command", [["serve"], ["mcp", "--http"]])
-def test_a_port_in_use_is_one_line_before_anything_loads(command: list[str]) -> None:
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
-        port = taken.getsockname()[1]
-        result = CliRunner().invoke(cli_app, [*command, "--port", str(port)])
-    assert result.exit_code == 1
-    assert result.stderr.strip() == (
-        f"error: cannot listen on 127.0.0.1:{port}: Address already in use; "
-        "another server is running there, pick another --port"
-    )
 
 
 @pytest.mark.slow
