@@ -1,5 +1,6 @@
-"""What the update tests share: an article to add, one change of each kind to the sample
-corpus, and every question's ranking to compare an updated index with a rebuilt one."""
+"""What the update tests of both tiers share: an article to add, one change of each kind
+to the sample corpus, a feed's near copy of a story, and every question's ranking, the live
+version and a rebuild to compare an updated index with."""
 
 from __future__ import annotations
 
