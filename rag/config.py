@@ -7,9 +7,11 @@ variable or the settings file), raised before any work starts.
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import date
 from pathlib import Path
@@ -42,6 +44,12 @@ MAX_TOP_K = 200
 API_MAX_K = 50
 API_MAX_QUESTION_CHARS = 1000
 DEFAULT_ORIGIN = "default"
+# The names a server of the archive (rag serve, rag mcp --http) answers to wherever it
+# listens; a request's Host header must name one of them, or a name the user allowed.
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+_HOST_HEADER = re.compile(r"(\[[^\]]*\]|[^:\[\]]*)(?::\d{1,5})?")
+_DNS_LABEL = r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?"
+_DNS_NAME = re.compile(rf"(?=.{{1,253}}\Z)(?:{_DNS_LABEL}\.)*{_DNS_LABEL}")
 
 
 def default_model_cache() -> Path:
@@ -114,6 +122,11 @@ class Settings:
     # Embedding actors, one CPU each; 0: one per CPU (local: this machine's cores,
     # a cluster: every CPU it has).
     ray_workers: int = 0
+    # Host names the HTTP server (rag serve) answers to besides the loopback names and the
+    # address it listens on, comma-separated (news.example.org, 192.168.1.20). A request
+    # naming any other host is refused: a page on another site whose name resolves to
+    # this machine (DNS rebinding) cannot read the archive through a visitor's browser.
+    allowed_hosts: str = ""
     # Where each value came from ("default", "flag --chunk-size", "environment RAG_...",
     # "settings file ./rag.toml"); used in error messages and to tell what the user set.
     origins: Mapping[str, str] = field(
@@ -274,6 +287,12 @@ def _validate(s: Settings) -> None:
     _check(0 <= s.ray_workers <= 100_000, s, "ray_workers", "must be between 0 and 100000")
     _check(str(s.index_dir).strip() != "", s, "index_dir", "must not be empty")
     _check(_is_date_or_empty(s.as_of), s, "as_of", "must be a date YYYY-MM-DD (or empty: today)")
+    _check(
+        all(host_name(n) is not None for n in s.allowed_hosts.split(",") if n.strip()),
+        s,
+        "allowed_hosts",
+        "list host names or IP addresses separated by commas, without scheme or port",
+    )
 
 
 def _is_ray_address(value: str) -> bool:
@@ -291,6 +310,46 @@ def _is_date_or_empty(value: str) -> bool:
     except ValueError:
         return False
     return len(value) == 10
+
+
+def host_name(text: str) -> str | None:
+    """``text`` as a host name or IP address in one spelling (lower case, no trailing dot,
+    IPv6 compressed and without brackets), or None when it is neither."""
+    name = text.strip().lower()
+    bracketed = name.startswith("[") and name.endswith("]")
+    try:
+        address = ipaddress.IPv6Address(name[1:-1]) if bracketed else ipaddress.ip_address(name)
+    except ValueError:
+        if bracketed:
+            return None
+        name = name.removesuffix(".")
+        return name if _DNS_NAME.fullmatch(name) else None
+    return str(address)
+
+
+def served_hosts(settings: Settings, listen_host: str | None = None) -> frozenset[str]:
+    """The names a server answers to: the loopback names, ``listen_host`` (the address it
+    listens on) unless that is every interface, and ``settings.allowed_hosts``."""
+    given = [listen_host or "", *settings.allowed_hosts.split(",")]
+    names = {host_name(n) for n in given if n.strip()} - {None, "0.0.0.0", "::"}
+    return frozenset({*LOOPBACK_HOSTS, *(n for n in names if n is not None)})
+
+
+def host_header_allowed(header: str | None, names: Collection[str]) -> bool:
+    """True when a Host header (``name``, ``name:port``, ``[v6]:port``) names one of
+    ``names``, whatever the port."""
+    match = _HOST_HEADER.fullmatch(header or "")
+    return match is not None and host_name(match[1]) in names
+
+
+def origin_allowed(origin: str | None, names: Collection[str]) -> bool:
+    """True for no Origin header, or a page at http(s)://one-of-names[:port]."""
+    if origin is None:
+        return True
+    scheme, sep, rest = origin.partition("://")
+    if not sep or scheme.lower() not in ("http", "https") or "/" in rest or "@" in rest:
+        return False
+    return host_header_allowed(rest, names)
 
 
 def config_file_path() -> Path | None:

@@ -4,7 +4,8 @@ Every route answers JSON; expected problems become ``{"error": "..."}`` with a 4
 status, never a traceback. The routes live on ``router``; each makes one call to the
 app's ``Archive``, which a dependency hands it from ``app.state``. Searches are
 synchronous endpoints, so FastAPI runs them in its threadpool; the archive gives each
-call one index version from start to end.
+call one index version from start to end. Only requests addressed to a name the server
+is served under are answered (421 for any other Host, against DNS rebinding).
 """
 
 from __future__ import annotations
@@ -19,12 +20,21 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rag.archive import Archive
-from rag.config import API_MAX_K, API_MAX_QUESTION_CHARS, MODES, Settings
+from rag.config import (
+    API_MAX_K,
+    API_MAX_QUESTION_CHARS,
+    MODES,
+    Settings,
+    host_header_allowed,
+    origin_allowed,
+    served_hosts,
+)
 from rag.errors import (
     EmbedderMismatchError,
     IndexCorruptError,
@@ -130,6 +140,39 @@ class BodyLimit:
                 await send(message)
 
         await self.app(scope, limited, send_unless_refused)
+
+
+class ServedHosts:
+    """Answer only requests addressed to one of ``names`` (421 otherwise), and refuse those a
+    page on another host sends (its Origin header, 403).
+
+    Against DNS rebinding: a page on a site whose name the attacker then points at this
+    machine's address would otherwise read the archive through a visitor's browser, since
+    the browser takes the server for part of that site. The rule is rag.config's, shared
+    with ``rag mcp --http``.
+    """
+
+    def __init__(self, app: ASGIApp, names: frozenset[str]) -> None:
+        self.app = app
+        self.names = names
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            headers = Headers(scope=scope)
+            host, origin = headers.get("host"), headers.get("origin")
+            if not host_header_allowed(host, self.names):
+                shown = repr((host or "")[:100]) if host else "no host"
+                message = (
+                    f"this server does not answer to {shown}; to serve the archive under "
+                    "that name, add it to allowed_hosts (RAG_ALLOWED_HOSTS or the settings file)"
+                )
+                await _error(421, message)(scope, receive, send)
+                return
+            if not origin_allowed(origin, self.names):
+                message = f"requests from pages at {(origin or '')[:100]!r} are refused"
+                await _error(403, message)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 def _options(params: SearchParams) -> SearchOptions:
@@ -263,8 +306,12 @@ def page() -> FileResponse:
     return FileResponse(str(STATIC / "index.html"), media_type="text/html; charset=utf-8")
 
 
-def create_app(settings: Settings) -> FastAPI:
-    """The API and page over ``settings.index_dir`` (loaded on first use, then shared)."""
+def create_app(settings: Settings, host: str | None = None) -> FastAPI:
+    """The API and page over ``settings.index_dir`` (loaded on first use, then shared).
+
+    They answer to the loopback names, to ``host`` (the address the server listens on)
+    unless it is every interface, and to ``settings.allowed_hosts``.
+    """
     app = FastAPI(
         title="rag-news",
         summary="Semantic search and cited answers over Chinese news articles.",
@@ -279,8 +326,10 @@ def create_app(settings: Settings) -> FastAPI:
         },
     )
     app.state.archive = Archive(settings)
-    # the last added runs first: security headers go on every response, a 413 included
+    # the last added runs first: security headers go on every response, a 421 or 413
+    # included; a request to another host is refused before its body is read
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
+    app.add_middleware(ServedHosts, names=served_hosts(settings, host))
     app.add_middleware(BaseHTTPMiddleware, dispatch=security_headers)
     app.include_router(router)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")

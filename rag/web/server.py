@@ -40,7 +40,7 @@ def _config(settings: Settings, host: str, port: int, log_level: str) -> Any:
     from rag.web.app import create_app
 
     return uvicorn.Config(
-        create_app(settings),
+        create_app(settings, host),
         host=host,
         port=port,
         log_level=log_level,
