@@ -82,7 +82,7 @@ def test_timeline_folds_a_syndicated_copy_into_one_entry(tmp_path):
 
 
 def test_timeline_over_http(sample_index):
-    client = TestClient(create_app(sample_index[0]))
+    client = TestClient(create_app(sample_index[0]), base_url="http://127.0.0.1")
     response = client.get("/api/timeline", params={"q": "中美气候合作"})
     assert response.status_code == 200
     dates = [e["published"][:10] for e in response.json()["entries"]]

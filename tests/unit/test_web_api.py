@@ -23,10 +23,13 @@ from rag.records import BuildReport
 from rag.web.app import MAX_BODY_BYTES, VERSION_HEADER, create_app
 from rag.web.server import free_port
 
+# the app answers to the loopback names only, not to TestClient's default "testserver"
+LOOPBACK = "http://127.0.0.1"
+
 
 @pytest.fixture(scope="module")
 def client(hash_index: tuple[Settings, BuildReport]) -> Iterator[TestClient]:
-    with TestClient(create_app(hash_index[0])) as c:
+    with TestClient(create_app(hash_index[0]), base_url=LOOPBACK) as c:
         yield c
 
 
@@ -149,7 +152,7 @@ def test_unknown_things_are_json_404s_plumbing(client: TestClient) -> None:
 
 
 def test_missing_index_is_a_503_that_says_how_to_build_one_plumbing(tmp_path: Path) -> None:
-    with TestClient(create_app(Settings(index_dir=tmp_path / "none"))) as client:
+    with TestClient(create_app(Settings(index_dir=tmp_path / "none")), base_url=LOOPBACK) as client:
         for route in ("/api/health", f"/api/search?q={QUESTION}", "/api/articles/x"):
             response = client.get(route)
             assert response.status_code == 503
