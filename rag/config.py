@@ -115,6 +115,11 @@ class Settings:
     feed_retries: int = 2
     feed_backoff: float = 1.0
     feed_workers: int = 4
+    # Fetch feeds and pages from any address. By default they come only from public
+    # addresses (never this machine, a private network, link-local or multicast), so a
+    # feed cannot make the archive read an internal service; a feed added with
+    # --allow-private may still use its own server.
+    feed_allow_private: bool = False
     # Distributed embedding (rag index build/update --ray): "" embeds in this process;
     # "local" starts a Ray instance on this machine; "auto", "HOST:PORT" or
     # "ray://HOST:10001" joins a running cluster (needs the ray extra).
@@ -205,6 +210,8 @@ def _coerce(values: dict[str, Any], origins: Mapping[str, str]) -> dict[str, Any
                 if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
                     raise ValueError(value)
                 out[key] = int(value)
+            elif kind == "bool":
+                out[key] = _boolean(value)
             elif kind == "float":
                 if isinstance(value, bool):
                     raise ValueError(value)
@@ -214,11 +221,25 @@ def _coerce(values: dict[str, Any], origins: Mapping[str, str]) -> dict[str, Any
                     raise ValueError(value)
                 out[key] = str(value)
         except (TypeError, ValueError, OverflowError):
-            want = {"int": "a whole number", "float": "a number"}.get(kind, "a string")
+            want = {"int": "a whole number", "float": "a number", "bool": "true or false"}.get(
+                kind, "a string"
+            )
             raise ConfigError(
                 f"setting {key} = {value!r} (from {origins.get(key, DEFAULT_ORIGIN)}) is not {want}"
             ) from None
     return out
+
+
+def _boolean(value: Any) -> bool:
+    """A TOML boolean, a flag's, or true/false, yes/no, on/off, 1/0 from the environment."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower() if isinstance(value, str | int) else ""
+    if text in ("true", "yes", "on", "1"):
+        return True
+    if text in ("false", "no", "off", "0"):
+        return False
+    raise ValueError(value)
 
 
 def _check(ok: bool, settings: Settings, key: str, rule: str) -> None:
@@ -278,6 +299,7 @@ def _validate(s: Settings) -> None:
     _check(0 <= s.feed_retries <= 10, s, "feed_retries", "must be between 0 and 10")
     _check(0 <= s.feed_backoff <= 60, s, "feed_backoff", "must be between 0 and 60")
     _check(1 <= s.feed_workers <= 32, s, "feed_workers", "must be between 1 and 32")
+    _check(isinstance(s.feed_allow_private, bool), s, "feed_allow_private", "must be true or false")
     _check(
         _is_ray_address(s.ray_address),
         s,

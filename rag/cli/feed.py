@@ -39,19 +39,29 @@ def feed_add(
             "[default: <index>-feeds/<host>-<hash> beside the index].",
         ),
     ] = None,
+    allow_private: Annotated[
+        bool,
+        typer.Option(
+            "--allow-private",
+            help="The feed's own server may be on this machine or a private network "
+            "(loopback, private, link-local addresses); pages it links to elsewhere must "
+            "still be on public addresses. Adding a feed again with it allows an existing one.",
+        ),
+    ] = False,
     index: IndexOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Subscribe the index to a feed (nothing is fetched until 'rag feed pull')."""
     from rag.feeds import add_feed
 
-    feed, new = add_feed(load_settings(index_dir=index), url, archive)
+    feed, new = add_feed(load_settings(index_dir=index), url, archive, allow_private=allow_private)
+    private = "; its server may be on a private address" if feed.allow_private else ""
     if as_json:
         print_json(asdict(feed))
     elif new:
-        out.print(f"Subscribed to {feed.url}; its articles go to {feed.archive}")
+        out.print(f"Subscribed to {feed.url}; its articles go to {feed.archive}{private}")
     else:
-        out.print(f"Already subscribed to {feed.url} (articles in {feed.archive})")
+        out.print(f"Already subscribed to {feed.url} (articles in {feed.archive}){private}")
 
 
 @feed_app.command("list")
@@ -74,6 +84,8 @@ def _print_feed(feed: Feed) -> None:
     title = f" ({feed.title})" if feed.title else ""
     out.print(f"{feed.url}{title}")
     out.print(f"    archive: {feed.archive}, {feed.saved_items} articles saved")
+    if feed.allow_private:
+        out.print("    its server may be on a private address (--allow-private)")
     pulled = f"{feed.last_pulled}: {feed.last_status}" if feed.last_pulled else "never"
     out.print(f"    last pull: {pulled}")
 

@@ -5,19 +5,28 @@ User-Agent and redirects followed by hand (so a loop is named as one). Connectio
 errors, 5xx and 429 are retried with exponential backoff (a Retry-After is honoured up
 to a minute); a read timeout is not, since the server answered and then stalled.
 Requests to one host run one after another; different hosts run side by side.
+
+Only public addresses are fetched from, unless the settings allow any (a feed must not
+make the archive read this machine's or the network's internal services): every
+connection, redirects included, is checked after the name is resolved, and made to the
+address checked. A feed whose subscription allows it may use its own server.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import queue
 import re
+import socket
 import threading
 import time
+import urllib.request
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+import httpcore
 import httpx
 
 import rag
@@ -33,14 +42,28 @@ DEADLINE_FACTOR = 5
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
 _HTML_SNIFF = re.compile(rb"<(?:!doctype\s+html|html|head|body)\b", re.IGNORECASE)
 _META_CHARSET = re.compile(META_CHARSET + CHARSET_NAME, re.IGNORECASE)
+ALLOW_HINT = (
+    "feeds are fetched from public addresses only; 'rag feed add --allow-private' lets a "
+    "feed use its own server, feed_allow_private = true any address"
+)
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+Origin = tuple[str, int]  # host (as httpx spells it) and port
 
 
 class FetchFailed(Exception):
-    """A request that gave nothing usable; ``str()`` is the one-line reason."""
+    """A request that gave nothing usable; ``str()`` is the one-line reason.
 
-    def __init__(self, reason: str, *, transient: bool = False) -> None:
+    ``refused``: the address check refused it (nothing was sent).
+    """
+
+    def __init__(self, reason: str, *, transient: bool = False, refused: bool = False) -> None:
         super().__init__(reason)
         self.transient = transient
+        self.refused = refused
+
+
+class AddressRefused(Exception):
+    """A connection the address check refused; ``str()`` names the host and its address."""
 
 
 @dataclass(frozen=True)
@@ -72,8 +95,151 @@ def is_http_url(url: str | None) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
+def address_problem(address: IPAddress) -> str | None:
+    """What ``address`` is when it is not a public one ('a loopback address'), else None."""
+    if isinstance(address, ipaddress.IPv6Address):
+        # an IPv4 address inside an IPv6 one (mapped, 6to4) is where it leads
+        embedded = address.ipv4_mapped or address.sixtofour
+        if embedded is not None:
+            return address_problem(embedded)
+    for kind in ("unspecified", "loopback", "link-local", "multicast", "reserved", "private"):
+        if getattr(address, "is_" + kind.replace("-", "_")):
+            return f"a {kind} address"
+    return None if address.is_global else "not a public address"
+
+
+def _resolve(host: str, port: int) -> list[IPAddress]:
+    """The addresses ``host`` has, in the resolver's order, each once (raises OSError)."""
+    found: list[IPAddress] = []
+    for *_, sockaddr in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM):
+        address = ipaddress.ip_address(sockaddr[0])
+        if address not in found:
+            found.append(address)
+    return found
+
+
+def _refusal(host: str, addresses: list[IPAddress]) -> str | None:
+    """Why ``host`` may not be connected to (any of its addresses is not public), or None."""
+    for address in addresses:
+        problem = address_problem(address)
+        if problem is not None:
+            if host == str(address):
+                return f"{address} is {problem}"
+            return f"{host} is at {address}, {problem}"
+    return None
+
+
+class _CheckedBackend(httpcore.SyncBackend):
+    """httpcore's sockets, opened only to public addresses (or to the trusted server).
+
+    Checking the name's addresses and then letting httpx connect would not do: httpx
+    resolves the name again, and a name can have a public address for the check and
+    127.0.0.1 a moment later (DNS rebinding). So the name is resolved once, here, and the
+    socket connected to an address of that answer; TLS still checks the certificate
+    against the name, which httpcore passes to ``start_tls`` itself.
+    """
+
+    def __init__(self, trusted: Origin | None) -> None:
+        self.trusted = trusted
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> httpcore.NetworkStream:
+        if (host, port) == self.trusted:
+            return super().connect_tcp(host, port, timeout, local_address, socket_options)
+        try:
+            addresses = _resolve(host, port)
+        except OSError as exc:  # what socket.create_connection raises for such a name
+            raise httpcore.ConnectError(str(exc)) from exc
+        problem = _refusal(host, addresses)
+        if problem is not None:
+            raise AddressRefused(problem)
+        failure: Exception = httpcore.ConnectError(f"{host} has no address")
+        for address in addresses:  # in order, as socket.create_connection tries them
+            try:
+                return super().connect_tcp(
+                    str(address), port, timeout, local_address, socket_options
+                )
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                failure = exc
+        raise failure
+
+
+def _checked_transport(trusted: Origin | None, limits: httpx.Limits) -> httpx.HTTPTransport:
+    transport = httpx.HTTPTransport(limits=limits)
+    # httpx's transport takes no network backend, the httpcore pool it wraps does: the
+    # pool is made again with the checking one (the first was never used)
+    transport._pool = httpcore.ConnectionPool(
+        ssl_context=httpx.create_ssl_context(),
+        max_connections=limits.max_connections,
+        max_keepalive_connections=limits.max_keepalive_connections,
+        keepalive_expiry=limits.keepalive_expiry,
+        network_backend=_CheckedBackend(trusted),
+    )
+    return transport
+
+
+@dataclass(frozen=True)
+class _Proxies:
+    """The proxies the environment names (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, NO_PROXY),
+    read as httpx reads them when it makes its own transports."""
+
+    by_scheme: Mapping[str, str]
+    bypass: tuple[str, ...]  # httpx URL patterns of the hosts reached directly
+
+    @classmethod
+    def from_environment(cls) -> _Proxies:
+        found = urllib.request.getproxies()
+        by_scheme = {
+            f"{scheme}://": url if "://" in url else f"http://{url}"
+            for scheme in ("http", "https", "all")
+            if (url := found.get(scheme))
+        }
+        names = [name.strip() for name in found.get("no", "").split(",") if name.strip()]
+        if "*" in names:
+            return cls({}, ())
+        return cls(by_scheme, tuple(_bypass_pattern(name) for name in names))
+
+    def mounts(
+        self, direct: httpx.BaseTransport, limits: httpx.Limits
+    ) -> dict[str, httpx.BaseTransport]:
+        proxied: dict[str, httpx.BaseTransport] = {
+            pattern: httpx.HTTPTransport(proxy=url, limits=limits)
+            for pattern, url in self.by_scheme.items()
+        }
+        return proxied | dict.fromkeys(self.bypass, direct)
+
+
+def _bypass_pattern(name: str) -> str:
+    if "://" in name:
+        return name
+    try:
+        address = ipaddress.ip_address(name.split("/")[0])
+    except ValueError:
+        return f"all://{name}" if name.lower() == "localhost" else f"all://*{name}"
+    return f"all://[{name}]" if address.version == 6 else f"all://{name}"
+
+
+def _origin(url: str | None) -> Origin | None:
+    """The host and port httpx connects to for ``url`` (None for no URL or a bad one)."""
+    try:
+        parsed = httpx.URL(url or "")
+    except httpx.InvalidURL:
+        return None
+    if not parsed.raw_host:
+        return None
+    default = 443 if parsed.scheme == "https" else 80
+    return parsed.raw_host.decode("ascii"), parsed.port or default
+
+
 class Fetcher:
-    """GET with timeouts, a size cap, retries and checked redirects. Thread-safe."""
+    """GET with timeouts, a size cap, retries, checked redirects and checked addresses.
+    Thread-safe."""
 
     def __init__(self, settings: Settings) -> None:
         self.timeout = settings.feed_timeout
@@ -81,15 +247,56 @@ class Fetcher:
         self.max_bytes = int(settings.feed_max_mb * 1_000_000)
         self.retries = settings.feed_retries
         self.backoff = settings.feed_backoff
-        self._client = httpx.Client(
-            timeout=httpx.Timeout(self.timeout),
-            headers={"User-Agent": USER_AGENT},
-            follow_redirects=False,
-            limits=httpx.Limits(max_connections=2 * settings.feed_workers),
-        )
+        self.allow_any_address = settings.feed_allow_private
+        self._limits = httpx.Limits(max_connections=2 * settings.feed_workers)
+        self._proxies = _Proxies.from_environment()
+        # one client per trusted server: the check is in each client's connections
+        self._clients: dict[Origin | None, httpx.Client] = {}
+        self._clients_lock = threading.Lock()
 
     def close(self) -> None:
-        self._client.close()
+        with self._clients_lock:
+            for client in self._clients.values():
+                client.close()
+            self._clients.clear()
+
+    def _client(self, trusted: Origin | None) -> httpx.Client:
+        key = None if self.allow_any_address else trusted
+        with self._clients_lock:
+            client = self._clients.get(key)
+            if client is None:
+                client = self._clients[key] = self._new_client(key)
+            return client
+
+    def _new_client(self, trusted: Origin | None) -> httpx.Client:
+        options: dict[str, Any] = {
+            "timeout": httpx.Timeout(self.timeout),
+            "headers": {"User-Agent": USER_AGENT},
+            "follow_redirects": False,
+        }
+        if self.allow_any_address:
+            return httpx.Client(limits=self._limits, **options)
+        direct = _checked_transport(trusted, self._limits)
+        mounts = self._proxies.mounts(direct, self._limits)
+        return httpx.Client(transport=direct, mounts=mounts, **options)
+
+    def _check_proxied(self, url: str, trusted: Origin | None) -> None:
+        """Through a proxy the proxy resolves the name, so the check cannot be where the
+        connection is made: the URL's address, or the addresses its name has here, are
+        checked before the request (a name this machine cannot resolve is the proxy's)."""
+        if self.allow_any_address or not self._proxies.by_scheme:
+            return
+        target = _origin(url)
+        if target is None or target == trusted:
+            return
+        host, port = target
+        try:
+            addresses = _resolve(host, port)
+        except (OSError, UnicodeError):
+            return
+        problem = _refusal(host, addresses)
+        if problem is not None:
+            raise FetchFailed(f"refused: {problem} ({ALLOW_HINT})", refused=True)
 
     def __enter__(self) -> Fetcher:
         return self
@@ -97,19 +304,27 @@ class Fetcher:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def get(self, url: str, headers: Mapping[str, str] | None = None) -> Response:
+    def get(
+        self, url: str, headers: Mapping[str, str] | None = None, *, trusted: str | None = None
+    ) -> Response:
         """The response to GET ``url`` after redirects; transient failures are retried.
+
+        ``trusted``: the URL of a server that may be on a private address (a feed whose
+        subscription allows it); requests to its host and port are not checked.
 
         Raises ``FetchFailed``. Statuses of 400 and above other than 429/5xx come back
         as they are (without a body): the caller decides what they mean.
         """
+        origin = _origin(trusted)
+        client = self._client(origin)
         for attempt in range(self.retries + 1):
             delay = self.backoff * 2**attempt
             try:
-                response = self._follow(url, headers or {})
+                response = self._follow(client, origin, url, headers or {})
             except FetchFailed as exc:
                 if not exc.transient or attempt == self.retries:
-                    raise FetchFailed(_tries(str(exc), attempt)) from None
+                    reason = _tries(str(exc), attempt)
+                    raise FetchFailed(reason, refused=exc.refused) from None
             else:
                 if response.status != 429 and response.status < 500:
                     return response
@@ -120,11 +335,18 @@ class Fetcher:
             time.sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _follow(self, url: str, headers: Mapping[str, str]) -> Response:
+    def _follow(
+        self, client: httpx.Client, trusted: Origin | None, url: str, headers: Mapping[str, str]
+    ) -> Response:
         deadline = time.monotonic() + DEADLINE_FACTOR * self.timeout
         seen = [url]
         while True:
-            response = self._once(seen[-1], headers, deadline)
+            try:
+                response = self._once(client, trusted, seen[-1], headers, deadline)
+            except FetchFailed as exc:
+                if exc.refused and len(seen) > 1:
+                    raise FetchFailed(f"redirected to {seen[-1]}, {exc}", refused=True) from None
+                raise
             if response.status not in (301, 302, 303, 307, 308) or not response.url:
                 return response
             target = response.url  # _once puts the resolved Location here for a redirect
@@ -136,9 +358,17 @@ class Fetcher:
                 raise FetchFailed(f"redirected to {target[:200]}, not an http(s) URL")
             seen.append(target)
 
-    def _once(self, url: str, headers: Mapping[str, str], deadline: float) -> Response:
+    def _once(
+        self,
+        client: httpx.Client,
+        trusted: Origin | None,
+        url: str,
+        headers: Mapping[str, str],
+        deadline: float,
+    ) -> Response:
         try:
-            with self._client.stream("GET", url, headers=dict(headers)) as r:
+            self._check_proxied(url, trusted)
+            with client.stream("GET", url, headers=dict(headers)) as r:
                 status = r.status_code
                 target = str(r.url)
                 body = b""
@@ -156,6 +386,8 @@ class Fetcher:
                     last_modified=r.headers.get("last-modified"),
                     retry_after=_seconds(r.headers.get("retry-after")),
                 )
+        except AddressRefused as exc:
+            raise FetchFailed(f"refused: {exc} ({ALLOW_HINT})", refused=True) from None
         except httpx.ConnectTimeout:
             raise FetchFailed(f"no connection within {self.timeout:g} s", transient=True) from None
         except httpx.ReadTimeout:
@@ -187,9 +419,10 @@ class Fetcher:
         return bytes(body)
 
 
-def fetch_page(fetcher: Fetcher, url: str) -> Page:
-    """An item's page as HTML text; ``FetchFailed`` when it is missing, too big or not HTML."""
-    response = fetcher.get(url)
+def fetch_page(fetcher: Fetcher, url: str, trusted: str | None = None) -> Page:
+    """An item's page as HTML text; ``FetchFailed`` when it is missing, too big, not HTML
+    or refused (``trusted`` as for ``Fetcher.get``)."""
+    response = fetcher.get(url, trusted=trusted)
     if not 200 <= response.status < 300:
         raise FetchFailed(status_text(response.status))
     if not _is_html(response):

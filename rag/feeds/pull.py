@@ -156,7 +156,7 @@ class _Pull:
         for (feed, _), outcome in run_by_host(
             jobs,
             lambda job: job[0].url,
-            lambda job: self.fetcher.get(job[0].url, job[1]),
+            lambda job: self.fetcher.get(job[0].url, job[1], trusted=_trusted(job[0])),
             self.settings.feed_workers,
         ):
             self._read_feed(self.results[feed.url], outcome)
@@ -220,7 +220,9 @@ class _Pull:
         for item, outcome in run_by_host(
             with_link,
             lambda item: item.link or "",
-            lambda item: fetch_page(self.fetcher, item.link or ""),
+            lambda item: fetch_page(
+                self.fetcher, item.link or "", _trusted(self.results[item.feed_url].feed)
+            ),
             self.settings.feed_workers,
         ):
             self._save(item, outcome)
@@ -236,7 +238,7 @@ class _Pull:
             write_item(folder, name, seed_text(item.title, outcome.url, when, outcome.html))
             self.store.record_saved(item.feed_url, item.key, item.link, name, "page")
             run.pages += 1
-        elif item.content:
+        elif item.content and not outcome.refused:
             text = seed_text(item.title, item.link, when, fallback_body(item, str(outcome)))
             write_item(folder, name, text)
             self.store.record_saved(item.feed_url, item.key, item.link, name, "fallback")
@@ -245,6 +247,8 @@ class _Pull:
                 f"item {shown} (feed {item.feed_url}): {outcome}; saved the feed's text instead"
             )
         else:
+            # a refused item leaves nothing behind, not even the feed's text: its link
+            # leads somewhere feeds may not go
             self.store.record_failed(item.feed_url, item.key, item.link, str(outcome))
             run.failed_items += 1
             tries = self.store.attempts(item.feed_url, item.key)
@@ -253,13 +257,18 @@ class _Pull:
                 if tries < MAX_ATTEMPTS
                 else f"given up after {tries} tries"
             )
+            why = "" if outcome.refused else "the feed has no text for it either, "
             self.problem(
-                f"item {shown} (feed {item.feed_url}): {outcome}; the feed has no text for "
-                f"it either, not saved ({later})"
+                f"item {shown} (feed {item.feed_url}): {outcome}; {why}not saved ({later})"
             )
         run.waiting -= 1
         if run.waiting == 0:
             self._feed_done(run)
+
+
+def _trusted(feed: Feed) -> str | None:
+    """The feed's URL when its own server may be on a private address."""
+    return feed.url if feed.allow_private else None
 
 
 def _update_index(

@@ -12,6 +12,8 @@ class Feed:
 
     ``archive`` is an absolute folder path; ``etag``/``last_modified`` are the feed
     response's validators, sent back on the next pull (conditional GET).
+    ``allow_private``: the feed's own server may be on this machine or a private network
+    (its items' pages elsewhere must still be on public addresses).
     """
 
     url: str
@@ -23,6 +25,7 @@ class Feed:
     last_pulled: str | None = None
     last_status: str | None = None
     saved_items: int = 0
+    allow_private: bool = False
 
 
 @dataclass(frozen=True)

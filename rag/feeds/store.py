@@ -13,6 +13,7 @@ import fcntl
 import os
 import sqlite3
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
@@ -36,7 +37,8 @@ CREATE TABLE IF NOT EXISTS feeds (
     etag TEXT,
     last_modified TEXT,
     last_pulled TEXT,
-    last_status TEXT
+    last_status TEXT,
+    allow_private INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS items (
     feed_url TEXT NOT NULL REFERENCES feeds(url) ON DELETE CASCADE,
@@ -70,6 +72,13 @@ class FeedStore:
                 for statement in _SCHEMA.split(";"):
                     if statement.strip():
                         self._db.execute(statement)
+                # a column added later: an older rag reads the store as before (it
+                # selects its columns by name), so the schema version stays
+                columns = {row[1] for row in self._db.execute("PRAGMA table_info(feeds)")}
+                if "allow_private" not in columns:
+                    self._db.execute(
+                        "ALTER TABLE feeds ADD COLUMN allow_private INTEGER NOT NULL DEFAULT 0"
+                    )
                 found = self._meta("schema")
                 if found is None:
                     self._set_meta("schema", str(SCHEMA_VERSION))
@@ -120,20 +129,28 @@ class FeedStore:
         rows = self._db.execute(
             "SELECT f.url, f.archive, f.added_at, f.title, f.etag, f.last_modified, "
             "f.last_pulled, f.last_status, "
-            "(SELECT COUNT(*) FROM items i WHERE i.feed_url = f.url AND i.status != 'failed') "
-            "FROM feeds f ORDER BY f.added_at, f.url"
+            "(SELECT COUNT(*) FROM items i WHERE i.feed_url = f.url AND i.status != 'failed'), "
+            "f.allow_private FROM feeds f ORDER BY f.added_at, f.url"
         ).fetchall()
-        return [Feed(*row) for row in rows]
+        return [replace(Feed(*row[:-1]), allow_private=bool(row[-1])) for row in rows]
 
     def feed(self, url: str) -> Feed | None:
         return next((f for f in self.feeds() if f.url == url), None)
 
-    def add(self, url: str, archive: str) -> Feed:
+    def add(self, url: str, archive: str, allow_private: bool = False) -> Feed:
         with self._transaction():
             self._db.execute(
-                "INSERT INTO feeds (url, archive, added_at) VALUES (?, ?, ?)",
-                (url, archive, now_iso()),
+                "INSERT INTO feeds (url, archive, added_at, allow_private) VALUES (?, ?, ?, ?)",
+                (url, archive, now_iso(), int(allow_private)),
             )
+        found = self.feed(url)
+        assert found is not None
+        return found
+
+    def allow_private(self, url: str) -> Feed:
+        """Let the feed's own server be on a private address from now on."""
+        with self._transaction():
+            self._db.execute("UPDATE feeds SET allow_private = 1 WHERE url = ?", (url,))
         found = self.feed(url)
         assert found is not None
         return found

@@ -36,11 +36,20 @@ def default_archive(settings: Settings, url: str) -> Path:
     return index_dir.parent / f"{index_dir.name}-feeds" / f"{host[:60]}-{digest}"
 
 
-def add_feed(settings: Settings, url: str, archive: Path | str | None = None) -> tuple[Feed, bool]:
+def add_feed(
+    settings: Settings,
+    url: str,
+    archive: Path | str | None = None,
+    *,
+    allow_private: bool = False,
+) -> tuple[Feed, bool]:
     """Subscribe the index to the feed at ``url``; returns the feed and whether it is new.
 
+    ``allow_private``: the feed's own server (the host and port of ``url``) may be on this
+    machine or a private network; pages it links to elsewhere must still be public.
     Nothing is fetched (``pull_feeds`` does that). Adding a feed again with the same (or
-    no) archive folder changes nothing; with another folder it is an error.
+    no) archive folder changes nothing but ``allow_private``, which it may turn on; with
+    another folder it is an error.
     """
     url = url.strip()
     if not is_http_url(url):
@@ -65,9 +74,11 @@ def add_feed(settings: Settings, url: str, archive: Path | str | None = None) ->
                     f"already subscribed to {url} with archive {found.archive}; "
                     "remove it first to change the folder"
                 )
+            if allow_private and not found.allow_private:
+                found = store.allow_private(url)
             return found, False
         target = folder or default_archive(settings, url)
-        return store.add(url, str(target)), True
+        return store.add(url, str(target), allow_private), True
 
 
 def remove_feed(settings: Settings, url: str) -> Feed:
