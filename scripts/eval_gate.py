@@ -19,7 +19,7 @@ from rag import Settings
 from rag.eval.answers import AnswerMetrics
 from rag.eval.retrieval import EvalReport, evaluate, format_table
 
-# not scripts/_common.py's ROOT: tests/test_quality_gate.py loads this file by its path,
+# not scripts/_common.py's ROOT: tests/unit/test_quality_gate.py loads this file by its path,
 # without scripts/ to import from
 ROOT = Path(__file__).resolve().parent.parent
 FLOORS = ROOT / "quality" / "floors.json"

@@ -5,7 +5,7 @@ datasketch imports scipy, ~0.5 s of CPU, a sixth of an update that adds one arti
 and what the duplicate check needs is the few numpy lines below. The method is the
 standard one (Broder's MinHash with 2-universal affine permutations over 32-bit words
 after a MurmurHash3 finaliser, as datasketch's default "affine32" scheme; banding with
-datasketch's optimal bands for the threshold); ``tests/test_minhash.py`` checks its
+datasketch's optimal bands for the threshold); ``tests/unit/test_minhash.py`` checks its
 Jaccard estimates against exact Jaccard on real articles.
 
 Shingles are hashed without a Python call per shingle: the text's code points are read
