@@ -61,6 +61,7 @@ def feed_env(monkeypatch, embedding_cache, sample_index) -> None:
     monkeypatch.setenv("RAG_CACHE_DIR", str(embedding_cache))
     monkeypatch.setenv("RAG_FEED_BACKOFF", "0.01")
     monkeypatch.setenv("RAG_FEED_TIMEOUT", "5")
+    monkeypatch.setenv("RAG_FEED_ALLOW_PRIVATE", "true")  # the feed servers are on 127.0.0.1
     monkeypatch.delenv("RAG_CONFIG", raising=False)
 
 
