@@ -1,0 +1,104 @@
+"""The MCP server: the tools registered on the SDK's server, served over stdio or
+streamable HTTP."""
+
+from __future__ import annotations
+
+from importlib import metadata
+from typing import TYPE_CHECKING, Any
+
+from rag.archive import Archive
+from rag.config import Settings
+
+if TYPE_CHECKING:
+    from mcp.server.mcpserver import MCPServer
+
+from rag.mcp.stdio import ScreenedStdin, client_stdin
+from rag.mcp.tools import (
+    ARTICLE_HELP,
+    ASK_HELP,
+    INSTRUCTIONS,
+    SEARCH_HELP,
+    TIMELINE_HELP,
+    ArchiveTools,
+    fixable_problem,
+    require_sdk,
+)
+
+DEFAULT_HTTP_PORT = 8001  # beside rag serve's 8000, so both can run
+HTTP_PATH = "/mcp"
+
+
+def create_server(archive: Archive) -> MCPServer[Any]:
+    """An MCP server whose tools answer from ``archive``."""
+    require_sdk()
+    from mcp.server.mcpserver import MCPServer
+    from mcp.server.mcpserver.exceptions import ToolError
+    from mcp.types import ToolAnnotations
+
+    class ArchiveServer(MCPServer[Any]):
+        """Failures the caller can fix come back as one line after the tool's name."""
+
+        async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
+            try:
+                return await super().call_tool(name, arguments, context)
+            except ToolError as exc:
+                problem = fixable_problem(exc)
+                if problem is None:
+                    raise
+                raise ToolError(f"Error executing tool {name}: {problem}") from exc.__cause__
+
+        async def run_stdio_async(self) -> None:
+            """The SDK's stdio loop, over stdin lines screened by ``ScreenedStdin``."""
+            from mcp.server.stdio import stdio_server
+
+            with client_stdin() as wire:
+                stdin = ScreenedStdin(wire)
+                async with stdio_server(stdin=stdin) as (read_stream, write_stream):
+                    stdin.reply_through(write_stream.send)
+                    # what MCPServer.run_stdio_async does with the SDK's own stdin (the SDK
+                    # offers no public way to hand it other streams)
+                    lowlevel = self._lowlevel_server
+                    await lowlevel.run(
+                        read_stream, write_stream, lowlevel.create_initialization_options()
+                    )
+
+    server = ArchiveServer(
+        "rag-news",
+        title="Chinese news archive",
+        instructions=INSTRUCTIONS,
+        version=_version(),
+        log_level="WARNING",
+    )
+    tools = ArchiveTools(archive)
+    read_only = ToolAnnotations(read_only_hint=True, open_world_hint=False)
+    for tool, title, description in (
+        (tools.search, "Search the news archive", SEARCH_HELP),
+        (tools.ask, "Answer from the news archive", ASK_HELP),
+        (tools.timeline, "A story's timeline", TIMELINE_HELP),
+        (tools.get_article, "Read an article", ARTICLE_HELP),
+    ):
+        server.add_tool(tool, title=title, description=description, annotations=read_only)
+    return server
+
+
+def _version() -> str:
+    try:
+        return metadata.version("rag-news")
+    except metadata.PackageNotFoundError:
+        return ""
+
+
+def serve(
+    settings: Settings,
+    *,
+    http: bool = False,
+    host: str = "127.0.0.1",
+    port: int = DEFAULT_HTTP_PORT,
+) -> None:
+    """Serve the archive of ``settings.index_dir`` over stdio, or streamable HTTP at
+    ``http://host:port/mcp``, until the client leaves or the process is interrupted."""
+    server = create_server(Archive(settings))
+    if http:
+        server.run("streamable-http", host=host, port=port, streamable_http_path=HTTP_PATH)
+    else:
+        server.run("stdio")
