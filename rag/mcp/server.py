@@ -7,10 +7,11 @@ from importlib import metadata
 from typing import TYPE_CHECKING, Any
 
 from rag.archive import Archive
-from rag.config import Settings
+from rag.config import Settings, served_hosts
 
 if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
+    from mcp.server.transport_security import TransportSecuritySettings
 
 from rag.mcp.stdio import ScreenedStdin, client_stdin
 from rag.mcp.tools import (
@@ -99,6 +100,28 @@ def serve(
     ``http://host:port/mcp``, until the client leaves or the process is interrupted."""
     server = create_server(Archive(settings))
     if http:
-        server.run("streamable-http", host=host, port=port, streamable_http_path=HTTP_PATH)
+        server.run(
+            "streamable-http",
+            host=host,
+            port=port,
+            streamable_http_path=HTTP_PATH,
+            transport_security=transport_security(settings, host),
+        )
     else:
         server.run("stdio")
+
+
+def transport_security(settings: Settings, host: str) -> TransportSecuritySettings:
+    """The SDK's DNS-rebinding check with ``rag serve``'s rule (``rag.config.served_hosts``):
+    the loopback names, the address served on and ``allowed_hosts``, any port. (The SDK
+    turns its own check on only when bound to a loopback address.)"""
+    from mcp.server.transport_security import TransportSecuritySettings
+
+    names = sorted(f"[{n}]" if ":" in n else n for n in served_hosts(settings, host))
+    return TransportSecuritySettings(
+        enable_dns_rebinding_protection=True,
+        allowed_hosts=[h for n in names for h in (n, f"{n}:*")],
+        allowed_origins=[
+            f"{s}://{n}{p}" for n in names for s in ("http", "https") for p in ("", ":*")
+        ],
+    )
