@@ -26,7 +26,7 @@ LLAMA_SPEC ?= llama-cpp-python[server]==0.3.36
 LLAMA_CMAKE_ARGS ?= -DLLAVA_BUILD=OFF
 QUESTION ?= 中美在COP28上承诺了什么
 
-.PHONY: demo test check lint format bench bench-index bench-scale bench-serve eval clean
+.PHONY: demo test check unit lint format bench bench-index bench-scale bench-serve eval clean
 
 $(VENV)/.core: pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -60,7 +60,11 @@ test: $(VENV)/.dev $(if $(filter 1,$(LLM)),$(VENV)/.llm)
 	$(BIN)/python -m pytest -q
 
 # lint, then the unit tier (tests/unit: no model, index or server; seconds)
-check: lint
+# the linters and the unit tier side by side (mypy without its cache is most of the time)
+check: $(VENV)/.dev
+	$(MAKE) --no-print-directory -j2 --output-sync=target lint unit
+
+unit: $(VENV)/.dev
 	$(BIN)/python -m pytest tests/unit -q
 
 lint: $(VENV)/.dev
