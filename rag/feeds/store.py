@@ -16,10 +16,10 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO
 
 from rag.errors import FeedError
 from rag.feeds.records import Feed
+from rag.locks import holder
 
 STORE_NAME = "feeds.sqlite"
 LOCK_NAME = "feeds.lock"
@@ -260,29 +260,10 @@ def pull_lock(folder: Path) -> Iterator[None]:
             if exc.errno not in (errno.EAGAIN, errno.EACCES):
                 raise
             raise FeedError(
-                f"another 'rag feed pull' is running on {folder}{_holder(handle)}; let it finish"
+                f"another 'rag feed pull' is running on {folder}{holder(handle)}; let it finish"
             ) from None
         handle.seek(0)
         handle.truncate()
         handle.write(f"{os.getpid()}\n")
         handle.flush()
         yield  # closing the file releases the lock, also when the process dies
-
-
-def _holder(handle: IO[str]) -> str:
-    """' (pid N)' for the live process whose pid the lock file holds, else ''.
-
-    The file keeps the pid of the last pull after it exits; a pull between taking the
-    lock and writing its pid is not named.
-    """
-    handle.seek(0)
-    text = handle.read(32).strip()
-    if not text.isdigit():
-        return ""
-    try:
-        os.kill(int(text), 0)
-    except (ProcessLookupError, OverflowError):
-        return ""
-    except PermissionError:  # alive, another user's
-        pass
-    return f" (pid {text})"

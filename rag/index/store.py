@@ -26,9 +26,10 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from rag.errors import IndexCorruptError, IndexLockedError, IndexMissingError, IndexWriteError
+from rag.locks import holder
 
 # 2: source paths are stored absolute and the manifest records build_cwd. Version 1
 # indexes (relative paths) are read, and migrated by their next update.
@@ -180,7 +181,7 @@ def writer_lock(index_dir: Path, wait_seconds: float = 0.0) -> Iterator[None]:
                     # feed pull updates the index too), so the flag is named with the
                     # commands that have it.
                     raise IndexLockedError(
-                        f"another process{_holder(handle)} is writing {index_dir}; "
+                        f"another process{holder(handle)} is writing {index_dir}; "
                         "try again when it has finished ('rag index build' and 'rag index "
                         "update' can wait for it: --wait SECONDS)"
                     ) from None
@@ -192,25 +193,6 @@ def writer_lock(index_dir: Path, wait_seconds: float = 0.0) -> Iterator[None]:
         yield
     finally:
         handle.close()  # closing releases the flock, also when the process dies
-
-
-def _holder(handle: IO[str]) -> str:
-    """' (pid N)' for the live process whose pid the lock file holds, else ''.
-
-    The file keeps the pid of the last holder after it exits; a holder between taking
-    the lock and writing its pid is not named.
-    """
-    handle.seek(0)
-    text = handle.read(32).strip()
-    if not text.isdigit():
-        return ""
-    try:
-        os.kill(int(text), 0)
-    except (ProcessLookupError, OverflowError):
-        return ""
-    except PermissionError:  # alive, another user's
-        pass
-    return f" (pid {text})"
 
 
 def new_staging_dir(index_dir: Path) -> Path:

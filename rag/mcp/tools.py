@@ -156,6 +156,27 @@ else:
     ]
 
 
+def _options(
+    k: int | None,
+    mode: str | None,
+    since: str | None,
+    until: str | None,
+    source: str | None,
+    as_of: str | None,
+    per_source: int | None,
+) -> SearchOptions:
+    """The search options a tool call's arguments name (the same for search and ask)."""
+    return SearchOptions.parse(
+        k=k,
+        mode=mode,
+        since=since,
+        until=until,
+        source=source,
+        as_of=as_of,
+        per_source=per_source,
+    )
+
+
 class ArchiveTools:
     """The tools, over one archive: each makes one call and returns its JSON."""
 
@@ -173,17 +194,8 @@ class ArchiveTools:
         as_of: AsOfArg = None,
         per_source: PerSourceArg = None,
     ) -> dict[str, Any]:
-        options = SearchOptions.parse(
-            k=k,
-            mode=mode,
-            since=since,
-            until=until,
-            source=source,
-            as_of=as_of,
-            per_source=per_source,
-        )
-        result = self.archive.search(question, options)
-        data = search_to_dict(result)
+        options = _options(k, mode, since, until, source, as_of, per_source)
+        data = search_to_dict(self.archive.search(question, options))
         data["answer"] = None  # the shape of ``rag ask --no-answer --json``
         return data
 
@@ -198,16 +210,9 @@ class ArchiveTools:
         as_of: AsOfArg = None,
         per_source: PerSourceArg = None,
     ) -> dict[str, Any]:
-        options = SearchOptions.parse(
-            k=k,
-            mode=mode,
-            since=since,
-            until=until,
-            source=source,
-            as_of=as_of,
-            per_source=per_source,
+        asked = self.archive.ask(
+            question, _options(k, mode, since, until, source, as_of, per_source)
         )
-        asked = self.archive.ask(question, options)
         data = search_to_dict(asked.result)
         data["answer"] = answer_to_dict(asked.answer)
         return data
