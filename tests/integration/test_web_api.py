@@ -14,6 +14,19 @@ from pathlib import Path
 import httpx
 import pytest
 from support.sample import QUESTION, SAMPLE, STOCKTAKE
+from support.web_api import (
+    BAD_PARAMETERS,
+    check_a_big_body_is_a_413,
+    check_a_broken_body_is_a_422,
+    check_bad_parameters,
+    check_filters_restrict_by_source_and_date,
+    check_health,
+    check_missing_index_is_a_503,
+    check_openapi_schema_describes_the_routes,
+    check_page_and_assets_are_local_with_a_strict_policy,
+    check_post_takes_the_same_parameters_as_get,
+    check_unknown_things_are_json_404s,
+)
 from support.web_support import HOSTILE_MARKERS, HOSTILE_TITLE, write_hostile_article
 from typer.testing import CliRunner
 
@@ -47,14 +60,7 @@ def test_server_listens_on_loopback(base_url: str) -> None:
 def test_health_reports_live_version_and_counts(
     client: httpx.Client, sample_index: tuple[Settings, BuildReport]
 ) -> None:
-    settings, report = sample_index
-    response = client.get("/api/health")
-    assert response.status_code == 200
-    data = response.json()
-    live = (settings.index_dir / CURRENT).read_text().strip()
-    assert data["version"] == live == response.headers[VERSION_HEADER]
-    assert (data["articles"], data["passages"]) == (report.articles, report.passages)
-    assert data["embedder"] == "intfloat/multilingual-e5-small"
+    check_health(client, sample_index, "intfloat/multilingual-e5-small")
 
 
 @pytest.mark.parametrize(
@@ -78,24 +84,11 @@ def test_search_and_ask_return_the_cli_json(
 
 
 def test_post_takes_the_same_parameters_as_get(client: httpx.Client) -> None:
-    params = {"q": QUESTION, "k": 4, "mode": "keyword", "per_article": 1}
-    got = client.get("/api/search", params=params).json()
-    posted = client.post("/api/search", json=params).json()
-    assert got == posted
-    assert got["mode"] == "keyword" and len(got["hits"]) == 4
-    assert len({h["article_id"] for h in got["hits"]}) == 4  # per_article=1
+    check_post_takes_the_same_parameters_as_get(client)
 
 
 def test_filters_restrict_by_source_and_date(client: httpx.Client) -> None:
-    by_source = client.get("/api/search", params={"q": QUESTION, "source": "rfi"}).json()
-    assert by_source["hits"] and all("rfi" in h["source"] for h in by_source["hits"])
-    assert by_source["filters"]["source"] == "rfi"
-    future = client.get("/api/search", params={"q": QUESTION, "since": "2099-01-01"}).json()
-    assert future["hits"] == [] and future["notice"] == "no article matches the filters"
-    window = client.get(
-        "/api/search", params={"q": QUESTION, "since": "2023-11-15", "until": "2023-11-15"}
-    ).json()
-    assert window["hits"] and all(h["published"].startswith("2023-11-15") for h in window["hits"])
+    check_filters_restrict_by_source_and_date(client)
 
 
 def test_ask_adds_a_cited_answer_to_the_search(client: httpx.Client) -> None:
@@ -126,37 +119,15 @@ def test_article_has_metadata_and_passage_offsets(client: httpx.Client) -> None:
     assert all(0 <= p["start"] < p["end"] <= len(text) for p in passages)
 
 
-@pytest.mark.parametrize(
-    ("params", "status", "words"),
-    [
-        ({}, 422, "q"),
-        ({"q": ""}, 422, "q"),
-        ({"q": "   "}, 400, "empty"),
-        ({"q": "x" * 1001}, 422, "1000"),
-        ({"q": QUESTION, "k": 51}, 422, "50"),
-        ({"q": QUESTION, "k": 0}, 422, "k"),
-        ({"q": QUESTION, "k": "many"}, 422, "k"),
-        ({"q": QUESTION, "mode": "fuzzy"}, 422, "mode"),
-        ({"q": QUESTION, "since": "last week"}, 400, "YYYY-MM-DD"),
-        ({"q": QUESTION, "per_article": -1}, 422, "per_article"),
-        ({"q": QUESTION, "debug": "1"}, 422, "debug"),
-    ],
-)
+@pytest.mark.parametrize(("params", "status", "words"), BAD_PARAMETERS)
 def test_bad_parameters_get_a_json_4xx(
     client: httpx.Client, params: dict[str, object], status: int, words: str
 ) -> None:
-    for route in ("/api/search", "/api/ask"):
-        response = client.get(route, params=params)  # type: ignore[arg-type]
-        assert response.status_code == status, response.text
-        assert words in response.json()["error"]
-        posted = client.post(route, json=params)
-        assert posted.status_code == status and "error" in posted.json()
+    check_bad_parameters(client, params, status, words)
 
 
 def test_bodies_are_bounded_and_must_be_json(client: httpx.Client) -> None:
-    big = {"q": QUESTION, "source": "x" * MAX_BODY_BYTES}
-    response = client.post("/api/search", json=big)
-    assert response.status_code == 413 and "error" in response.json()
+    check_a_big_body_is_a_413(client)
 
     def chunks() -> Iterator[bytes]:  # no Content-Length: the limit counts streamed bytes
         yield b'{"q": "'
@@ -168,49 +139,24 @@ def test_bodies_are_bounded_and_must_be_json(client: httpx.Client) -> None:
         "/api/search", content=chunks(), headers={"content-type": "application/json"}
     )
     assert streamed.status_code == 413
-    broken = client.post(
-        "/api/search", content=b"{not json", headers={"content-type": "application/json"}
-    )
-    assert broken.status_code == 422 and "error" in broken.json()
+    check_a_broken_body_is_a_422(client)
 
 
 def test_unknown_things_are_json_404s(client: httpx.Client) -> None:
-    missing = client.get("/api/articles/no-such-article")
-    assert missing.status_code == 404 and "no-such-article" in missing.json()["error"]
-    assert client.get("/api/nothing").json() == {"error": "Not Found"}
-    wrong_method = client.delete("/api/search")
-    assert wrong_method.status_code == 405 and "error" in wrong_method.json()
+    check_unknown_things_are_json_404s(client)
 
 
 def test_missing_index_is_a_503_that_says_how_to_build_one(tmp_path: Path) -> None:
     with running_server(Settings(index_dir=tmp_path / "none")) as url:
-        for route in ("/api/health", f"/api/search?q={QUESTION}", "/api/articles/x"):
-            response = httpx.get(url + route, timeout=30)
-            assert response.status_code == 503
-            assert "build one with 'rag index build" in response.json()["error"]
+        check_missing_index_is_a_503(lambda route: httpx.get(url + route, timeout=30))
 
 
 def test_openapi_schema_describes_the_routes(client: httpx.Client) -> None:
-    schema = client.get("/openapi.json").json()
-    assert {"/api/search", "/api/ask", "/api/articles/{article_id}", "/api/health"} <= set(
-        schema["paths"]
-    )
-    assert set(schema["paths"]["/api/search"]) == {"get", "post"}
-    k = next(p for p in schema["paths"]["/api/search"]["get"]["parameters"] if p["name"] == "k")
-    assert "50" in json.dumps(k)
+    check_openapi_schema_describes_the_routes(client)
 
 
 def test_page_and_assets_are_served_locally_with_a_strict_policy(client: httpx.Client) -> None:
-    page = client.get("/")
-    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
-    assert "script-src 'self'" in page.headers["content-security-policy"]
-    assert "http" not in page.text.replace('content="width', "")  # nothing from the internet
-    for asset in ("/static/app.js", "/static/style.css"):
-        response = client.get(asset)
-        assert response.status_code == 200 and response.headers["x-content-type-options"]
-    script = client.get("/static/app.js").text
-    assert "innerHTML" not in script and "insertAdjacentHTML" not in script
-    assert "Noto Sans CJK SC" in client.get("/static/style.css").text
+    check_page_and_assets_are_local_with_a_strict_policy(client)
 
 
 def test_concurrent_requests_share_one_reader(client: httpx.Client, base_url: str) -> None:
