@@ -13,6 +13,7 @@ import shutil
 from collections.abc import Iterator
 
 import pytest
+from support.ask_json import ASK_JSON_KEYS
 from support.openai_server import Behaviour, start_server, stop_server
 from support.sample import QUESTION, SAMPLE, STOCKTAKE
 from typer.testing import CliRunner
@@ -117,20 +118,7 @@ def test_llm_path_behaves_the_same_with_a_hostile_article(server, hostile_index)
     result = invoke_llm(server, hostile_index, "--json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert list(data) == [
-        "query",
-        "index",
-        "mode",
-        "filters",
-        "found",
-        "confidence",
-        "notice",
-        "time_window",
-        "recency",
-        "understood",
-        "hits",
-        "answer",
-    ]
+    assert list(data) == ASK_JSON_KEYS
     answer = data["answer"]
     assert answer["mode"] == "llm" and answer["extra"]["endpoint"].startswith(server.base_url)
     assert [s["unsupported"] for s in answer["sentences"]] == [True, True]

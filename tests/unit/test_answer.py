@@ -7,6 +7,11 @@ import json
 from dataclasses import replace
 
 import pytest
+from support.ask_json import (
+    check_ask_json_shape,
+    check_citations_name_their_hits,
+    check_no_answer_flags,
+)
 from support.sample import QUESTION
 from typer.testing import CliRunner
 
@@ -138,28 +143,8 @@ def test_cli_json_answer_and_passages_only_plumbing(hash_index):
     # --min-score 0: test-hash cosines are no evidence, so only then is an answer composed
     base = ["ask", QUESTION, "--index", str(settings.index_dir), "--min-score", "0", "--json"]
     data = json.loads(runner.invoke(app, base).stdout)
-    assert list(data) == [
-        "query",
-        "index",
-        "mode",
-        "filters",
-        "found",
-        "confidence",
-        "notice",
-        "time_window",
-        "recency",
-        "understood",
-        "hits",
-        "answer",
-    ]
-    assert data["understood"]["language"] == "zh" and data["understood"]["text"] == QUESTION
+    check_ask_json_shape(data)
     answer = data["answer"]
     assert answer["mode"] == "extractive" and answer["citations"]
-    chunk_ids = {h["rank"]: h["chunk_id"] for h in data["hits"]}
-    for citation in answer["citations"]:
-        assert chunk_ids[citation["number"]] == citation["chunk_id"]
-    for flag in ("--no-answer", "--passages-only"):
-        result = runner.invoke(app, [*base, flag])
-        assert result.exit_code == 0 and json.loads(result.stdout)["answer"] is None
-    text = runner.invoke(app, [*base[:-1], "--no-answer"]).stdout
-    assert text.startswith("[1] ") and "Answer" not in text
+    check_citations_name_their_hits(data)
+    check_no_answer_flags(base)
