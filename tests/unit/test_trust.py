@@ -15,52 +15,34 @@ from pathlib import Path
 import pytest
 from support.cli import one_line_error
 from support.sample import QUESTION, ROOT, SAMPLE
-from typer.testing import CliRunner
+from support.trust import (
+    articles,
+    check_a_typo_keeps_the_live_index,
+    check_the_embedder_check_names,
+    make_project,
+    rag,
+    use_other_embedder,
+    user_environment,
+)
 
-from rag import Archive, Settings
 from rag.config import TEST_EMBEDDER
 from rag.index.store import MANIFEST, current_version_dir
-
-runner = CliRunner()
 
 
 @pytest.fixture()
 def env(monkeypatch) -> dict[str, str]:
     """RAG_* environment of a user with no settings file whose builds use test-hash."""
-    for key in list(os.environ):
-        if key.startswith("RAG_"):
-            monkeypatch.delenv(key)
-    monkeypatch.setenv("RAG_EMBEDDER", TEST_EMBEDDER)
-    return {"RAG_EMBEDDER": TEST_EMBEDDER}
-
-
-def rag(*args: str, env: dict[str, str] | None = None):
-    from rag.cli import app
-
-    return runner.invoke(app, list(args), env=env)
-
-
-def articles(index: Path) -> int:
-    return Archive(Settings(index_dir=index)).stats().articles
+    return user_environment(monkeypatch, RAG_EMBEDDER=TEST_EMBEDDER)
 
 
 @pytest.fixture()
 def project(tmp_path: Path, env, monkeypatch) -> Path:
     """A project folder with corpus/sample, indexed as the README does (relative paths)."""
-    shutil.copytree(SAMPLE, tmp_path / "corpus" / "sample")
-    monkeypatch.chdir(tmp_path)
-    built = rag("index", "build", "corpus/sample", "--index", "idx")
-    assert built.exit_code == 0, built.output
-    return tmp_path
+    return make_project(tmp_path, monkeypatch)
 
 
 def test_a_typo_in_the_build_path_keeps_the_live_index_plumbing(project):
-    result = rag("index", "build", "corpsu", "--index", "idx")
-    assert result.exit_code == 1
-    line = one_line_error(result)
-    assert "corpsu" in line and "not replaced" in line
-    assert articles(project / "idx") == 5
-    asked = rag("ask", QUESTION, "--index", "idx", "--json", "--no-answer")
+    asked = check_a_typo_keeps_the_live_index(project)
     assert asked.exit_code == 0 and len(json.loads(asked.stdout)["hits"]) == 5
 
 
@@ -252,13 +234,5 @@ def test_versions_published_within_one_second_keep_their_order(tmp_path):
 
 @pytest.mark.parametrize("where", ["environment", "settings file"])
 def test_the_embedder_check_uses_every_source_of_settings_plumbing(project, monkeypatch, where):
-    other = "st:sentence-transformers/all-MiniLM-L6-v2"
-    if where == "environment":
-        monkeypatch.setenv("RAG_EMBEDDER", other)
-    else:
-        monkeypatch.delenv("RAG_EMBEDDER")  # it would win over the file
-        (project / "rag.toml").write_text(f'embedder = "{other}"\n', encoding="utf-8")
-    result = rag("ask", QUESTION, "--index", "idx")
-    assert result.exit_code == 1
-    line = one_line_error(result)
-    assert TEST_EMBEDDER in line and where in line
+    use_other_embedder(project, monkeypatch, where)
+    check_the_embedder_check_names(TEST_EMBEDDER, where)
