@@ -6,26 +6,21 @@ from __future__ import annotations
 import json
 
 import pytest
+from support.pipeline import (
+    EMBEDDER_ORIGINS,
+    check_another_embedder_is_refused,
+    check_manifest,
+    check_the_index_embedder_is_accepted,
+)
 from support.sample import QUESTION, STOCKTAKE
 
 from rag.archive import Archive
-from rag.errors import EmbedderMismatchError
 from rag.index.local.reader import IndexReader
-from rag.index.store import MANIFEST, IndexManifest, current_version_dir
 from rag.records import SearchOptions
 
 
 def test_manifest_records_how_the_index_was_built(sample_index):
-    settings, report = sample_index
-    manifest = IndexManifest.from_file(current_version_dir(settings.index_dir) / MANIFEST)
-    assert manifest.embedder == "intfloat/multilingual-e5-small"
-    assert manifest.dim == 384
-    assert (manifest.articles, manifest.passages) == (5, report.passages)
-    assert (manifest.chunk_size, manifest.chunk_overlap) == (
-        settings.chunk_size,
-        settings.chunk_overlap,
-    )
-    assert manifest.built_at
+    check_manifest(sample_index, "intfloat/multilingual-e5-small", 384)
 
 
 def test_chinese_question_finds_the_stocktake_passage_in_top_3(sample_archive):
@@ -59,19 +54,17 @@ def test_highlight_is_the_sentence_matching_the_question(sample_archive):
     )
 
 
-@pytest.mark.parametrize("origin", ["flag", "environment", "settings file ./rag.toml"])
+@pytest.mark.parametrize("origin", EMBEDDER_ORIGINS)
 def test_asking_with_another_embedder_is_refused(sample_index, origin):
     settings, _ = sample_index
-    other = settings.with_overrides(origin, embedder="st:sentence-transformers/all-MiniLM-L6-v2")
-    with pytest.raises(EmbedderMismatchError, match="multilingual-e5-small") as caught:
-        Archive(other).search(QUESTION)
-    assert other.origin("embedder") in str(caught.value)
+    check_another_embedder_is_refused(
+        settings, origin, "st:sentence-transformers/all-MiniLM-L6-v2", "multilingual-e5-small"
+    )
 
 
 def test_the_index_embedder_set_explicitly_is_accepted(sample_index):
     settings, _ = sample_index
-    same = settings.with_overrides("flag", embedder="e5-small")
-    assert Archive(same).search(QUESTION, SearchOptions(k=1)).hits
+    check_the_index_embedder_is_accepted(settings, "e5-small")
 
 
 def test_archive_uses_the_settings(sample_index):

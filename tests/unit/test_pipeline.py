@@ -5,15 +5,20 @@ real engine's answers are in integration/test_pipeline.py)."""
 from __future__ import annotations
 
 import pytest
+from support.pipeline import (
+    EMBEDDER_ORIGINS,
+    check_another_embedder_is_refused,
+    check_manifest,
+    check_the_index_embedder_is_accepted,
+)
 from support.sample import QUESTION
 
 from rag.archive import Archive
 from rag.build.chunking import chunk_article
 from rag.config import Settings
 from rag.embed.hashing import DIM
-from rag.errors import EmbedderMismatchError, IndexMissingError, RagError
+from rag.errors import IndexMissingError, RagError
 from rag.index.local.reader import IndexReader
-from rag.index.store import MANIFEST, IndexManifest, current_version_dir
 from rag.records import SearchOptions
 
 
@@ -79,28 +84,15 @@ def test_empty_question_is_refused(hash_archive):
 
 
 def test_manifest_records_how_the_index_was_built_plumbing(hash_index):
-    settings, report = hash_index
-    manifest = IndexManifest.from_file(current_version_dir(settings.index_dir) / MANIFEST)
-    assert manifest.embedder == "test-hash"
-    assert manifest.dim == DIM
-    assert (manifest.articles, manifest.passages) == (5, report.passages)
-    assert (manifest.chunk_size, manifest.chunk_overlap) == (
-        settings.chunk_size,
-        settings.chunk_overlap,
-    )
-    assert manifest.built_at
+    check_manifest(hash_index, "test-hash", DIM)
 
 
-@pytest.mark.parametrize("origin", ["flag", "environment", "settings file ./rag.toml"])
+@pytest.mark.parametrize("origin", EMBEDDER_ORIGINS)
 def test_asking_with_another_embedder_is_refused_plumbing(hash_index, origin):
     settings, _ = hash_index
-    other = settings.with_overrides(origin, embedder="e5-small")
-    with pytest.raises(EmbedderMismatchError, match="test-hash") as caught:
-        Archive(other).search(QUESTION)
-    assert other.origin("embedder") in str(caught.value)
+    check_another_embedder_is_refused(settings, origin, "e5-small", "test-hash")
 
 
 def test_the_index_embedder_set_explicitly_is_accepted_plumbing(hash_index):
     settings, _ = hash_index
-    same = settings.with_overrides("flag", embedder="test-hash")
-    assert Archive(same).search(QUESTION, SearchOptions(k=1)).hits
+    check_the_index_embedder_is_accepted(settings, "test-hash")
