@@ -3,8 +3,7 @@ for the real engine (the plumbing, exit codes and help are in unit/test_cli.py).
 
 from __future__ import annotations
 
-import json
-
+from support.cli import check_stats_json
 from support.sample import QUESTION, STOCKTAKE
 from typer.testing import CliRunner
 
@@ -27,10 +26,4 @@ def test_ask_prints_cited_passages(sample_index):
 
 
 def test_stats_json(sample_index):
-    settings, report = sample_index
-    result = invoke("index", "stats", "--index", str(settings.index_dir), "--json")
-    assert result.exit_code == 0, result.output
-    data = json.loads(result.stdout)
-    assert data["articles"] == 5 and data["passages"] == report.passages
-    assert data["embedder"] == "intfloat/multilingual-e5-small"
-    assert data["bytes_index"] > 0
+    check_stats_json(sample_index, "intfloat/multilingual-e5-small")

@@ -8,6 +8,7 @@ import json
 
 import pytest
 import typer
+from support.cli import check_stats_json
 from support.sample import QUESTION
 from typer.testing import CliRunner
 
@@ -55,13 +56,7 @@ def test_ask_json_has_every_field(hash_index):
 
 
 def test_stats_json_plumbing(hash_index):
-    settings, report = hash_index
-    result = invoke("index", "stats", "--index", str(settings.index_dir), "--json")
-    assert result.exit_code == 0, result.output
-    data = json.loads(result.stdout)
-    assert data["articles"] == 5 and data["passages"] == report.passages
-    assert data["embedder"] == "test-hash"
-    assert data["bytes_index"] > 0
+    check_stats_json(hash_index, "test-hash")
 
 
 def test_ask_without_an_index_says_how_to_build_one(tmp_path):
