@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from support.sample import SAMPLE
+from support.updates import settings_with_a_warm_cache
 
 from rag.archive import Archive
 from rag.config import Settings
@@ -53,6 +54,4 @@ def settings(tmp_path: Path, sample_index: tuple[Settings, BuildReport]) -> Sett
     The session's shared cache also holds texts other tests embedded; a cache of its
     own makes ``embedded`` count precisely the texts an update test introduces.
     """
-    sample_settings = sample_index[0]
-    shutil.copytree(sample_settings.embedding_cache_dir, tmp_path / "cache")
-    return Settings(index_dir=tmp_path / "index", cache_dir=tmp_path / "cache")
+    return settings_with_a_warm_cache(tmp_path, sample_index[0])

@@ -5,12 +5,13 @@ version and a rebuild to compare an updated index with."""
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 from rag.archive import Archive
 from rag.config import Settings
 from rag.index.store import current_version_dir
-from rag.records import SearchOptions
+from rag.records import Article, SearchOptions
 
 NEW_ARTICLE = (
     "---\ntitle: 新文章\ndate: 2024-01-02\nfrom: https://example.org/a\n---\n\n"
@@ -51,6 +52,34 @@ def near_copy(original: Path, target: Path) -> None:
     text = text.replace("<div>15/11/2023 - 15:55</div>", "<div>16/11/2023 - 10:00</div>")
     text += "\n<p>本文转载自法广中文网，转载请注明出处。</p>\n"
     target.write_text(text, encoding="utf-8")
+
+
+def build_with_two_copies_of_the_stocktake(settings: Settings, corpus: Path) -> Archive:
+    """Builds ``corpus`` (a copy of the sample) with an exact and a near copy of the
+    stocktake article beside it: both merge into it, no distinct article does."""
+    original = corpus / RFI_STOCKTAKE
+    shutil.copy(original, corpus / "exact-copy.txt")
+    near_copy(original, corpus / "near-copy.txt")
+    archive = Archive(settings)
+    report = archive.build([str(corpus)])
+    assert report.articles == 5
+    assert report.duplicates_merged == 2
+    return archive
+
+
+def check_merged_article(article: Article) -> None:
+    """The stocktake article merged with its near copy: both URLs, both dates."""
+    assert "https://rfi.my/mirror/ABC" in article.urls
+    assert len(article.urls) == 2
+    assert len({d.date() for d in article.dates}) == 2
+
+
+def settings_with_a_warm_cache(tmp_path: Path, built: Settings, **fields: str) -> Settings:
+    """Settings for a new index in ``tmp_path`` whose embedding cache, its own, holds
+    exactly the vectors of the index ``built`` describes: an update's ``embedded`` then
+    counts precisely the texts it introduces (``fields``: further settings)."""
+    shutil.copytree(built.embedding_cache_dir, tmp_path / "cache")
+    return Settings(index_dir=tmp_path / "index", cache_dir=tmp_path / "cache", **fields)
 
 
 def live_dir(config: Settings) -> Path:

@@ -8,13 +8,13 @@ plumbing, never ranking quality; a test that needs e5's ranking is an integratio
 
 from __future__ import annotations
 
-import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from support.sample import SAMPLE
+from support.updates import settings_with_a_warm_cache
 
 from rag.archive import Archive
 from rag.config import TEST_EMBEDDER, Settings
@@ -66,7 +66,4 @@ def hash_archive(hash_index: tuple[Settings, BuildReport]) -> Iterator[Archive]:
 def warm_hash_settings(tmp_path: Path, hash_index: tuple[Settings, BuildReport]) -> Settings:
     """A new test-hash index whose embedding cache holds exactly the sample build's vectors,
     so that ``embedded`` counts precisely the texts an update test introduces."""
-    shutil.copytree(hash_index[0].embedding_cache_dir, tmp_path / "cache")
-    return Settings(
-        index_dir=tmp_path / "index", cache_dir=tmp_path / "cache", embedder=TEST_EMBEDDER
-    )
+    return settings_with_a_warm_cache(tmp_path, hash_index[0], embedder=TEST_EMBEDDER)

@@ -3,10 +3,12 @@ with the test-hash embedder (integration/test_update.py finds a merged story by 
 
 from __future__ import annotations
 
-import shutil
-
 from support.sample import STOCKTAKE
-from support.updates import NEW_ARTICLE, RFI_STOCKTAKE, near_copy
+from support.updates import (
+    NEW_ARTICLE,
+    build_with_two_copies_of_the_stocktake,
+    check_merged_article,
+)
 
 from rag.archive import Archive
 from rag.build.chunking import embedding_text
@@ -116,16 +118,8 @@ def test_new_chunking_embeds_only_new_chunk_texts(warm_hash_settings, corpus_cop
 def test_duplicates_are_merged_and_distinct_articles_are_not_plumbing(
     warm_hash_settings, corpus_copy
 ):
-    original = corpus_copy / RFI_STOCKTAKE
-    shutil.copy(original, corpus_copy / "exact-copy.txt")
-    near_copy(original, corpus_copy / "near-copy.txt")
-    archive = Archive(warm_hash_settings)
-    report = archive.build([str(corpus_copy)])
-    assert report.articles == 5
-    assert report.duplicates_merged == 2
+    archive = build_with_two_copies_of_the_stocktake(warm_hash_settings, corpus_copy)
     chunk = next(c for c in archive.passages() if STOCKTAKE in c.text)
     detail = archive.article(chunk.article_id)
     assert detail is not None
-    assert "https://rfi.my/mirror/ABC" in detail.article.urls
-    assert len(detail.article.urls) == 2
-    assert len({d.date() for d in detail.article.dates}) == 2
+    check_merged_article(detail.article)
