@@ -12,6 +12,7 @@ from pathlib import Path
 
 from rag.errors import IngestError
 from rag.ingest import discover_sources, parse_article, read_source
+from rag.ingest.discover import link_outside, named_folders
 from rag.progress import Progress
 from rag.records import IngestFailure, SourceFile
 from rag.text.paths import display_path
@@ -52,16 +53,24 @@ def read_sources(
     previous: Sequence[SourceFile],
     max_bytes: int,
     progress: Progress,
+    *,
+    follow_symlinks: bool = False,
 ) -> ReadResult:
     """Read every source file under ``paths``.
 
     A file whose size and mtime match its ``previous`` record is not read at all; one
     whose bytes match it is not parsed again; a file that fails keeps its previous
     record (the last good copy) when it has one. A previous file not under ``paths`` is
-    kept while it exists and counted removed when it is gone.
+    kept while it exists and counted removed when it is gone. A symlink leading outside
+    the folders named is skipped and its previous record dropped, unless
+    ``follow_symlinks`` (see ``discover_sources``).
     """
     # discovered as typed, so that warnings name paths the way the user wrote them
-    files, failures = discover_sources(list(paths))
+    if follow_symlinks:
+        files, failures = discover_sources(list(paths), follow_symlinks=True)
+    else:
+        files, failures = discover_sources(list(paths))
+    folders, as_written = named_folders(list(paths)), named_folders(list(paths), resolved=False)
     for failure in failures:
         progress.warn(f"{failure.path}: {failure.reason}")
     before = {s.path: s for s in previous}
@@ -106,7 +115,13 @@ def read_sources(
     for key, old in before.items():
         if key in out:
             continue
-        if os.path.lexists(key):
+        # an index built before links out were skipped must not keep serving one
+        leads_out = (
+            not follow_symlinks
+            and any(Path(key).is_relative_to(folder) for folder in as_written)
+            and link_outside(key, folders) is not None
+        )
+        if os.path.lexists(key) and not leads_out:
             out[key] = old
             counts.unchanged += 1
         else:
