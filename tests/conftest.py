@@ -8,9 +8,13 @@ import shutil
 from pathlib import Path
 
 import pytest
-from support.sample import SAMPLE
 
-import rag.index.local.segments as segments
+# the check_* helpers in support/ hold tests' assertions: pytest explains their failures too
+pytest.register_assert_rewrite("support")
+
+from support.sample import SAMPLE  # noqa: E402
+
+import rag.index.local.segments as segments  # noqa: E402
 
 
 @pytest.fixture(scope="session")
