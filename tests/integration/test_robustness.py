@@ -12,30 +12,16 @@ import threading
 from pathlib import Path
 
 import pytest
-from support.bad_inputs import make_bad_corpus
-from support.robustness import check_bad_input_report, check_damaged_index_errors
+from support.robustness import check_a_bad_input_build, check_damaged_index_errors
 from support.sample import QUESTION, SAMPLE, STOCKTAKE
-from typer.testing import CliRunner
 
 from rag.archive import Archive
-from rag.cli import app
 from rag.config import Settings
 from rag.records import SearchOptions
 
-runner = CliRunner()
-
 
 def test_every_kind_of_bad_input_is_reported_and_the_rest_indexed(tmp_path, embedding_cache):
-    corpus = tmp_path / "corpus"
-    expected = make_bad_corpus(corpus)
-    index = tmp_path / "index"
-    missing = tmp_path / "does-not-exist"
-    result = runner.invoke(
-        app,
-        ["index", "build", str(corpus), str(missing), "--index", str(index), "--json"],
-        env={"RAG_CACHE_DIR": str(embedding_cache)},
-    )
-    check_bad_input_report(result, expected)
+    index = check_a_bad_input_build(tmp_path, {"RAG_CACHE_DIR": str(embedding_cache)})
     archive = Archive(Settings(index_dir=index))
     hits = archive.search("空气质量 捷运", SearchOptions(k=10, per_article=1)).hits
     assert {"国标编码", "繁體編碼"} <= {h.article.title for h in hits}

@@ -16,12 +16,30 @@ from rag.config import Settings
 from rag.errors import IndexCorruptError
 from rag.index.local.reader import IndexReader
 from rag.index.store import CURRENT, MANIFEST, current_version_dir
+from support.bad_inputs import make_bad_corpus
 from support.sample import QUESTION
 
 
+def check_a_bad_input_build(tmp_path: Path, env: dict[str, str]) -> Path:
+    """``rag index build CORPUS MISSING --json`` (with ``env``) over ``make_bad_corpus``'s
+    corpus and a path that does not exist reports every bad file and indexes the rest;
+    returns the index it built."""
+    corpus = tmp_path / "corpus"
+    expected = make_bad_corpus(corpus)
+    index = tmp_path / "index"
+    missing = tmp_path / "does-not-exist"
+    result = CliRunner().invoke(
+        app,
+        ["index", "build", str(corpus), str(missing), "--index", str(index), "--json"],
+        env=env,
+    )
+    check_bad_input_report(result, expected)
+    return index
+
+
 def check_bad_input_report(result: Result, expected: dict[str, str]) -> None:
-    """``rag index build CORPUS MISSING --json`` over ``make_bad_corpus``'s corpus (whose
-    ``expected`` reasons it returned) and a path that does not exist."""
+    """The build's ``--json`` report and warnings: each of the ``expected`` reasons
+    ``make_bad_corpus`` returned, the missing path, and the counts."""
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]

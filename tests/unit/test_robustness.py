@@ -9,8 +9,7 @@ import threading
 import time
 
 import pytest
-from support.bad_inputs import make_bad_corpus
-from support.robustness import check_bad_input_report, check_damaged_index_errors
+from support.robustness import check_a_bad_input_build, check_damaged_index_errors
 from support.sample import QUESTION, SAMPLE
 from typer.testing import CliRunner
 
@@ -60,16 +59,7 @@ def test_a_second_writer_can_wait(hash_settings):
 
 
 def test_every_kind_of_bad_input_is_reported_and_the_rest_indexed_plumbing(tmp_path):
-    corpus = tmp_path / "corpus"
-    expected = make_bad_corpus(corpus)
-    index = tmp_path / "index"
-    missing = tmp_path / "does-not-exist"
-    result = runner.invoke(
-        app,
-        ["index", "build", str(corpus), str(missing), "--index", str(index), "--json"],
-        env={"RAG_EMBEDDER": TEST_EMBEDDER},
-    )
-    check_bad_input_report(result, expected)
+    index = check_a_bad_input_build(tmp_path, {"RAG_EMBEDDER": TEST_EMBEDDER})
     with Archive(Settings(index_dir=index)) as archive:
         assert len({c.article_id for c in archive.passages()}) == 10
 
