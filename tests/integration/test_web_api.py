@@ -13,20 +13,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from support import web_api
 from support.sample import QUESTION, SAMPLE, STOCKTAKE
-from support.web_api import (
-    BAD_PARAMETERS,
-    check_a_big_body_is_a_413,
-    check_a_broken_body_is_a_422,
-    check_bad_parameters,
-    check_filters_restrict_by_source_and_date,
-    check_health,
-    check_missing_index_is_a_503,
-    check_openapi_schema_describes_the_routes,
-    check_page_and_assets_are_local_with_a_strict_policy,
-    check_post_takes_the_same_parameters_as_get,
-    check_unknown_things_are_json_404s,
-)
 from support.web_support import HOSTILE_MARKERS, HOSTILE_TITLE, write_hostile_article
 from typer.testing import CliRunner
 
@@ -60,7 +48,7 @@ def test_server_listens_on_loopback(base_url: str) -> None:
 def test_health_reports_live_version_and_counts(
     client: httpx.Client, sample_index: tuple[Settings, BuildReport]
 ) -> None:
-    check_health(client, sample_index, "intfloat/multilingual-e5-small")
+    web_api.check_health(client, sample_index, "intfloat/multilingual-e5-small")
 
 
 @pytest.mark.parametrize(
@@ -84,11 +72,11 @@ def test_search_and_ask_return_the_cli_json(
 
 
 def test_post_takes_the_same_parameters_as_get(client: httpx.Client) -> None:
-    check_post_takes_the_same_parameters_as_get(client)
+    web_api.check_post_takes_the_same_parameters_as_get(client)
 
 
 def test_filters_restrict_by_source_and_date(client: httpx.Client) -> None:
-    check_filters_restrict_by_source_and_date(client)
+    web_api.check_filters_restrict_by_source_and_date(client)
 
 
 def test_ask_adds_a_cited_answer_to_the_search(client: httpx.Client) -> None:
@@ -119,15 +107,15 @@ def test_article_has_metadata_and_passage_offsets(client: httpx.Client) -> None:
     assert all(0 <= p["start"] < p["end"] <= len(text) for p in passages)
 
 
-@pytest.mark.parametrize(("params", "status", "words"), BAD_PARAMETERS)
+@pytest.mark.parametrize(("params", "status", "words"), web_api.BAD_PARAMETERS)
 def test_bad_parameters_get_a_json_4xx(
     client: httpx.Client, params: dict[str, object], status: int, words: str
 ) -> None:
-    check_bad_parameters(client, params, status, words)
+    web_api.check_bad_parameters(client, params, status, words)
 
 
 def test_bodies_are_bounded_and_must_be_json(client: httpx.Client) -> None:
-    check_a_big_body_is_a_413(client)
+    web_api.check_a_big_body_is_a_413(client)
 
     def chunks() -> Iterator[bytes]:  # no Content-Length: the limit counts streamed bytes
         yield b'{"q": "'
@@ -139,24 +127,24 @@ def test_bodies_are_bounded_and_must_be_json(client: httpx.Client) -> None:
         "/api/search", content=chunks(), headers={"content-type": "application/json"}
     )
     assert streamed.status_code == 413
-    check_a_broken_body_is_a_422(client)
+    web_api.check_a_broken_body_is_a_422(client)
 
 
 def test_unknown_things_are_json_404s(client: httpx.Client) -> None:
-    check_unknown_things_are_json_404s(client)
+    web_api.check_unknown_things_are_json_404s(client)
 
 
 def test_missing_index_is_a_503_that_says_how_to_build_one(tmp_path: Path) -> None:
     with running_server(Settings(index_dir=tmp_path / "none")) as url:
-        check_missing_index_is_a_503(lambda route: httpx.get(url + route, timeout=30))
+        web_api.check_missing_index_is_a_503(lambda route: httpx.get(url + route, timeout=30))
 
 
 def test_openapi_schema_describes_the_routes(client: httpx.Client) -> None:
-    check_openapi_schema_describes_the_routes(client)
+    web_api.check_openapi_schema_describes_the_routes(client)
 
 
 def test_page_and_assets_are_served_locally_with_a_strict_policy(client: httpx.Client) -> None:
-    check_page_and_assets_are_local_with_a_strict_policy(client)
+    web_api.check_page_and_assets_are_local_with_a_strict_policy(client)
 
 
 def test_concurrent_requests_share_one_reader(client: httpx.Client, base_url: str) -> None:

@@ -11,19 +11,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from support.web_api import (
-    BAD_PARAMETERS,
-    check_a_big_body_is_a_413,
-    check_a_broken_body_is_a_422,
-    check_bad_parameters,
-    check_filters_restrict_by_source_and_date,
-    check_health,
-    check_missing_index_is_a_503,
-    check_openapi_schema_describes_the_routes,
-    check_page_and_assets_are_local_with_a_strict_policy,
-    check_post_takes_the_same_parameters_as_get,
-    check_unknown_things_are_json_404s,
-)
+from support import web_api
 from typer.testing import CliRunner
 
 from rag.archive import Archive
@@ -85,43 +73,43 @@ def test_a_port_in_use_is_one_line_before_anything_loads(command: list[str]) -> 
 def test_health_reports_live_version_and_counts_plumbing(
     client: TestClient, hash_index: tuple[Settings, BuildReport]
 ) -> None:
-    check_health(client, hash_index, "test-hash")
+    web_api.check_health(client, hash_index, "test-hash")
 
 
 def test_post_takes_the_same_parameters_as_get_plumbing(client: TestClient) -> None:
-    check_post_takes_the_same_parameters_as_get(client)
+    web_api.check_post_takes_the_same_parameters_as_get(client)
 
 
 def test_filters_restrict_by_source_and_date_plumbing(client: TestClient) -> None:
-    check_filters_restrict_by_source_and_date(client)
+    web_api.check_filters_restrict_by_source_and_date(client)
 
 
-@pytest.mark.parametrize(("params", "status", "words"), BAD_PARAMETERS)
+@pytest.mark.parametrize(("params", "status", "words"), web_api.BAD_PARAMETERS)
 def test_bad_parameters_get_a_json_4xx_plumbing(
     client: TestClient, params: dict[str, object], status: int, words: str
 ) -> None:
-    check_bad_parameters(client, params, status, words)
+    web_api.check_bad_parameters(client, params, status, words)
 
 
 def test_bodies_are_bounded_and_must_be_json_plumbing(client: TestClient) -> None:
-    check_a_big_body_is_a_413(client)
-    check_a_broken_body_is_a_422(client)
+    web_api.check_a_big_body_is_a_413(client)
+    web_api.check_a_broken_body_is_a_422(client)
 
 
 def test_unknown_things_are_json_404s_plumbing(client: TestClient) -> None:
-    check_unknown_things_are_json_404s(client)
+    web_api.check_unknown_things_are_json_404s(client)
 
 
 def test_missing_index_is_a_503_that_says_how_to_build_one_plumbing(tmp_path: Path) -> None:
     with TestClient(create_app(Settings(index_dir=tmp_path / "none")), base_url=LOOPBACK) as client:
-        check_missing_index_is_a_503(client.get)
+        web_api.check_missing_index_is_a_503(client.get)
 
 
 def test_openapi_schema_describes_the_routes_plumbing(client: TestClient) -> None:
-    check_openapi_schema_describes_the_routes(client)
+    web_api.check_openapi_schema_describes_the_routes(client)
 
 
 def test_page_and_assets_are_served_locally_with_a_strict_policy_plumbing(
     client: TestClient,
 ) -> None:
-    check_page_and_assets_are_local_with_a_strict_policy(client)
+    web_api.check_page_and_assets_are_local_with_a_strict_policy(client)
