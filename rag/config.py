@@ -76,6 +76,10 @@ class Settings:
     min_score_zh: float = 0.87
     min_score_other: float = 0.75
     max_file_mb: float = 20.0
+    # Read symlinks found in the folders a build reads even when their target lies outside
+    # the folders named (by default they are skipped with a warning: a link to /etc/passwd
+    # dropped into an archive must not become searchable).
+    follow_symlinks: bool = False
     embed_batch: int = 128
     # flat (exact), ivf or hnsw (approximate); auto = flat below 50k passages, else ivf
     index_kind: str = "auto"

@@ -197,7 +197,13 @@ def _read(
     progress: Progress,
 ) -> ReadResult:
     """The sources under ``paths``; ``NothingToIndexError`` when no article was read."""
-    read = read_sources(paths, previous, int(settings.max_file_mb * 1e6), progress)
+    read = read_sources(
+        paths,
+        previous,
+        int(settings.max_file_mb * 1e6),
+        progress,
+        follow_symlinks=settings.follow_symlinks,
+    )
     if not read.sources:
         raise NothingToIndexError(_nothing_read_message(paths, read, live))
     return read

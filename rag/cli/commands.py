@@ -49,6 +49,14 @@ app.add_typer(feed_app, name="feed")
 
 WaitOpt = Annotated[float, typer.Option(help="Seconds to wait for another writer.")]
 StrictOpt = Annotated[bool, typer.Option("--strict", help="Exit 1 if any file failed.")]
+FollowSymlinksOpt = Annotated[
+    bool,
+    typer.Option(
+        "--follow-symlinks",
+        help="Read symlinks whose target lies outside the folders named (skipped with a "
+        "warning by default).",
+    ),
+]
 RayOpt = Annotated[
     str | None,
     typer.Option(
@@ -149,6 +157,7 @@ def index_build(
     ] = None,
     ray: RayOpt = None,
     ray_workers: RayWorkersOpt = None,
+    follow_symlinks: FollowSymlinksOpt = False,
     strict: StrictOpt = False,
     wait: WaitOpt = 0.0,
     as_json: JsonOpt = False,
@@ -167,6 +176,7 @@ def index_build(
         milvus_uri=milvus_uri,
         ray_address=ray,
         ray_workers=ray_workers,
+        follow_symlinks=follow_symlinks or None,
     )
     with RichProgress(err) as progress:
         report = archive.build(paths, progress=progress, lock_wait=wait)
@@ -200,6 +210,7 @@ def index_update(
     ] = False,
     ray: RayOpt = None,
     ray_workers: RayWorkersOpt = None,
+    follow_symlinks: FollowSymlinksOpt = False,
     strict: StrictOpt = False,
     wait: WaitOpt = 0.0,
     as_json: JsonOpt = False,
@@ -207,7 +218,12 @@ def index_update(
     """Add new and changed articles, drop deleted ones, keep the rest as they are."""
     from rag.cli.progress import RichProgress
 
-    archive = _archive(index_dir=index, ray_address=ray, ray_workers=ray_workers)
+    archive = _archive(
+        index_dir=index,
+        ray_address=ray,
+        ray_workers=ray_workers,
+        follow_symlinks=follow_symlinks or None,
+    )
     with RichProgress(err) as progress:
         report = archive.update(
             paths or None,

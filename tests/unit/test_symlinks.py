@@ -163,3 +163,22 @@ def test_build_json_reports_the_skipped_link(corpus: Path, tmp_path: Path) -> No
     assert failure["skipped"] is True
     lines = [line for line in result.stderr.splitlines() if "passwd" in line]
     assert len(lines) == 1 and str(link) in lines[0] and "/etc/passwd" in lines[0]
+
+
+def test_follow_symlinks_flag_on_build_and_update(corpus: Path, tmp_path: Path) -> None:
+    """--follow-symlinks reads a link out, silently; the next update without it drops it."""
+    link = corpus / "x" / "passwd.txt"
+    link.symlink_to(corpus.parent / "outside" / "secret.txt")
+    index = ["--index", str(tmp_path / "idx"), "--json"]
+    runner = CliRunner()
+    built = runner.invoke(app, ["index", "build", str(corpus), *index, "--embedder=test-hash"])
+    assert json.loads(built.stdout)["articles"] == 3
+    followed = runner.invoke(app, ["index", "update", *index, "--follow-symlinks"])
+    assert followed.exit_code == 0, followed.output
+    assert json.loads(followed.stdout)["added"] == 1 and "passwd" not in followed.stderr
+    dropped = runner.invoke(app, ["index", "update", *index])
+    assert json.loads(dropped.stdout)["removed"] == 1 and "passwd" in dropped.stderr
+    rebuilt = runner.invoke(
+        app, ["index", "build", str(corpus), *index, "--follow-symlinks", "--embedder=test-hash"]
+    )
+    assert json.loads(rebuilt.stdout)["articles"] == 4 and rebuilt.stderr == ""
