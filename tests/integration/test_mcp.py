@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-import socket
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,6 +17,7 @@ from anyio.from_thread import BlockingPortal, start_blocking_portal
 from mcp import Client, StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.types import CallToolResult, TextContent, Tool
+from support.mcp_http import free_port, mcp_http_server
 from support.sample import QUESTION, ROOT, SAMPLE, STOCKTAKE
 from typer.testing import CliRunner
 
@@ -307,47 +305,10 @@ def test_a_missing_index_says_how_to_build_one_and_is_served_once_built(
     assert "Traceback" not in (tmp_path / "stderr.log").read_text(encoding="utf-8")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def http_server(index: Path, port: int, log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """``rag mcp --http --port PORT`` in its own process, once it accepts connections."""
-    with log.open("wb") as errlog:
-        proc = subprocess.Popen(
-            [sys.executable, *rag_mcp(index, "--http", "--port", str(port))],
-            cwd=ROOT,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=errlog,
-        )
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                assert proc.poll() is None, log.read_text(encoding="utf-8")
-                assert time.monotonic() < deadline, "rag mcp --http did not start"
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                    break
-                except OSError:
-                    time.sleep(0.1)
-            yield proc
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-
-
 def test_search_over_streamable_http_on_loopback(sample_index, tmp_path):
     port, log = free_port(), tmp_path / "stderr.log"
     with (
-        http_server(sample_index[0].index_dir, port, log),
+        mcp_http_server(sample_index[0].index_dir, port, log),
         connected(streamable_http_client(f"http://127.0.0.1:{port}/mcp")) as session,
     ):
         assert set(session.tools()) == {"search", "ask", "get_article", "timeline"}
