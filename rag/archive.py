@@ -14,6 +14,7 @@ start to end, never a mix. It is safe to share between threads.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -291,13 +292,18 @@ class Archive:
 
 
 def _size(path: Path) -> int:
-    if path.is_file():
-        return path.stat().st_size
-    return sum(
-        os.path.getsize(os.path.join(root, name))
-        for root, _, names in os.walk(path)
-        for name in names
+    """Bytes under ``path``. Files may come and go meanwhile (SQLite's journal while a
+    build writes the embedding cache): one that is gone counts nothing."""
+    paths = (
+        [str(path)]
+        if path.is_file()
+        else [os.path.join(root, name) for root, _, names in os.walk(path) for name in names]
     )
+    total = 0
+    for name in paths:
+        with contextlib.suppress(FileNotFoundError):
+            total += os.path.getsize(name)
+    return total
 
 
 def open_archive(**flags: object) -> Archive:
