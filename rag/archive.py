@@ -138,12 +138,16 @@ class Archive:
         saved from several outlets (merged at indexing, or sharing a title) are one entry
         that says who else reported it.
         """
+        from rag.search.query import relevance_threshold
         from rag.search.timeline import build_timeline
 
         options = options or SearchOptions()
         wide = replace(options, k=TIMELINE_MAX_ARTICLES, per_article=1, min_score=0.0)
         result = self.search(query, wide)
-        threshold = self.understand(query, options).relevance
+        assert result.understood is not None  # every search result carries its query
+        # the wide search turned the threshold off; the timeline keeps the caller's
+        language = result.understood.language
+        threshold = relevance_threshold(language, self.settings, options.min_score)
         return build_timeline(result, threshold, options.k)
 
     def ask(
