@@ -28,6 +28,7 @@ TEST_EMBEDDER = "test-hash"
 HYBRID, DENSE, KEYWORD = "hybrid", "dense", "keyword"  # search modes
 MODES = (HYBRID, DENSE, KEYWORD)
 INDEX_KINDS = ("auto", "flat", "ivf", "hnsw")
+INDEX_CHECKS = ("full", "quick", "off")
 TOKENIZERS = ("jieba+bigram", "jieba", "bigram")
 LOCAL, MILVUS = "local", "milvus"  # storage backends (rag.index.backend)
 BACKENDS = (LOCAL, MILVUS)
@@ -137,6 +138,10 @@ class Settings:
     # naming any other host is refused: a page on another site whose name resolves to
     # this machine (DNS rebinding) cannot read the archive through a visitor's browser.
     allowed_hosts: str = ""
+    # What is checked when an index version is opened: full (every file against the
+    # checksum its manifest records), quick (sizes only) or off. rag index verify always
+    # checks everything; an update checks the version it copies from in full.
+    index_check: str = "full"
     # Where each value came from ("default", "flag --chunk-size", "environment RAG_...",
     # "settings file ./rag.toml"); used in error messages and to tell what the user set.
     origins: Mapping[str, str] = field(
@@ -266,6 +271,9 @@ def _validate(s: Settings) -> None:
         s,
         "milvus_uri",
         "use a path ending in .db (milvus-lite) or http://host:19530 (a Milvus server)",
+    )
+    _check(
+        s.index_check in INDEX_CHECKS, s, "index_check", one_of.format(", ".join(INDEX_CHECKS))
     )
     _check(s.e5_engine in E5_ENGINES, s, "e5_engine", one_of.format(", ".join(E5_ENGINES)))
     _check(
