@@ -247,7 +247,7 @@ class Archive:
             if reader is None or stamp is None or stamp != self._stamp:
                 # The stamp is taken before loading: if CURRENT moves meanwhile, the next
                 # call sees a mismatch and loads again rather than keeping a stale reader.
-                fresh = open_index(self.index_dir)
+                fresh = open_index(self.index_dir, self.settings.index_check)
                 if reader is not None and fresh.version_dir == reader.version_dir:
                     fresh.close()  # CURRENT rewritten with the same name: keep the warm one
                 else:

@@ -8,9 +8,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from rag.build.sources import absolute
+from rag.checksums import FULL
 from rag.config import Settings
 from rag.embed import Embedder, embedder_name
 from rag.errors import EmbedderMismatchError, IndexCorruptError, IndexMissingError
+from rag.index.integrity import check_version
 from rag.index.local.segment_reads import open_metadata
 from rag.index.protocol import backend_of
 from rag.index.store import MANIFEST, IndexManifest, current_version_dir
@@ -27,16 +29,24 @@ class LiveVersion:
     roots: list[str]
 
 
-def read_live_version(index_dir: Path) -> LiveVersion | None:
+def read_live_version(index_dir: Path, check: str = FULL) -> LiveVersion | None:
     """The live version of ``index_dir``, or None when there is none.
 
-    Raises ``IndexCorruptError`` when its metadata cannot be read.
+    Raises ``IndexCorruptError`` when its metadata cannot be read or a file differs from
+    its checksum (``check``: full, quick or off): an update copies passages, vectors and
+    token counts from it, and must not carry damage into the next version.
     """
     try:
         version = current_version_dir(index_dir)
     except IndexMissingError:
         return None
     manifest = IndexManifest.from_file(version / MANIFEST)
+    check_version(
+        version,
+        manifest,
+        check,
+        advice="an update copies from it, so rebuild it with rag index build PATH...",
+    )
     try:
         store = open_metadata(version)
         try:

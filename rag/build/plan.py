@@ -22,6 +22,7 @@ from rag.build.live import (
     stored_signatures,
 )
 from rag.build.sources import ReadResult, absolute, read_sources
+from rag.checksums import FULL, OFF
 from rag.config import LOCAL, Settings
 from rag.embed import Embedder
 from rag.errors import (
@@ -99,8 +100,11 @@ def plan_build(
     path, and ``RemovalRefusedError`` when an update would drop a whole missing source
     folder or more than half of the files without ``request.allow_removals``.
     """
+    # an update copies from the live version: it is checked in full unless checks are off;
+    # a rebuild copies nothing from it
+    check = OFF if settings.index_check == OFF or not request.update else FULL
     try:
-        live = read_live_version(index_dir)
+        live = read_live_version(index_dir, check)
     except IndexCorruptError:
         if request.update:
             raise

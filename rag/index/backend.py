@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from rag.checksums import FULL
 from rag.config import LOCAL, MILVUS, Settings
 from rag.errors import IndexCorruptError
 from rag.index.protocol import MILVUS_STORES, SearchIndex, backend_of
@@ -61,13 +62,14 @@ def _load(target: str) -> Any:
     return getattr(importlib.import_module(module), name)
 
 
-def open_index(index_dir: Path) -> SearchIndex:
-    """The live version of ``index_dir``, opened with the backend its manifest records."""
+def open_index(index_dir: Path, check: str = FULL) -> SearchIndex:
+    """The live version of ``index_dir``, opened with the backend its manifest records,
+    its files checked against their checksums first (``check``: full, quick or off)."""
     for attempt in range(3):
         version = current_version_dir(index_dir)
         backend = BACKENDS[backend_of(IndexManifest.from_file(version / MANIFEST))]
         try:
-            reader: SearchIndex = _load(backend.reader)(index_dir)
+            reader: SearchIndex = _load(backend.reader)(index_dir, check=check)
             return reader
         except IndexCorruptError:
             # a rebuild on the other backend published meanwhile: open that one

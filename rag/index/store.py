@@ -23,20 +23,24 @@ import shutil
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from rag.checksums import FileDigest, record_digests
 from rag.errors import IndexCorruptError, IndexLockedError, IndexMissingError, IndexWriteError
 from rag.locks import holder
 
 # 2: source paths are stored absolute and the manifest records build_cwd. Version 1
 # indexes (relative paths) are read, and migrated by their next update.
-FORMAT_VERSION = 2
-# 3: the version holds a delta beside its base (rag.index.local.segments). Whole versions are
-# still written as 2, which older tools read; they refuse a 3 instead of misreading it.
-DELTA_FORMAT_VERSION = 3
+# 4: the manifest records the size and SHA-256 of every file of the version (``files``).
+# Versions 2 and 3 are read (nothing to check them against) and migrated by the next update.
+FORMAT_VERSION = 4
+# 3, then 5 with checksums: the version holds a delta beside its base
+# (rag.index.local.segments). Tools that know only 2 and 3 refuse 4 and 5 with a message
+# saying to upgrade, instead of misreading them.
+DELTA_FORMAT_VERSION = 5
 # what this tool writes: a version of another format is migrated by the next update
 CURRENT_FORMATS = (FORMAT_VERSION, DELTA_FORMAT_VERSION)
 CURRENT = "CURRENT"
@@ -64,6 +68,9 @@ class IndexManifest:
     # the working directory of the build: relative paths of version-1 indexes resolve here
     build_cwd: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    # every other file of the version (relative path: size and SHA-256), recorded when it
+    # was published; empty in versions written before checksums (format 2 and 3)
+    files: dict[str, FileDigest] = field(default_factory=dict)
 
     def to_json(self) -> str:
         data = asdict(self)
@@ -90,8 +97,12 @@ class IndexManifest:
             )
         try:
             data["source_roots"] = tuple(data.get("source_roots", ()))
+            data["files"] = {
+                str(name): FileDigest.from_json(digest)
+                for name, digest in (data.get("files") or {}).items()
+            }
             return cls(**data)
-        except TypeError as exc:
+        except (TypeError, ValueError, AttributeError) as exc:
             raise IndexCorruptError(f"{path} is damaged ({exc}); rebuild the index") from None
 
 
@@ -201,8 +212,23 @@ def new_staging_dir(index_dir: Path) -> Path:
     return staging
 
 
-def publish_version(index_dir: Path, staging: Path) -> Path:
-    """Make a fully written staging directory the live version (the commit point)."""
+def publish_version(
+    index_dir: Path, staging: Path, base: Path | None = None
+) -> tuple[Path, IndexManifest]:
+    """Make a fully written staging directory the live version (the commit point).
+
+    The manifest gets the size and SHA-256 of every other file first. Files hard-linked
+    from ``base`` (an update's live version, checked in full before it was copied from)
+    take the digests ``base``'s manifest records instead of being read again.
+    """
+    manifest_path = staging / MANIFEST
+    manifest = IndexManifest.from_file(manifest_path)
+    known = None
+    if base is not None:
+        known = IndexManifest.from_file(base / MANIFEST).files
+    files = record_digests(staging, skip=(MANIFEST,), known=known, known_folder=base)
+    manifest = replace(manifest, files=files)
+    manifest_path.write_text(manifest.to_json(), encoding="utf-8")
     fsync_tree(staging)
     # microseconds: names sort in publication order (garbage collection keeps the newest
     # old version), also for two versions published within one second. Names from before
@@ -212,7 +238,7 @@ def publish_version(index_dir: Path, staging: Path) -> Path:
     os.rename(staging, final)
     fsync_dir(final.parent)
     write_text_atomic(index_dir / CURRENT, name + "\n")
-    return final
+    return final, manifest
 
 
 def collect_garbage(index_dir: Path) -> None:

@@ -232,23 +232,28 @@ def test_a_delta_version_says_so_and_a_damaged_delta_is_one_clear_error(
     corpus_copy,
     deltas,
 ):
-    """Format 3 marks a version with a delta (an older tool refuses it rather than read
-    the base alone); whole versions stay format 2. A delta that lost a file is reported
-    as a damaged index, never a traceback."""
+    """A version with a delta has its own format number (an older tool refuses it rather
+    than read the base alone). A delta that lost a file is reported as a damaged index,
+    never a traceback, with or without the checksum check."""
     import json
 
     from rag.errors import IndexCorruptError
+    from rag.index.store import DELTA_FORMAT_VERSION, FORMAT_VERSION
 
     archive = Archive(warm_hash_settings)
     archive.build([str(corpus_copy)])
     assert (
         json.loads((live_dir(warm_hash_settings) / "manifest.json").read_text())["format_version"]
-        == 2
+        == FORMAT_VERSION
     )
     (corpus_copy / "new.md").write_text(NEW_ARTICLE, encoding="utf-8")
     archive.update()
     version = live_dir(warm_hash_settings)
-    assert json.loads((version / "manifest.json").read_text())["format_version"] == 3
+    assert json.loads((version / "manifest.json").read_text())["format_version"] == (
+        DELTA_FORMAT_VERSION
+    )
     (version / "delta" / "removed.json").unlink()
-    with pytest.raises(IndexCorruptError, match="damaged"):
+    with pytest.raises(IndexCorruptError, match=r"damaged: delta/removed.json: missing"):
         IndexReader(warm_hash_settings.index_dir)
+    with pytest.raises(IndexCorruptError, match="damaged"):
+        IndexReader(warm_hash_settings.index_dir, check="off")

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from support.older_versions import written_before_checksums
 from support.sample import ROOT
 from support.updates import NEW_ARTICLE, QUESTIONS, change_corpus, rankings
 
@@ -44,6 +45,7 @@ def test_an_update_writes_what_a_rebuild_writes(warm_hash_settings, corpus_copy,
     if legacy:
         # a version written before token counts were stored: nothing to reuse but the
         # embedding cache, and the update still works
+        written_before_checksums(current_version_dir(warm_hash_settings.index_dir))
         for old in (current_version_dir(warm_hash_settings.index_dir) / "bm25").glob("terms.*"):
             old.unlink()
     change_corpus(corpus_copy)
@@ -263,6 +265,7 @@ def test_source_articles_are_stored_as_utf8_and_older_ascii_rows_are_upgraded(
 
     archive = Archive(warm_hash_settings)
     archive.build([str(corpus_copy)])
+    written_before_checksums(current_version_dir(warm_hash_settings.index_dir))
     live = current_version_dir(warm_hash_settings.index_dir) / "meta.sqlite"
     conn = sqlite3.connect(live)
     rows = conn.execute("SELECT path, article FROM sources").fetchall()
@@ -307,6 +310,7 @@ def test_questions_look_up_their_tokens_in_the_vocabulary_table(hash_index, tmp_
         stored = json.loads((reader.version_dir / "bm25" / "vocab.index.json").read_text())
         assert dict(table) == stored and len(table) == len(stored)
         assert "不存在的词元" not in table and table.get("不存在的词元") is None
+        written_before_checksums(current_version_dir(copy))
         for path in (current_version_dir(copy) / "bm25").glob("vocab.sqlite"):
             path.unlink()
         older = IndexReader(copy)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from support.cli import one_line_error
+from support.older_versions import written_before_checksums
 from support.sample import QUESTION, ROOT, SAMPLE
 from support.trust import (
     articles,
@@ -26,7 +27,7 @@ from support.trust import (
 )
 
 from rag.config import TEST_EMBEDDER
-from rag.index.store import MANIFEST, current_version_dir
+from rag.index.store import FORMAT_VERSION, MANIFEST, current_version_dir
 
 
 @pytest.fixture()
@@ -79,8 +80,8 @@ def test_sources_are_stored_absolute_with_the_build_directory(project):
 def make_format_1(index: Path) -> None:
     """Rewrite the live version as the previous format stored it: relative paths, no cwd."""
     version = current_version_dir(index)
+    written_before_checksums(version, format_version=1)
     manifest = json.loads((version / MANIFEST).read_text(encoding="utf-8"))
-    manifest["format_version"] = 1
     manifest["source_roots"] = ["corpus/sample"]
     del manifest["build_cwd"]
     (version / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
@@ -119,7 +120,7 @@ def test_cron_update_of_an_old_relative_index_from_home_keeps_every_article(
     assert articles(project / "idx") == 5
     # migrated: the new version stores absolute paths and where the build ran
     manifest = json.loads((current_version_dir(project / "idx") / MANIFEST).read_text())
-    assert manifest["format_version"] == 2
+    assert manifest["format_version"] == FORMAT_VERSION
     assert manifest["source_roots"] == [str(project / "corpus" / "sample")]
 
 
@@ -217,14 +218,23 @@ def test_versions_published_within_one_second_keep_their_order(tmp_path):
     """Garbage collection keeps the newest old version for readers that still use it;
     that needs names that sort in publication order, also within one second (a cron
     update right after a build, a test)."""
-    from rag.index.store import VERSIONS, collect_garbage, new_staging_dir, publish_version
+    from rag.index.store import (
+        FORMAT_VERSION,
+        VERSIONS,
+        IndexManifest,
+        collect_garbage,
+        new_staging_dir,
+        publish_version,
+    )
+
+    empty = IndexManifest(FORMAT_VERSION, "test-hash", 8, 300, 50, "jieba", "flat", 0, 0, 0, "")
 
     index = tmp_path / "index"
     published = []
     for _ in range(4):
         staging = new_staging_dir(index)
-        (staging / MANIFEST).write_text("{}", "utf-8")
-        published.append(publish_version(index, staging).name)
+        (staging / MANIFEST).write_text(empty.to_json(), "utf-8")
+        published.append(publish_version(index, staging)[0].name)
     assert sorted(published) == published
     collect_garbage(index)
     kept = sorted(p.name for p in (index / VERSIONS).iterdir())

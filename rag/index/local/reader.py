@@ -9,8 +9,10 @@ from typing import Any
 
 import numpy as np
 
+from rag.checksums import FULL
 from rag.errors import IndexCorruptError
 from rag.index.dense import cosine_for_rows, load_dense, search_dense
+from rag.index.integrity import check_version
 from rag.index.local.segment_reads import (
     SegmentedDense,
     SegmentedKeyword,
@@ -34,11 +36,11 @@ class IndexReader(MetadataReads):
     Versions are never modified once published, so a mapping stays valid.
     """
 
-    def __init__(self, index_dir: Path, mmap: bool = True):
+    def __init__(self, index_dir: Path, mmap: bool = True, check: str = FULL):
         self.index_dir = Path(index_dir)
         for attempt in range(3):
             try:
-                self._open(mmap)
+                self._open(mmap, check)
                 break
             except IndexCorruptError:
                 # A writer may have published a newer version and removed this one between
@@ -46,9 +48,10 @@ class IndexReader(MetadataReads):
                 if attempt == 2 or current_version_dir(self.index_dir) == self.version_dir:
                     raise
 
-    def _open(self, mmap: bool) -> None:
+    def _open(self, mmap: bool, check: str) -> None:
         self.version_dir = current_version_dir(self.index_dir)
         self.manifest = IndexManifest.from_file(self.version_dir / MANIFEST)
+        check_version(self.version_dir, self.manifest, check)
         delta = delta_dir(self.version_dir)
         base_rows = base_passages(self.manifest)
         try:

@@ -77,7 +77,7 @@ def write_version(
     progress.start("writing index", 3)
     staging = new_staging_dir(index_dir)
     try:
-        manifest = _write_files(
+        _write_files(
             staging,
             settings,
             kind,
@@ -92,10 +92,10 @@ def write_version(
             signatures,
             base,
         )
+        return publish_version(index_dir, staging)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return publish_version(index_dir, staging), manifest
 
 
 def _write_files(
@@ -227,7 +227,7 @@ def write_delta_version(
             },
         )
         (staging / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
+        return publish_version(index_dir, staging, base=live_dir)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return publish_version(index_dir, staging), manifest

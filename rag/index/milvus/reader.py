@@ -9,8 +9,10 @@ from typing import Any
 
 import numpy as np
 
+from rag.checksums import FULL
 from rag.errors import IndexCorruptError
 from rag.index.dense import HNSW_EF_SEARCH, ivf_lists, ivf_probes
+from rag.index.integrity import check_version
 from rag.index.metadata import MetadataReads, MetadataStore, utc_key
 from rag.index.milvus.client import (
     DENSE,
@@ -34,20 +36,21 @@ class MilvusIndexReader(MetadataReads):
     collection the manifest names; date and source filters run inside Milvus.
     """
 
-    def __init__(self, index_dir: Path):
+    def __init__(self, index_dir: Path, check: str = FULL):
         self.index_dir = Path(index_dir)
         for attempt in range(3):
             try:
-                self._open()
+                self._open(check)
                 break
             except IndexCorruptError:
                 # a writer may have published and collected this version meanwhile
                 if attempt == 2 or current_version_dir(self.index_dir) == self.version_dir:
                     raise
 
-    def _open(self) -> None:
+    def _open(self, check: str) -> None:
         self.version_dir = current_version_dir(self.index_dir)
         self.manifest = IndexManifest.from_file(self.version_dir / MANIFEST)
+        check_version(self.version_dir, self.manifest, check)
         self.uri = str(self.manifest.extra.get("milvus_uri", ""))
         self.collection = str(self.manifest.extra.get("collection", ""))
         try:

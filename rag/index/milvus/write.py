@@ -109,11 +109,11 @@ def write_milvus_version(
         )
         (staging / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
         progress.advance()
+        return publish_version(index_dir, staging)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         _drop_quietly(client, collection)
         raise
-    return publish_version(index_dir, staging), manifest
 
 
 def _row(
