@@ -1,13 +1,15 @@
-"""The four tools over one ``Archive``: their descriptions, argument types and the
-one-line errors a caller can fix."""
+"""The four tools over one ``Archive``: their descriptions, argument and result types, and
+the one-line errors a caller can fix."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
 
 from rag.archive import Archive
 from rag.config import API_MAX_K, API_MAX_QUESTION_CHARS, MODES
 from rag.errors import MissingDependencyError, RagError
+from rag.mcp.text import article_text, ask_text, search_text, timeline_text
 from rag.records import SearchOptions
 from rag.serialize import (
     answer_to_dict,
@@ -15,10 +17,6 @@ from rag.serialize import (
     search_to_dict,
     timeline_to_dict,
 )
-
-if TYPE_CHECKING:
-    pass
-
 
 MAX_K = API_MAX_K
 MAX_QUESTION_CHARS = API_MAX_QUESTION_CHARS
@@ -86,14 +84,23 @@ Returns {query, filters, time_window, notice, entries}: each entry has published
 title, source, url, article_id, score, sentence, chunk_id and also_reported_by."""
 
 
-# The SDK builds each tool's input schema from its parameters' annotations, evaluated in
-# this module when the tool is registered. They are made with pydantic, which comes with
-# the mcp extra; without it they are never needed, as create_server says what to install.
+# The SDK builds each tool's input and output schemas from its annotations, evaluated in
+# this module when the tool is registered. They are made with pydantic and the SDK, which
+# come with the mcp extra; without it they are never needed, as create_server says what
+# to install.
 try:
+    from mcp.types import CallToolResult, TextContent
     from pydantic import Field
+
+    from rag.schemas import ArticleResponse, SearchResponse, TimelineResponse
 except ImportError:
     pass
 else:
+    # A result is its structured content, checked by the SDK against the model after
+    # CallToolResult (the tool's output schema), and a short text for the model to read.
+    SearchResult = Annotated[CallToolResult, SearchResponse]
+    TimelineResult = Annotated[CallToolResult, TimelineResponse]
+    ArticleResult = Annotated[CallToolResult, ArticleResponse]
     QuestionArg = Annotated[
         str,
         Field(
@@ -178,7 +185,8 @@ def _options(
 
 
 class ArchiveTools:
-    """The tools, over one archive: each makes one call and returns its JSON."""
+    """The tools, over one archive: each makes one call and returns its JSON, with a short
+    text form of it (``rag.mcp.text``)."""
 
     def __init__(self, archive: Archive) -> None:
         self.archive = archive
@@ -193,11 +201,11 @@ class ArchiveTools:
         source: SourceArg = None,
         as_of: AsOfArg = None,
         per_source: PerSourceArg = None,
-    ) -> dict[str, Any]:
+    ) -> SearchResult:
         options = _options(k, mode, since, until, source, as_of, per_source)
         data = search_to_dict(self.archive.search(question, options))
         data["answer"] = None  # the shape of ``rag ask --no-answer --json``
-        return data
+        return _result(data, search_text)
 
     def ask(
         self,
@@ -209,13 +217,13 @@ class ArchiveTools:
         source: SourceArg = None,
         as_of: AsOfArg = None,
         per_source: PerSourceArg = None,
-    ) -> dict[str, Any]:
+    ) -> SearchResult:
         asked = self.archive.ask(
             question, _options(k, mode, since, until, source, as_of, per_source)
         )
         data = search_to_dict(asked.result)
         data["answer"] = answer_to_dict(asked.answer)
-        return data
+        return _result(data, ask_text)
 
     def timeline(
         self,
@@ -224,17 +232,24 @@ class ArchiveTools:
         until: UntilArg = None,
         source: SourceArg = None,
         as_of: AsOfArg = None,
-    ) -> dict[str, Any]:
+    ) -> TimelineResult:
         options = SearchOptions.parse(since=since, until=until, source=source, as_of=as_of)
-        return timeline_to_dict(self.archive.timeline(question, options))
+        return _result(timeline_to_dict(self.archive.timeline(question, options)), timeline_text)
 
-    def get_article(self, article_id: ArticleIdArg) -> dict[str, Any]:
+    def get_article(self, article_id: ArticleIdArg) -> ArticleResult:
         found = self.archive.article(article_id)
         if found is None:
             raise RagError(
                 f"no article {article_id!r} in the index; use the article_id of a search hit"
             )
-        return article_detail_to_dict(found)
+        return _result(article_detail_to_dict(found), article_text)
+
+
+def _result(data: dict[str, Any], text: Callable[[dict[str, Any]], str]) -> CallToolResult:
+    """``data`` as the structured content, with ``text(data)`` as the text the model reads."""
+    return CallToolResult(
+        content=[TextContent(type="text", text=text(data))], structured_content=data
+    )
 
 
 def require_sdk() -> None:

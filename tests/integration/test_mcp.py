@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import jsonschema
 import pytest
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 from mcp import Client, StdioServerParameters, stdio_client
@@ -146,12 +147,70 @@ def test_search_returns_the_cited_passages(session):
     assert stocktake["source"] == "rfi.fr" and stocktake["published"].startswith("2023-11-15")
 
 
-def test_the_text_the_model_reads_is_the_same_json(session):
-    result = session.call("search", question=QUESTION, k=2)
+def test_every_tool_declares_a_typed_output_schema_its_results_follow(session):
+    tools = session.tools()
+    question = {"question": QUESTION, "k": 3}
+    calls = {"search": question, "ask": question, "timeline": {"question": "中美气候合作"}}
+    for name, arguments in calls.items():
+        schema = tools[name].output_schema
+        assert schema is not None and schema["additionalProperties"] is False, name
+        jsonschema.validate(session.data(name, **arguments), schema)
+    search = tools["search"].output_schema
+    assert {"hits", "found", "answer"} <= set(search["required"])
+    assert search["properties"]["mode"]["enum"] == list(MODES)
+    hit = session.data("search", question=QUESTION, k=1)["hits"][0]
+    article = session.data("get_article", article_id=hit["article_id"])
+    jsonschema.validate(article, tools["get_article"].output_schema)
+    # a result missing a field or holding one more breaks the schema
+    broken = {k: v for k, v in article.items() if k != "passages"}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, tools["get_article"].output_schema)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({**article, "extra": 1}, tools["get_article"].output_schema)
+
+
+def text_of(result: CallToolResult) -> str:
     [block] = result.content
     assert isinstance(block, TextContent)
-    assert STOCKTAKE in block.text  # Chinese as it is, not \\u escapes
-    assert json.loads(block.text) == result.structured_content
+    return block.text
+
+
+def test_the_text_the_model_reads_is_short_and_names_what_it_cites(session):
+    result = session.call("search", question=QUESTION)
+    text, data = text_of(result), result.structured_content
+    assert data is not None
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(text)  # not the structured content a second time
+    assert len(text) < len(json.dumps(data, ensure_ascii=False, separators=(",", ":"))) / 2
+    assert STOCKTAKE in text  # Chinese as it is, not \\u escapes
+    for hit in data["hits"]:
+        assert f"[{hit['rank']}] {hit['title']} | {hit['source']} | " in text
+        assert f"{hit['published'][:10]} | article_id {hit['article_id']}" in text
+        assert hit["url"] in text and hit["text"] in text
+    asked = session.call("ask", question=QUESTION, k=3)
+    answer = asked.structured_content["answer"]  # type: ignore[index]
+    assert text_of(asked).startswith(
+        f"Answer (extractive; [n] cites passage n below):\n{answer['text']}"
+    )
+
+
+def test_the_text_says_when_nothing_is_relevant(session):
+    text = text_of(session.call("ask", question=QUESTION, since="2030-01-01"))
+    assert text.startswith("No answer: no article matches the filters")
+    assert "0 passages (hybrid)" in text
+
+
+def test_timeline_and_article_texts_hold_dates_outlets_and_the_text(session):
+    data = session.data("timeline", question="中美气候合作")
+    text = text_of(session.call("timeline", question="中美气候合作"))
+    assert text.startswith(f"{len(data['entries'])} articles about '中美气候合作', oldest first.")
+    for entry in data["entries"]:
+        assert f"{entry['published'][:10]} | {entry['source']} | {entry['title']}" in text
+        assert entry["sentence"] in text
+    article = session.data("get_article", article_id=data["entries"][0]["article_id"])
+    text = text_of(session.call("get_article", article_id=article["id"]))
+    assert text.startswith(f"{article['title']}\n{article['source']} | {article['published'][:10]}")
+    assert text.endswith(article["text"]) and article["url"] in text
 
 
 def test_search_answers_with_the_object_rag_ask_json_prints(session, sample_index):
