@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 import httpx
 
+from rag.archive import Archive
 from rag.config import Settings
 from rag.index.store import CURRENT
 from rag.records import BuildReport
@@ -43,6 +44,16 @@ def check_health(client: httpx.Client, index: tuple[Settings, BuildReport], embe
     assert data["version"] == live == response.headers[VERSION_HEADER]
     assert (data["articles"], data["passages"]) == (report.articles, report.passages)
     assert data["embedder"] == embedder
+    # named as rag index stats names them: the files read, and the outlets
+    stats = Archive(settings).stats()
+    assert data["source_files"] == stats.source_files == 5
+    assert data["sources"] == [
+        {"name": "rfi.fr", "articles": 4},
+        {"name": "voachinese.com", "articles": 1},
+    ]
+    assert [(s["name"], s["articles"]) for s in data["sources"]] == [
+        (s.name, s.articles) for s in stats.sources
+    ]
 
 
 def check_post_takes_the_same_parameters_as_get(client: httpx.Client) -> None:
