@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import sync_playwright
-from support.sample import QUESTION, ROOT, SAMPLE, STOCKTAKE
+from support.browser import launched_chromium, open_page, screenshot
+from support.sample import QUESTION, SAMPLE, STOCKTAKE
 from support.web_support import (
     HOSTILE_MARKERS,
     HOSTILE_TITLE,
@@ -25,51 +25,17 @@ from rag.web.server import running_server
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-ARTIFACTS = ROOT / "tests" / "artifacts"
-
-
-def _chromium() -> str | None:
-    for candidate in (
-        "/usr/bin/chromium",
-        shutil.which("chromium"),
-        shutil.which("chromium-browser"),
-    ):
-        if candidate and Path(candidate).exists():
-            return candidate
-    return None
-
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    executable = _chromium()
-    if executable is None:
-        pytest.skip("Chromium not found (apt-get install chromium; make test tries to)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+    with launched_chromium() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture()
 def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on("console", lambda msg: msg.type == "error" and errors.append(msg.text))
-    page.js_errors = errors
-    yield page
-    context.close()
+    with open_page(browser, 1280, 900) as page:
+        yield page
 
 
 def _ask(page: Any, url: str, question: str) -> None:
@@ -107,8 +73,7 @@ def test_ask_cite_and_open_the_article(
             "() => { const r = document.getElementById('reader-mark').getBoundingClientRect();"
             " return r.top >= 0 && r.bottom <= window.innerHeight; }"
         )
-        ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / "search-page.png"), full_page=False)
+        screenshot(page, "search-page.png")
 
         page.fill("#source", "no-such-source")  # filters reach the API
         page.click("#ask-button")
@@ -151,8 +116,7 @@ def test_hostile_article_renders_as_text(page: Any, tmp_path: Path) -> None:
                     .filter(p => p !== 'https:' && p !== 'http:'),
             })"""
         )
-        ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / "hostile-article.png"))
+        screenshot(page, "hostile-article.png")
     assert dialogs == []
     assert state == {
         "xss": None,
@@ -184,8 +148,7 @@ def test_timeline_view_and_time_window(page: Any, tmp_path: Path) -> None:
         assert folded.count() == 1  # the syndicated copy is one entry, not two
         assert "也见于：zaobao.com.sg" in folded.locator(".also").inner_text()
         assert "view=timeline" in page.url  # the view is in the URL, so it can be shared
-        ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / "timeline-page.png"), full_page=False)
+        screenshot(page, "timeline-page.png")
 
         sentence = folded.locator(".sentence").inner_text()
         folded.click()  # opens the article with the entry's sentence marked
