@@ -79,7 +79,9 @@ def test_ask_cite_and_open_the_article(
         page.click("#ask-button")
         page.wait_for_function("() => document.getElementById('status').textContent.length > 0")
         page.wait_for_selector("#passages-section", state="hidden")
-        assert "no article matches" in page.locator("#status").inner_text()
+        assert page.locator("#status").inner_text() == "没有符合筛选条件的段落"
+        # the server's own words stay on the page, under the message in its language
+        assert "no article matches" in page.locator("#status-detail").inner_text()
     assert page.js_errors == []
 
 

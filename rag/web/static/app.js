@@ -1,10 +1,14 @@
-// The search page. Every piece of article text goes into the DOM as a text node
-// (textContent / createTextNode), never as markup.
+// The search page. Every piece of article text, and every message from the server,
+// goes into the DOM as a text node (textContent / createTextNode), never as markup.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
 let currentHits = [];
 let articleRequest = 0;
+// Set while the article reader covers the page as its own history entry (narrow
+// screens), so the phone's back button closes it instead of leaving the search.
+let readerEntry = false;
+const NARROW = window.matchMedia("(max-width: 700px)");
 
 function el(tag, className, text) {
   const node = document.createElement(tag);
@@ -23,10 +27,15 @@ function safeUrl(value) {
   }
 }
 
-function setStatus(text, isError) {
+// The status line, and under it the server's own words (in English, for the record
+// and a bug report) when there are any.
+function setStatus(text, isError, detail) {
   const status = $("status");
   status.textContent = text || "";
   status.classList.toggle("error", Boolean(isError));
+  const line = $("status-detail");
+  line.textContent = detail ? "服务器信息：" + detail : "";
+  line.hidden = !detail;
 }
 
 function day(iso) {
@@ -79,9 +88,28 @@ function opensArticle(item, target) {
   });
 }
 
-function renderPassages(hits) {
+// How the passage list is headed: real hits, the closest passages when nothing answers
+// (muted, so they are not read as an answer), or passages from outside the time window.
+const PASSAGE_KINDS = {
+  hits: { heading: "相关段落", note: "" },
+  closest: {
+    heading: "最接近的段落（不是答案）",
+    note: "索引中没有能回答这个问题的段落。下面是最接近的内容，仅供参考。",
+  },
+  outside: {
+    heading: "时间范围之外的段落",
+    note: "所问的时间范围内没有相关段落，下面的段落来自范围之外。",
+  },
+};
+
+function renderPassages(hits, kind = "hits") {
   const list = $("passages");
   list.textContent = "";
+  const look = PASSAGE_KINDS[kind];
+  $("passages-section").dataset.kind = kind;
+  $("passages-heading").textContent = look.heading;
+  $("passages-note").textContent = look.note;
+  $("passages-note").hidden = !look.note;
   hits.forEach((hit, i) => {
     const n = i + 1;
     const item = el("li", "passage");
@@ -150,16 +178,60 @@ function renderAnswer(answer, hits) {
   box.hidden = false;
 }
 
+// A failed request: ``message`` in the page's language, ``detail`` the server's text.
+class ApiError extends Error {
+  constructor(message, detail) {
+    super(message);
+    this.detail = detail || "";
+  }
+}
+
+// What an error status means to the reader of the page; the server's English text stays
+// beside it as the detail.
+function errorMessage(status, detail) {
+  if (/invalid date/i.test(detail)) return "日期无效，请按 YYYY-MM-DD 填写，例如 2023-11-20";
+  if (status === 404) return "找不到这篇文章，索引可能已经更新，请重新检索";
+  if (status === 413) return "请求太长，请缩短问题";
+  if (status === 400 || status === 422) return "请求有误，请检查问题和筛选条件";
+  if (status === 403 || status === 421) return "服务器拒绝了这个请求（地址或来源不被允许）";
+  if (status === 502) return "语言模型服务出错，请稍后再试";
+  if (status === 503) return "索引暂时不可用：可能尚未建立、已损坏或正在更新，请稍后再试";
+  if (status >= 500) return "服务器内部出错，请稍后再试";
+  return "请求失败（HTTP " + status + "）";
+}
+
+function serverText(data) {
+  if (!data) return "";
+  const text = data.error || data.detail || data.message;
+  if (typeof text === "string") return text;
+  return text ? JSON.stringify(text) : "";
+}
+
 async function fetchJson(url) {
-  const response = await fetch(url, { headers: { Accept: "application/json" } });
+  let response;
+  try {
+    response = await fetch(url, { headers: { Accept: "application/json" } });
+  } catch (error) {
+    throw new ApiError("无法连接服务器，请检查网络或服务是否在运行", error.message);
+  }
   let data = null;
   try {
     data = await response.json();
   } catch (_) {
-    throw new Error("服务器返回了无法解析的响应（HTTP " + response.status + "）");
+    if (!response.ok) throw new ApiError(errorMessage(response.status, ""), "HTTP " + response.status);
+    throw new ApiError("服务器返回了无法解析的响应", "HTTP " + response.status);
   }
-  if (!response.ok) throw new Error((data && data.error) || "HTTP " + response.status);
+  if (!response.ok) {
+    const detail = serverText(data) || "HTTP " + response.status;
+    throw new ApiError(errorMessage(response.status, detail), detail);
+  }
   return data;
+}
+
+function showError(prefix, error) {
+  const detail = error instanceof ApiError ? error.detail : String(error && error.message);
+  const message = error instanceof ApiError ? error.message : "页面出错了";
+  setStatus(prefix + message, true, detail);
 }
 
 // Form fields and the URL parameters they become (the API's names).
@@ -167,6 +239,59 @@ const FIELDS = [
   ["q", "q"], ["since", "since"], ["until", "until"], ["source", "source"],
   ["as-of", "as_of"], ["mode", "mode"], ["k", "k"],
 ];
+
+const DATE_FIELDS = ["since", "until", "as-of"];
+const DATE_MESSAGE = "请按 YYYY-MM-DD 填写日期，例如 2023-11-20";
+
+// "2023-11-20" from what people type for it: 2023-1-5, 2023/11/20, 2023.11.20, 20231120,
+// 2023年11月20日, full-width digits; "" for nothing, null for no such day.
+function normalizeDate(text) {
+  const value = text
+    .trim()
+    .replace(/[０-９]/g, (c) => String.fromCharCode(c.charCodeAt(0) - 0xfee0))
+    .replace(/日$/, "")
+    .replace(/\s+/g, "")
+    .replace(/[年月./／．－]/g, "-");
+  if (!value) return "";
+  const parts = /^(\d{4})-(\d{1,2})-(\d{1,2})$/.exec(value) || /^(\d{4})(\d{2})(\d{2})$/.exec(value);
+  if (!parts) return null;
+  const [year, month, dayOfMonth] = parts.slice(1).map(Number);
+  const date = new Date(Date.UTC(year, month - 1, dayOfMonth));
+  if (date.getUTCFullYear() !== year || date.getUTCMonth() !== month - 1
+      || date.getUTCDate() !== dayOfMonth) return null;
+  return parts[1] + "-" + String(month).padStart(2, "0") + "-" + String(dayOfMonth).padStart(2, "0");
+}
+
+// Phones offer digits only for inputmode="numeric": the dashes come by themselves.
+function dashWhileTyping(event) {
+  const field = event.target;
+  if (!event.inputType || !event.inputType.startsWith("insert")) return;
+  if (field.selectionStart !== field.value.length) return;
+  if (/^\d{5}$/.test(field.value) || /^\d{4}-\d{3}$/.test(field.value)) {
+    field.value = field.value.slice(0, -1) + "-" + field.value.slice(-1);
+  }
+}
+
+// Every date field written as YYYY-MM-DD; false (with the field's message shown) when
+// one holds no real day or the range is backwards.
+function checkDates() {
+  for (const id of DATE_FIELDS) {
+    const field = $(id);
+    const value = normalizeDate(field.value);
+    field.setCustomValidity(value === null ? DATE_MESSAGE : "");
+    if (value !== null) field.value = value;
+  }
+  const since = $("since").value;
+  const until = $("until").value;
+  if (since && until && until < since && $("until").validity.valid) {
+    $("until").setCustomValidity("结束日期早于起始日期");
+  }
+  const bad = DATE_FIELDS.map($).find((field) => !field.validity.valid);
+  if (!bad) return true;
+  $("filters-box").open = true;
+  bad.reportValidity();
+  return false;
+}
 
 function formParams(view) {
   const params = new URLSearchParams();
@@ -176,6 +301,19 @@ function formParams(view) {
   }
   if (view === "timeline") params.set("view", "timeline");
   return params;
+}
+
+function isDefault(field) {
+  if (field.tagName !== "SELECT") return !field.value.trim();
+  const initial = Array.from(field.options).find((option) => option.defaultSelected);
+  return field.value === (initial || field.options[0]).value;
+}
+
+// The number of filters set, on the folded 筛选 line, so a folded filter is not forgotten.
+function showFilterCount() {
+  const set = FIELDS.filter(([id]) => id !== "q" && !isDefault($(id))).length;
+  $("filter-count").textContent = set ? "（已设 " + set + " 项）" : "";
+  return set;
 }
 
 // The form as the URL says; a field the URL leaves out goes back to its default, so
@@ -189,7 +327,9 @@ function fillForm(params) {
       const initial = Array.from(field.options).find((option) => option.defaultSelected);
       field.value = (initial || field.options[0]).value;
     } else field.value = "";
+    field.setCustomValidity("");
   }
+  if (showFilterCount()) $("filters-box").open = true;
 }
 
 // "时间范围 2023-11-13 – 2023-11-19（上周）", or "" when the question named no time.
@@ -204,6 +344,7 @@ function joinNotes(...notes) {
 
 function clearResults() {
   currentHits = [];
+  setStatus("");
   renderPassages([]);
   renderAnswer(null, []);
   renderTimeline([]);
@@ -235,23 +376,24 @@ async function ask(params) {
     const data = await fetchJson("/api/ask?" + params.toString());
     clearResults();
     currentHits = data.hits;
-    renderPassages(data.hits);
+    const outside = Boolean(data.time_window && data.time_window.outside);
+    const closest = data.hits.length > 0 && data.found === false;
+    renderPassages(data.hits, closest ? "closest" : outside ? "outside" : "hits");
     renderAnswer(data.answer, data.hits);
     const range = joinNotes(
       windowNote(data.time_window),
       data.recency ? "“" + data.recency + "”：相关度相近的段落中最新的排在前面" : "",
     );
-    if (data.time_window && data.time_window.outside) {
-      setStatus(joinNotes(range, "该时间范围内没有相关段落，以下是范围之外最接近的内容"));
-    } else if (!data.hits.length) setStatus(joinNotes(range, data.notice || "没有找到相关段落"));
-    else if (!data.found) {
-      setStatus(joinNotes(range, "没有足够相关的段落；以下是最接近的内容，仅供参考"));
-    } else {
-      setStatus(joinNotes(range, "找到 " + data.hits.length + " 个相关段落，点击段落查看原文"));
-    }
+    const filtered = ["since", "until", "source"].some((name) => params.get(name));
+    let message;
+    if (!data.hits.length) message = filtered ? "没有符合筛选条件的段落" : "没有找到相关段落";
+    else if (closest) message = "没有找到答案：索引中没有足够相关的段落";
+    else if (outside) message = "该时间范围内没有相关段落，以下是范围之外最接近的内容";
+    else message = "找到 " + data.hits.length + " 个相关段落，点击段落查看原文";
+    setStatus(joinNotes(range, message), false, data.notice);
   } catch (error) {
     clearResults();
-    setStatus("出错了：" + error.message, true);
+    showError("出错了：", error);
   } finally {
     setBusy(false);
   }
@@ -266,13 +408,13 @@ async function showTimeline(params) {
     renderTimeline(data.entries);
     const range = windowNote(data.time_window);
     if (!data.entries.length) {
-      setStatus(joinNotes(range, data.notice || "没有找到相关文章"));
+      setStatus(joinNotes(range, "没有找到相关文章"), false, data.notice);
     } else {
       setStatus(joinNotes(range, "时间线：" + data.entries.length + " 篇文章，按日期排列，点击查看原文"));
     }
   } catch (error) {
     clearResults();
-    setStatus("出错了：" + error.message, true);
+    showError("出错了：", error);
   } finally {
     setBusy(false);
   }
@@ -306,6 +448,7 @@ function renderTimeline(entries) {
 
 async function openArticle(hit, item) {
   const ticket = ++articleRequest;
+  if (!$("reader").hidden && NARROW.matches) return; // the reader covers the list
   document.querySelectorAll(".active").forEach((p) => p.classList.remove("active"));
   item.classList.add("active");
   try {
@@ -316,9 +459,19 @@ async function openArticle(hit, item) {
     const mark = markedText($("reader-text"), article.text, hit.start, hit.end, "reader-mark");
     $("reader").hidden = false;
     document.querySelector(".layout").classList.add("with-reader");
+    if (NARROW.matches) {
+      // The reader covers the whole screen: it takes the focus, and a history entry
+      // the back button removes.
+      document.body.classList.add("reader-open");
+      if (!readerEntry) {
+        history.pushState({ reader: true }, "", location.href);
+        readerEntry = true;
+      }
+      $("reader").focus({ preventScroll: true });
+    }
     revealInReader(mark);
   } catch (error) {
-    setStatus("无法打开原文：" + error.message, true);
+    showError("无法打开原文：", error);
   }
 }
 
@@ -337,9 +490,20 @@ function revealInReader(mark) {
 }
 
 function closeReader() {
-  $("reader").hidden = true;
+  const reader = $("reader");
+  const opener = document.querySelector(".active");
+  const hadFocus = !reader.hidden && reader.contains(document.activeElement);
+  reader.hidden = true;
+  document.body.classList.remove("reader-open");
   document.querySelector(".layout").classList.remove("with-reader");
   document.querySelectorAll(".active").forEach((p) => p.classList.remove("active"));
+  if (hadFocus && opener) opener.focus(); // back where the reader was opened from
+}
+
+// The close button and Escape: through history when the reader has an entry there.
+function dismissReader() {
+  if (readerEntry) history.back();
+  else closeReader();
 }
 
 async function showIndex() {
@@ -348,26 +512,58 @@ async function showIndex() {
     $("foot").textContent =
       "索引 " + health.version + " · " + health.articles + " 篇文章 · " + health.passages + " 个段落";
   } catch (error) {
-    $("foot").textContent = error.message;
+    $("foot").textContent = "索引状态不可用：" + error.message;
+    $("foot").title = error.detail || "";
   }
 }
 
 document.addEventListener("DOMContentLoaded", () => {
   $("ask-form").addEventListener("submit", (event) => {
     event.preventDefault();
+    if (!checkDates()) return;
     const view = event.submitter && event.submitter.value === "timeline" ? "timeline" : "ask";
+    if (window.matchMedia("(pointer: coarse)").matches) {
+      document.activeElement.blur(); // the on-screen keyboard would hide the results
+    }
+    if (NARROW.matches) $("filters-box").open = false;
     run(formParams(view), true);
   });
-  $("reader-close").addEventListener("click", closeReader);
-  document.addEventListener("keydown", (event) => {
-    if (event.key === "Escape") closeReader();
+  const question = $("q");
+  question.addEventListener("invalid", () => {
+    question.setCustomValidity(question.validity.valueMissing ? "请输入问题" : "");
   });
-  window.addEventListener("popstate", () => {
+  question.addEventListener("input", () => question.setCustomValidity(""));
+  for (const id of DATE_FIELDS) {
+    const field = $(id);
+    field.addEventListener("input", (event) => {
+      field.setCustomValidity("");
+      dashWhileTyping(event);
+    });
+    field.addEventListener("change", () => {
+      const value = normalizeDate(field.value);
+      if (value) field.value = value;
+      field.setCustomValidity(value === null ? DATE_MESSAGE : "");
+    });
+  }
+  $("ask-form").addEventListener("input", showFilterCount);
+  $("ask-form").addEventListener("change", showFilterCount);
+  $("reader-close").addEventListener("click", dismissReader);
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && !$("reader").hidden) dismissReader();
+  });
+  window.addEventListener("popstate", (event) => {
+    if (event.state && event.state.reader) return; // forward onto a closed reader's entry
+    if (readerEntry) {
+      readerEntry = false;
+      closeReader();
+      return;
+    }
     const params = new URLSearchParams(location.search);
     fillForm(params);
     run(params, false);
   });
   const initial = new URLSearchParams(location.search);
+  if (!NARROW.matches) $("filters-box").open = true;
   fillForm(initial);
   if (initial.get("q")) run(initial, false);
   showIndex();
