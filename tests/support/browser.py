@@ -89,18 +89,18 @@ def script_errors(page: Any) -> list[str]:
 
 
 def overflow(page: Any) -> dict[str, int]:
-    """How wide the document is against the viewport (wider means a sideways scroll)."""
-    result: dict[str, int] = page.evaluate(
-        "() => ({scroll: document.documentElement.scrollWidth, viewport: window.innerWidth})"
-    )
-    return result
+    """How wide the document is against the screen (wider means a sideways scroll)."""
+    # the width the page was opened at, not window.innerWidth: a phone's browser
+    # (is_mobile) widens its layout viewport to a page that overflows, innerWidth with it
+    scroll: int = page.evaluate("() => document.documentElement.scrollWidth")
+    return {"scroll": scroll, "viewport": page.viewport_size["width"]}
 
 
 def buttons_that_do_not_fit(page: Any) -> list[dict[str, Any]]:
     """Every visible button (and the filters' summary line) that sticks out of the
-    viewport sideways or whose label takes more than one line."""
+    screen sideways or whose label takes more than one line."""
     found: list[dict[str, Any]] = page.evaluate(
-        """() => Array.from(document.querySelectorAll('button, summary'))
+        """(width) => Array.from(document.querySelectorAll('button, summary'))
             .filter(b => b.getClientRects().length > 0)
             .map(b => {
                 const box = b.getBoundingClientRect();
@@ -111,6 +111,7 @@ def buttons_that_do_not_fit(page: Any) -> list[dict[str, Any]]:
                 return {label: b.textContent.trim(), id: b.id, left: box.left,
                         right: box.right, lines: tops.size};
             })
-            .filter(b => b.left < 0 || b.right > window.innerWidth || b.lines > 1)"""
+            .filter(b => b.left < 0 || b.right > width || b.lines > 1)""",
+        page.viewport_size["width"],
     )
     return found
