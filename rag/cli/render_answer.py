@@ -7,6 +7,7 @@ from typing import TextIO
 from rich.console import Console
 from rich.text import Text
 
+from rag.cli.render import print_wrapped
 from rag.records import Answer
 
 
@@ -76,31 +77,34 @@ def print_answer(
             if answer.mode == "extractive"
             else llm_header(answer.model or "LLM")
         )
-        console.print(Text(header, style="bold"))
-        console.print(_highlighted(answer))
+        print_wrapped(console, Text(header, style="bold"))
+        print_wrapped(console, _highlighted(answer))
     if answer.confidence is not None and answer.confidence < UNCERTAIN:
-        console.print(
+        print_wrapped(
+            console,
             Text(
                 f"! uncertain: confidence {answer.confidence:.2f} that these passages answer "
                 "the question; check them",
                 style="yellow",
-            )
+            ),
         )
     if answer.mode == "llm":
         if answer.finish_reason in _CUT:
-            console.print(Text(f"! {_CUT[answer.finish_reason]}", style="yellow"))
+            print_wrapped(console, Text(f"! {_CUT[answer.finish_reason]}", style="yellow"))
         for number, sentence in enumerate(answer.sentences, 1):
             if sentence.invalid_citations:
                 marks = " ".join(f"[{n}]" for n in sentence.invalid_citations)
-                console.print(
-                    Text(f"! sentence {number}: {marks} points at no passage", style="yellow")
+                print_wrapped(
+                    console,
+                    Text(f"! sentence {number}: {marks} points at no passage", style="yellow"),
                 )
             if sentence.unsupported:
-                console.print(
+                print_wrapped(
+                    console,
                     Text(
                         f"! sentence {number} is unsupported (cites no passage): {sentence.text}",
                         style="yellow",
-                    )
+                    ),
                 )
     console.print()
     console.print(Text("Passages:", style="bold"))
