@@ -14,38 +14,71 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from rag.cli.common import (
+    App,
     IndexOpt,
     JsonOpt,
     SinceOpt,
     SourceOpt,
     UntilOpt,
+    choice_option,
     ensure_can_listen,
     err,
     error_line,
     out,
     reports_errors,
+    require_extra,
 )
 from rag.cli.common import print_json as _print_json
 from rag.cli.feed import feed_app
-from rag.config import API_MAX_QUESTION_CHARS, Settings, load_settings
-from rag.errors import ConfigError
+from rag.config import (
+    API_MAX_QUESTION_CHARS,
+    BACKENDS,
+    INDEX_KINDS,
+    MODES,
+    Settings,
+    load_settings,
+)
+from rag.errors import ConfigError, RagError
 
 if TYPE_CHECKING:  # the archive and its records are imported by the commands that use them
     from rag.archive import Archive
-    from rag.records import Answer, BuildReport, SearchOptions, SearchResult
+    from rag.records import Answer, BuildReport, SearchFilters, SearchOptions, SearchResult
 
-app = typer.Typer(
-    help="Semantic search and cited answers over archives of Chinese news articles.",
-    no_args_is_help=True,
-    add_completion=False,
+app = App(
+    help="Semantic search and cited answers over archives of Chinese news articles.\n\n"
+    "The index used is index_dir: 'rag config' shows it, and every other setting with "
+    "where it came from. --install-completion adds tab completion to your shell.\n\n"
+    "Exit status: 0 done, 1 a failure at work (no index, a file that cannot be read), "
+    "2 a usage error (a bad option, date or setting).",
     pretty_exceptions_enable=False,
-    rich_markup_mode=None,
 )
-index_app = typer.Typer(
-    help="Build, update and inspect an index.", no_args_is_help=True, rich_markup_mode=None
-)
+index_app = App(help="Build, update and inspect an index.")
 app.add_typer(index_app, name="index")
 app.add_typer(feed_app, name="feed")
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from rag import __version__
+
+        out.print(f"rag {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            help="Print the version and exit.",
+        ),
+    ] = False,
+) -> None:
+    """Options of rag itself, before the command."""
+
 
 WaitOpt = Annotated[float, typer.Option(help="Seconds to wait for another writer.")]
 StrictOpt = Annotated[bool, typer.Option("--strict", help="Exit 1 if any file failed.")]
@@ -85,9 +118,27 @@ def _archive(**flags: Any) -> Archive:
     return open_archive(**{k: v for k, v in flags.items() if v is not None})
 
 
+def _filters(since: str | None, until: str | None, source: str | None) -> SearchFilters:
+    """The date and source filters; a date that is not one is a usage error (exit 2)."""
+    from rag.records import SearchFilters, parse_day
+
+    for flag, value in (("--since", since), ("--until", until)):
+        try:
+            if value:
+                parse_day(value)
+        except RagError as exc:
+            raise ConfigError(f"{flag}: {exc}") from None
+    try:
+        return SearchFilters.parse(since, until, source)
+    except RagError as exc:
+        raise ConfigError(f"--since/--until: {exc}") from None
+
+
 def _check_question(text: str, name: str) -> None:
-    """Refuse a question longer than the HTTP API and MCP accept, before anything loads:
-    embedding tens of thousands of characters costs minutes of CPU."""
+    """Refuse an empty question, or one longer than the HTTP API and MCP accept, before
+    anything loads: embedding tens of thousands of characters costs minutes of CPU."""
+    if not text.strip():
+        raise ConfigError(f"{name} is empty; say what to look for")
     if len(text) > API_MAX_QUESTION_CHARS:
         raise ConfigError(
             f"{name} is {len(text):,} characters; at most {API_MAX_QUESTION_CHARS:,} are "
@@ -132,10 +183,11 @@ def index_build(
     ] = None,
     index_kind: Annotated[
         str | None,
-        typer.Option(
+        choice_option(
+            INDEX_KINDS,
+            "auto: flat below 50k passages, else ivf; flat: exact; ivf or hnsw: "
+            "approximate, for large archives [default: auto].",
             "--kind",
-            help="auto (default: flat below 50k passages, else ivf), flat (exact), "
-            "ivf or hnsw (approximate, for large archives).",
         ),
     ] = None,
     max_file_mb: Annotated[
@@ -143,9 +195,10 @@ def index_build(
     ] = None,
     backend: Annotated[
         str | None,
-        typer.Option(
-            help="local (default: FAISS + BM25 files) or milvus (vectors in Milvus; "
-            "needs the milvus extra). A rebuild keeps the index's backend."
+        choice_option(
+            BACKENDS,
+            "local: FAISS + BM25 files; milvus: vectors in Milvus (needs the milvus "
+            "extra). A rebuild keeps the index's backend [default: local].",
         ),
     ] = None,
     milvus_uri: Annotated[
@@ -162,7 +215,10 @@ def index_build(
     wait: WaitOpt = 0.0,
     as_json: JsonOpt = False,
 ) -> None:
-    """Index articles from scratch (the previous index stays live until this one is done)."""
+    """Index articles from scratch.
+
+    The previous index stays live until this one is done.
+    """
     from rag.cli.progress import RichProgress
 
     archive = _archive(
@@ -215,7 +271,10 @@ def index_update(
     wait: WaitOpt = 0.0,
     as_json: JsonOpt = False,
 ) -> None:
-    """Add new and changed articles, drop deleted ones, keep the rest as they are."""
+    """Add new and changed articles, drop deleted ones.
+
+    The rest are kept as they are, their passages and vectors reused.
+    """
     from rag.cli.progress import RichProgress
 
     archive = _archive(
@@ -238,7 +297,7 @@ def index_update(
 @index_app.command("stats")
 @reports_errors
 def index_stats(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
-    """Counts of articles and passages, the embedder, sources and sizes on disk."""
+    """Show an index's folder, counts, embedder, sources and sizes."""
     stats = asdict(_archive(index_dir=index).stats())
     if as_json:
         stats["sources"] = [[s["name"], s["articles"]] for s in stats["sources"]]
@@ -260,7 +319,13 @@ def ask(
     k: Annotated[
         int | None, typer.Option("-k", "--top-k", help="Number of passages [default: 5].")
     ] = None,
-    mode: Annotated[str | None, typer.Option(help="hybrid (default), dense or keyword.")] = None,
+    mode: Annotated[
+        str | None,
+        choice_option(
+            MODES,
+            "hybrid: meaning and keywords; dense: meaning; keyword: BM25 [default: hybrid].",
+        ),
+    ] = None,
     since: SinceOpt = None,
     until: UntilOpt = None,
     source: SourceOpt = None,
@@ -277,7 +342,11 @@ def ask(
     ] = None,
     min_score: Annotated[
         float | None,
-        typer.Option(help="Relevance threshold on cosine (0: always show passages)."),
+        typer.Option(
+            help="Relevance threshold on the best passage's cosine; 0 always answers "
+            "[default: 0.87 for Chinese questions, 0.75 for others (min_score_zh, "
+            "min_score_other)]."
+        ),
     ] = None,
     llm: Annotated[
         bool,
@@ -304,8 +373,9 @@ def ask(
     as_of: Annotated[
         str | None,
         typer.Option(
+            metavar="DATE",
             help="Date that 上周 / last month / 去年 in the question count from, YYYY-MM-DD "
-            "[default: today, or as_of]."
+            "[default: today, or as_of].",
         ),
     ] = None,
     no_time_window: Annotated[
@@ -324,13 +394,14 @@ def ask(
     ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Answer QUESTION with sentences cited [n] from the ranked passages listed below it.
+    """Answer QUESTION with cited sentences from the archive.
 
-    The answer quotes the passages (no LLM needed) unless --llm is given. The API key for
-    --llm comes from RAG_LLM_API_KEY or [llm] api_key in the settings file.
+    The answer quotes the ranked passages listed below it, cited [n] (no LLM needed),
+    unless --llm is given. The API key for --llm comes from RAG_LLM_API_KEY or [llm]
+    api_key in the settings file.
     """
     from rag.cli.render import print_hits
-    from rag.records import SearchFilters, SearchOptions
+    from rag.records import SearchOptions
     from rag.serialize import answer_to_dict, search_to_dict
 
     _check_question(question, "QUESTION")
@@ -350,7 +421,7 @@ def ask(
     if min_score is not None and not 0 <= min_score <= 1:
         raise ConfigError(f"--min-score {min_score} must be between 0 and 1")
     options = SearchOptions(
-        filters=SearchFilters.parse(since, until, source),
+        filters=_filters(since, until, source),
         min_score=min_score,
         resolve_time=not no_time_window,
         prefer_recent=not no_recency,
@@ -401,18 +472,23 @@ def timeline(
     source: SourceOpt = None,
     as_of: Annotated[
         str | None,
-        typer.Option(help="Date that time words in QUERY count from [default: today]."),
+        typer.Option(
+            metavar="DATE", help="Date that time words in QUERY count from [default: today]."
+        ),
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """The articles about a story in date order (oldest first), each with its best sentence."""
+    """List a story's articles in date order, oldest first.
+
+    Each article is shown with its sentence closest to QUERY.
+    """
     from rag.cli.render import print_timeline
-    from rag.records import SearchFilters, SearchOptions
+    from rag.records import SearchOptions
     from rag.serialize import timeline_to_dict
 
     _check_question(query, "QUERY")
     archive = _archive(index_dir=index, as_of=as_of)
-    options = SearchOptions(k=k, filters=SearchFilters.parse(since, until, source))
+    options = SearchOptions(k=k, filters=_filters(since, until, source))
     found = archive.timeline(query, options)
     if as_json:
         _print_json(timeline_to_dict(found))
@@ -429,7 +505,11 @@ def serve(
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.", min=1, max=65535)] = 8000,
 ) -> None:
-    """Serve the HTTP API (/api/search, /api/ask, ...) and the search page at /."""
+    """Serve the HTTP API and the search page.
+
+    The API answers at /api/search, /api/ask and the rest; the page is at /.
+    """
+    require_extra("serve", "rag serve", "fastapi", "uvicorn")
     from rag.web.server import serve as run
 
     settings = _settings(index_dir=index)
@@ -475,8 +555,12 @@ def mcp(
         typer.Option(help="TCP port with --http [default: 8001].", min=1, max=65535),
     ] = None,
 ) -> None:
-    """Serve the archive to MCP clients (Claude Desktop, IDEs, agents): the tools search,
-    ask, timeline and get_article, over stdio (the client starts this command) or HTTP."""
+    """Serve the archive to MCP clients such as Claude Desktop or an IDE.
+
+    The tools search, ask, timeline and get_article, over stdio (the client starts this
+    command) or HTTP.
+    """
+    require_extra("mcp", "rag mcp", "mcp")
     from rag.mcp import DEFAULT_HTTP_PORT
     from rag.mcp import serve as run
 
@@ -524,10 +608,11 @@ def eval_command(
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Measure R@1/5/10, MRR@10 and nDCG@10 per mode at article and passage level.
+    """Measure retrieval quality on a question set.
 
-    A .jsonl news question set is measured at article level with time words resolved
-    (dropped or kept in the query) and not resolved, plus the time-window precision.
+    R@1/5/10, MRR@10 and nDCG@10 per mode at article and passage level. A .jsonl news
+    question set is measured at article level with time words resolved (dropped or kept
+    in the query) and not resolved, plus the time-window precision.
     """
     from rag.cli.progress import RichProgress
     from rag.eval.retrieval import evaluate, format_table
@@ -554,6 +639,28 @@ def eval_command(
         _print_json(report.as_dict())
     else:
         out.print(format_table(report))
+
+
+@app.command("config")
+@reports_errors
+def config_command(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
+    """Show every setting's value and where it came from.
+
+    Each value comes from the first of: a flag, a RAG_* environment variable (RAG_TOP_K),
+    the settings file ($RAG_CONFIG, else ./rag.toml, else config.toml in the user's
+    config folder), the default. The output is itself a valid settings file; the LLM
+    API key is never shown, only whether it is set.
+    """
+    from rag.cli.render import print_settings
+    from rag.config import config_file_path
+
+    settings = _settings(index_dir=index)
+    if as_json:
+        from rag.cli.render import settings_to_dict
+
+        _print_json(settings_to_dict(settings, config_file_path()))
+    else:
+        print_settings(out, settings, config_file_path())
 
 
 def main() -> None:

@@ -12,16 +12,15 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from rag.cli.common import IndexOpt, JsonOpt, err, error_line, out, print_json, reports_errors
+from rag.cli.common import App, IndexOpt, JsonOpt, err, error_line, out, print_json, reports_errors
 from rag.config import load_settings
 
 if TYPE_CHECKING:
     from rag.feeds import Feed, PullReport
 
-feed_app = typer.Typer(
-    help="Subscribe to RSS/Atom feeds; pull saves their new articles and updates the index.",
-    no_args_is_help=True,
-    rich_markup_mode=None,
+feed_app = App(
+    help="Subscribe to RSS/Atom feeds and pull their articles in.\n\n"
+    "'rag feed pull' saves each new item's page and updates the index."
 )
 
 UrlArg = Annotated[str, typer.Argument(help="The feed's http(s) address (RSS or Atom).")]
@@ -51,7 +50,10 @@ def feed_add(
     index: IndexOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Subscribe the index to a feed (nothing is fetched until 'rag feed pull')."""
+    """Subscribe the index to a feed.
+
+    Nothing is fetched until 'rag feed pull'.
+    """
     from rag.feeds import add_feed
 
     feed, new = add_feed(load_settings(index_dir=index), url, archive, allow_private=allow_private)
@@ -67,7 +69,10 @@ def feed_add(
 @feed_app.command("list")
 @reports_errors
 def feed_list(index: IndexOpt = None, as_json: JsonOpt = False) -> None:
-    """The index's feeds: archive folder, articles saved, last pull and its outcome."""
+    """List the index's feeds.
+
+    Each with its archive folder, the articles saved, the last pull and its outcome.
+    """
     from rag.feeds import list_feeds
 
     feeds = list_feeds(load_settings(index_dir=index))
@@ -93,7 +98,10 @@ def _print_feed(feed: Feed) -> None:
 @feed_app.command("remove")
 @reports_errors
 def feed_remove(url: UrlArg, index: IndexOpt = None) -> None:
-    """Unsubscribe; articles already saved stay in their folder and in the index."""
+    """Unsubscribe from a feed.
+
+    Articles already saved stay in their folder and in the index.
+    """
     from rag.feeds import remove_feed
 
     feed = remove_feed(load_settings(index_dir=index), url)
@@ -110,11 +118,12 @@ def feed_pull(
     ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Fetch every feed, save each new item's page, then update the index.
+    """Fetch every feed, save the new pages, then update the index.
 
-    Each failed feed or page is one line on stderr and the rest goes on; a page that
-    cannot be used is replaced by the feed's own text. Exit code 1 when every feed
-    failed or the index could not be updated, else 0.
+    Each new item's page is saved beside the feed's other articles. Each failed feed or
+    page is one line on stderr and the rest goes on; a page that cannot be used is
+    replaced by the feed's own text. Exit code 1 when every feed failed or the index
+    could not be updated, else 0.
     """
     from rag.cli.progress import RichProgress
     from rag.feeds import pull_feeds
