@@ -44,6 +44,7 @@ from rag.web.docs import add_docs
 from rag.web.guards import (
     EXCEPTION_HANDLERS,
     BodyLimit,
+    RequestLimit,
     ServedHosts,
     error_response,
     error_status,
@@ -55,6 +56,7 @@ __all__ = ["MAX_BODY_BYTES", "VERSION_HEADER", "create_app", "error_status", "ro
 MAX_K = API_MAX_K
 MAX_QUERY_CHARS = API_MAX_QUESTION_CHARS
 MAX_BODY_BYTES = 64 * 1024
+MAX_REQUESTS = 256  # in flight at once; more are refused with a 503
 VERSION_HEADER = "X-Index-Version"
 STATIC = resources.files("rag.web") / "static"
 
@@ -79,7 +81,8 @@ ERRORS: dict[int, str] = {
     "is not a JSON object.",
     500: "An unexpected failure; the server log has the details.",
     503: "No usable index: none built yet, the first build still running, damaged or "
-    "unreadable, or one the server cannot open.",
+    "unreadable, or one the server cannot open; or the server is answering as many "
+    "requests as it takes (then with Retry-After).",
 }
 # what the guards and the archive can answer on any route
 EVERY_ROUTE = (403, 413, 421, 500, 503)
@@ -302,6 +305,7 @@ def create_app(settings: Settings, host: str | None = None) -> FastAPI:
     # the last added runs first: security headers go on every response, a 421 or 413
     # included; a request to another host is refused before its body is read
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
+    app.add_middleware(RequestLimit, limit=MAX_REQUESTS)
     app.add_middleware(ServedHosts, names=served_hosts(settings, host))
     app.add_middleware(BaseHTTPMiddleware, dispatch=security_headers)
     app.include_router(router)

@@ -150,6 +150,30 @@ class BodyLimit:
         await self.app(scope, limited, send_unless_refused)
 
 
+class RequestLimit:
+    """At most ``limit`` requests in flight; past that a 503 at once, with Retry-After,
+    rather than a queue that grows without end (or uvicorn's own plain-text 503)."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+        self.active = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if self.active >= self.limit:
+            message = f"the server is answering {self.limit} requests already; try again shortly"
+            await error_response(503, message, {"Retry-After": "1"})(scope, receive, send)
+            return
+        self.active += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.active -= 1
+
+
 class ServedHosts:
     """Answer only requests addressed to one of ``names`` (421 otherwise), and refuse those a
     page on another host sends (its Origin header, 403).

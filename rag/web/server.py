@@ -45,7 +45,9 @@ def _config(settings: Settings, host: str, port: int, log_level: str) -> Any:
         port=port,
         log_level=log_level,
         access_log=log_level == "debug",
-        limit_concurrency=256,  # beyond this uvicorn answers 503 instead of queueing forever
+        # connections and requests; requests past rag.web.app.MAX_REQUESTS get a JSON 503
+        # first, so this only bounds idle connections
+        limit_concurrency=1024,
         timeout_keep_alive=10,
     )
 

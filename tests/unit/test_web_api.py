@@ -8,8 +8,12 @@ from __future__ import annotations
 import socket
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import anyio
+import httpx
 import pytest
+from fastapi.responses import JSONResponse
 from fastapi.testclient import TestClient
 from support import web_api
 from typer.testing import CliRunner
@@ -19,6 +23,7 @@ from rag.cli import app as cli_app
 from rag.config import Settings
 from rag.records import BuildReport
 from rag.web.app import create_app
+from rag.web.guards import RequestLimit
 from rag.web.server import free_port
 
 # the app answers to the loopback names only, not to TestClient's default "testserver"
@@ -113,3 +118,37 @@ def test_page_and_assets_are_served_locally_with_a_strict_policy_plumbing(
     client: TestClient,
 ) -> None:
     web_api.check_page_and_assets_are_local_with_a_strict_policy(client)
+
+
+def test_requests_past_the_limit_get_a_503_in_the_error_model_plumbing() -> None:
+    """One request in flight under a limit of one: the next is refused at once, as JSON."""
+    entered, release = anyio.Event(), anyio.Event()
+
+    async def slow(scope: Any, receive: Any, send: Any) -> None:
+        entered.set()
+        await release.wait()
+        await JSONResponse({"ok": True})(scope, receive, send)
+
+    async def run() -> tuple[httpx.Response, httpx.Response, httpx.Response]:
+        transport = httpx.ASGITransport(app=RequestLimit(slow, limit=1))
+        async with httpx.AsyncClient(transport=transport, base_url=LOOPBACK) as client:
+            answers: list[httpx.Response] = []
+            async with anyio.create_task_group() as tasks:
+
+                async def first() -> None:
+                    answers.append(await client.get("/api/health"))
+
+                tasks.start_soon(first)
+                await entered.wait()
+                try:
+                    with anyio.fail_after(10):  # a limit that lets it in would wait forever
+                        refused = await client.get("/api/health")
+                finally:
+                    release.set()
+            after = await client.get("/api/health")
+            return answers[0], refused, after
+
+    served, refused, after = anyio.run(run)
+    assert served.status_code == 200 and after.status_code == 200
+    assert refused.status_code == 503 and refused.headers["retry-after"] == "1"
+    assert "try again" in refused.json()["error"] and set(refused.json()) == {"error"}
