@@ -36,6 +36,7 @@ from rag.records import (
     SearchOptions,
     SearchResult,
     Timeline,
+    VerifyReport,
 )
 
 if TYPE_CHECKING:
@@ -182,6 +183,30 @@ class Archive:
         """Every passage of the live version, in index order."""
         reader = self._reader_now()
         yield from reader.iter_chunks()
+
+    def verify(self) -> VerifyReport:
+        """Every file of the live version read and checked against its checksum, the
+        embedding cache checked by SQLite, the derived model files against theirs."""
+        import time
+
+        from rag.embed.cache import check_cache
+        from rag.embed.model_files import check_model_files
+        from rag.index.integrity import verify_version
+        from rag.index.store import current_version_dir
+
+        started = time.perf_counter()
+        version = current_version_dir(self.index_dir)
+        checks = [verify_version(version)]
+        cache = self.settings.embedding_cache_dir / "embeddings.sqlite"
+        if cache.is_file():
+            checks.append(check_cache(cache))
+        checks.extend(check_model_files(self.settings.model_cache_dir))
+        return VerifyReport(
+            index=str(self.index_dir),
+            version=version.name,
+            checks=tuple(checks),
+            seconds=round(time.perf_counter() - started, 3),
+        )
 
     def stats(self) -> ArchiveStats:
         """Counts, embedder, chunking, sources and sizes of the live version."""

@@ -8,13 +8,17 @@ SHA-256, ~1.7 GB/s on one core of a CPU with SHA extensions, files hashed on two
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import tempfile
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+
+from rag.records import FileProblem
 
 CHECKSUMS_FILE = "checksums.json"
 FULL, QUICK, OFF = "full", "quick", "off"
@@ -38,17 +42,6 @@ class FileDigest:
         if not isinstance(size, int) or not isinstance(digest, str) or len(digest) != 64:
             raise ValueError(f"not a file digest: {data!r}")
         return cls(size, digest)
-
-
-@dataclass(frozen=True)
-class FileProblem:
-    """One file that does not match its record: missing, another size, other bytes."""
-
-    path: str  # relative to the folder checked
-    problem: str
-
-    def __str__(self) -> str:
-        return f"{self.path}: {self.problem}"
 
 
 def sha256_of(path: Path) -> str:
@@ -137,10 +130,22 @@ def check_digests(
     return sorted(problems, key=lambda p: p.path)
 
 
-def write_checksums_file(folder: Path, names: Iterable[str]) -> None:
-    """Record the digests of ``names`` (relative to ``folder``) in its ``checksums.json``."""
-    digests = {name: digest_of(folder / name).to_json() for name in sorted(names)}
-    (folder / CHECKSUMS_FILE).write_text(json.dumps(digests, indent=1), encoding="utf-8")
+def write_checksums_file(folder: Path, names: Iterable[str], keep: bool = False) -> None:
+    """Record the digests of ``names`` (relative to ``folder``) in its ``checksums.json``,
+    replaced atomically; ``keep`` keeps the records of other files already there."""
+    digests = dict(read_checksums_file(folder) or {}) if keep else {}
+    digests.update({name: digest_of(folder / name) for name in names})
+    text = json.dumps({k: v.to_json() for k, v in sorted(digests.items())}, indent=1)
+    fd, tmp = tempfile.mkstemp(prefix=".checksums.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, folder / CHECKSUMS_FILE)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def read_checksums_file(folder: Path) -> dict[str, FileDigest] | None:

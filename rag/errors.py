@@ -55,3 +55,42 @@ class FeedError(RagError):
 
 class ClusterError(RagError):
     """A compute cluster (Ray) cannot be reached, or its job failed; nothing was written."""
+
+
+def write_failure(
+    exc: BaseException, folder: object, what: str, setting: str = "index_dir"
+) -> IndexWriteError | None:
+    """``exc`` raised while writing ``what`` into ``folder`` as one line that says what to
+    do (free space, check permissions), or None when it is not a failure to write.
+
+    The same full disk reaches us as ``OSError(ENOSPC)``, SQLite's "database or disk is
+    full" or FAISS's "N requested and M written"; a read-only or foreign folder as
+    ``EACCES``/``EROFS`` or SQLite's "readonly database".
+    """
+    import errno
+    import sqlite3
+
+    text = str(exc).lower()
+    full = (
+        (isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG))
+        or (isinstance(exc, sqlite3.Error) and ("disk is full" in text or "too large" in text))
+        or (
+            isinstance(exc, OSError | RuntimeError)
+            and "requested and" in text
+            and "written" in text
+        )
+    )
+    if full:
+        return IndexWriteError(
+            f"cannot write {what}: no space left on the device of {folder}; free space "
+            f"there (or set {setting} to a folder on another disk) and run again"
+        )
+    denied = (
+        isinstance(exc, OSError) and exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS)
+    ) or (isinstance(exc, sqlite3.Error) and ("readonly" in text or "unable to open" in text))
+    if denied:
+        return IndexWriteError(
+            f"cannot write {what}: {folder} is read-only or not yours; check the "
+            f"permissions of that folder (or set {setting} to another one)"
+        )
+    return None

@@ -374,3 +374,41 @@ class Timeline:
     time_window: TimeWindow | None = None
     notice: str | None = None
     version: str = ""
+
+
+@dataclass(frozen=True)
+class FileProblem:
+    """One file that does not match its record: missing, another size, other bytes."""
+
+    path: str  # relative to the folder checked
+    problem: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.problem}"
+
+
+@dataclass(frozen=True)
+class FolderCheck:
+    """One folder checked against its checksums: a version, a derived model, a cache."""
+
+    what: str  # "index version", "embedding cache", "model files"
+    path: str
+    files: int  # files checked
+    bytes: int  # bytes read
+    problems: tuple[FileProblem, ...] = ()
+    # False for a folder written before checksums were recorded (nothing to compare)
+    recorded: bool = True
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """What ``rag index verify`` found: every folder checked, and the time it took."""
+
+    index: str
+    version: str
+    checks: tuple[FolderCheck, ...]
+    seconds: float
+
+    @property
+    def ok(self) -> bool:
+        return not any(c.problems for c in self.checks)

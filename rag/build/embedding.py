@@ -45,7 +45,7 @@ def embed_with_cache(
     ``encode_parts`` embeds the missing texts (default: ``embedder``, here); each part's
     vectors are committed to the cache as soon as they arrive.
     """
-    cache = EmbeddingCache(cache_dir / "embeddings.sqlite", embedder.name, embedder.dim)
+    cache = EmbeddingCache(cache_dir / "embeddings.sqlite", embedder.fingerprint, embedder.dim)
     try:
         keys = [text_key(t) for t in texts]
         known = cache.get_many(keys)

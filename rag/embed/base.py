@@ -14,12 +14,17 @@ Kind = Literal["query", "passage"]
 class EmbeddingBackend(Protocol):
     """What a backend implements: one method that embeds one batch.
 
-    ``name`` identifies the model and its weights; an index records it and refuses
-    questions embedded by a backend with another name.
+    ``name`` identifies the model; an index records it and refuses questions embedded
+    by a backend with another name. ``fingerprint`` identifies what makes the vectors
+    (the model's weights and the engine that runs them): the embedding cache keeps
+    vectors under it, so a changed model or engine never reuses another's vectors.
     """
 
     name: str
     dim: int
+
+    @property
+    def fingerprint(self) -> str: ...
 
     def encode_batch(self, texts: Sequence[str], kind: Kind) -> np.ndarray:
         """Vectors for ``texts`` as an (n, dim) float32 array."""
@@ -40,6 +45,10 @@ class Embedder:
     @property
     def dim(self) -> int:
         return self.backend.dim
+
+    @property
+    def fingerprint(self) -> str:
+        return self.backend.fingerprint
 
     def embed_query(self, text: str) -> np.ndarray:
         """One normalised query vector, shape (dim,)."""

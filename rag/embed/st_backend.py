@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -38,6 +39,7 @@ class SentenceTransformersBackend:
         except Exception as exc:  # the library raises many kinds for a bad name/path
             raise RagError(f"cannot load sentence-transformers model {model!r}: {exc}") from None
         self.name = f"st:{model}"
+        self.fingerprint = model_fingerprint(self.name, model)
         get_dim = (
             getattr(self._model, "get_embedding_dimension", None)
             or self._model.get_sentence_embedding_dimension
@@ -71,3 +73,16 @@ def load(spec: str, options: LoadOptions) -> SentenceTransformersBackend:
 
 def recorded_name(spec: str) -> str:
     return spec
+
+
+def model_fingerprint(name: str, model: str) -> str:
+    """The model's name and, for a local folder, the size and modification time of each
+    of its files: weights replaced in place get vectors of their own."""
+    folder = Path(model).expanduser()
+    if not folder.is_dir():
+        return name
+    stamp = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        info = path.stat()
+        stamp.update(f"{path.relative_to(folder)}:{info.st_size}:{info.st_mtime_ns}\n".encode())
+    return f"{name}@{stamp.hexdigest()[:16]}"

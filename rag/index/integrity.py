@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rag.checksums import FULL, FileProblem, check_digests
+from rag.checksums import FULL, check_digests
 from rag.errors import IndexCorruptError
-from rag.index.store import IndexManifest
+from rag.index.store import MANIFEST, IndexManifest
+from rag.records import FileProblem, FolderCheck
 
 
 def version_problems(
@@ -33,3 +34,22 @@ def check_version(
     problems = version_problems(version_dir, manifest, level)
     if problems:
         raise IndexCorruptError(damage_message(version_dir, problems, advice))
+
+
+def verify_version(version_dir: Path) -> FolderCheck:
+    """Every file of ``version_dir`` read and compared with its recorded checksum."""
+    try:
+        manifest = IndexManifest.from_file(version_dir / MANIFEST)
+    except IndexCorruptError as exc:
+        return FolderCheck(
+            "index version", str(version_dir), 0, 0, (FileProblem(MANIFEST, str(exc)),)
+        )
+    problems = version_problems(version_dir, manifest, FULL)
+    return FolderCheck(
+        "index version",
+        str(version_dir),
+        files=len(manifest.files) + 1,
+        bytes=sum(d.size for d in manifest.files.values()),
+        problems=tuple(problems),
+        recorded=bool(manifest.files),
+    )

@@ -197,10 +197,11 @@ def writer_lock(index_dir: Path, wait_seconds: float = 0.0) -> Iterator[None]:
                         "update' can wait for it: --wait SECONDS)"
                     ) from None
                 time.sleep(0.2)
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"{os.getpid()}\n")
-        handle.flush()
+        # the holder's pid, for the message a second writer gets; on a full disk the lock
+        # is held all the same, and the write that fails next says what is wrong
+        with contextlib.suppress(OSError):  # unbuffered: closing has nothing left to fail
+            os.ftruncate(handle.fileno(), 0)
+            os.pwrite(handle.fileno(), f"{os.getpid()}\n".encode(), 0)
         yield
     finally:
         handle.close()  # closing releases the flock, also when the process dies

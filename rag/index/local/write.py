@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from rag.config import Settings
+from rag.errors import write_failure
 from rag.index.dense import build_dense, load_dense, resolve_kind, save_dense
 from rag.index.local.segments import DELTA_DIR, Tombstones, link_base
 from rag.index.metadata import write_metadata, write_metadata_from
@@ -93,9 +94,12 @@ def write_version(
             base,
         )
         return publish_version(index_dir, staging)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)
-        raise
+        failure = write_failure(exc, index_dir, "a new index version")
+        if failure is None:
+            raise
+        raise failure from None
 
 
 def _write_files(
@@ -228,6 +232,9 @@ def write_delta_version(
         )
         (staging / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
         return publish_version(index_dir, staging, base=live_dir)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)
-        raise
+        failure = write_failure(exc, index_dir, "a new index version")
+        if failure is None:
+            raise
+        raise failure from None

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from rag.config import Settings
+from rag.errors import write_failure
 from rag.index.dense import HNSW_EF_CONSTRUCTION, HNSW_M, ivf_lists, resolve_kind
 from rag.index.metadata import write_metadata
 from rag.index.milvus.client import (
@@ -110,10 +111,13 @@ def write_milvus_version(
         (staging / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
         progress.advance()
         return publish_version(index_dir, staging)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)
         _drop_quietly(client, collection)
-        raise
+        failure = write_failure(exc, index_dir, "a new index version")
+        if failure is None:
+            raise
+        raise failure from None
 
 
 def _row(
