@@ -28,3 +28,27 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as probe:
         probe.bind((host, 0))
         return int(probe.getsockname()[1])
+
+
+def cpu_features() -> str:
+    """The CPU features a speed figure depends on (vector width, int8/bf16 dot products,
+    SHA for checksums), from /proc/cpuinfo; "?" where it cannot be read."""
+    wanted = (
+        "avx2",
+        "avx512f",
+        "avx512_vnni",
+        "avx_vnni",
+        "avx512_bf16",
+        "amx_tile",
+        "sha_ni",
+        "asimd",
+        "sha2",
+    )
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith(("flags", "Features")):
+                present = set(line.split(":", 1)[1].split())
+                return " ".join(f for f in wanted if f in present) or "none of " + ",".join(wanted)
+    except OSError:
+        pass
+    return "?"
