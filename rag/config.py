@@ -93,6 +93,10 @@ class Settings:
     min_score_zh: float = 0.87
     min_score_other: float = 0.75
     max_file_mb: float = 20.0
+    # An article whose text is longer is skipped with a warning: embedding costs time per
+    # passage (300,000 characters: ~1,000 passages, 10 s to a few minutes by CPU), and a
+    # log or data dump saved as .txt would otherwise hold a build for hours.
+    max_article_chars: int = 300_000
     # Read symlinks found in the folders a build reads even when their target lies outside
     # the folders named (by default they are skipped with a warning: a link to /etc/passwd
     # dropped into an archive must not become searchable).
@@ -311,6 +315,12 @@ def _validate(s: Settings) -> None:
     for key in ("min_score_zh", "min_score_other"):
         _check(0.0 <= getattr(s, key) <= 1.0, s, key, "must be between 0 and 1 (0: off)")
     _check(0 < s.max_file_mb <= 10_000, s, "max_file_mb", "must be above 0 and at most 10000")
+    _check(
+        1_000 <= s.max_article_chars <= 100_000_000,
+        s,
+        "max_article_chars",
+        "must be between 1000 and 100000000",
+    )
     _check(1 <= s.embed_batch <= 4096, s, "embed_batch", "must be between 1 and 4096")
     _check(1 <= s.e5_threads <= 256, s, "e5_threads", "must be between 1 and 256")
     _check(0 <= s.query_cache <= 1_000_000, s, "query_cache", "must be between 0 and 1000000")

@@ -207,6 +207,7 @@ def _read(
         int(settings.max_file_mb * 1e6),
         progress,
         follow_symlinks=settings.follow_symlinks,
+        max_chars=settings.max_article_chars,
     )
     if not read.sources:
         raise NothingToIndexError(_nothing_read_message(paths, read, live))

@@ -55,6 +55,7 @@ def read_sources(
     progress: Progress,
     *,
     follow_symlinks: bool = False,
+    max_chars: int | None = None,
 ) -> ReadResult:
     """Read every source file under ``paths``.
 
@@ -63,7 +64,8 @@ def read_sources(
     record (the last good copy) when it has one. A previous file not under ``paths`` is
     kept while it exists and counted removed when it is gone. A symlink leading outside
     the folders named is skipped and its previous record dropped, unless
-    ``follow_symlinks`` (see ``discover_sources``).
+    ``follow_symlinks`` (see ``discover_sources``). An article whose text is longer than
+    ``max_chars`` fails like an unreadable file: what it would cost to embed is the limit.
     """
     # discovered as typed, so that warnings name paths the way the user wrote them
     if follow_symlinks:
@@ -94,6 +96,12 @@ def read_sources(
                 counts.unchanged += 1
             else:
                 article, warnings = parse_article(Path(key), data)
+                if max_chars is not None and len(article.text) > max_chars:
+                    raise IngestError(
+                        f"article text is {len(article.text):,} characters, over the "
+                        f"max_article_chars limit of {max_chars:,}; raise that setting to "
+                        "index it"
+                    )
                 shown = display_path(path)
                 for message in warnings:
                     failures.append(IngestFailure(shown, message, skipped=False))

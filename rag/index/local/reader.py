@@ -75,7 +75,8 @@ class IndexReader(MetadataReads):
                     KeywordIndex.load(delta, delta_manifest.tokenizer, delta_manifest.passages),
                     removed,
                 )
-        except (RuntimeError, OSError, ValueError, KeyError) as exc:
+        # EOFError: numpy's word for a 0-byte .npy
+        except (RuntimeError, OSError, ValueError, KeyError, EOFError) as exc:
             raise IndexCorruptError(
                 f"index files in {self.version_dir} are damaged ({str(exc).splitlines()[0]}); "
                 "rebuild with 'rag index build'"
