@@ -15,7 +15,7 @@ at barriers.
 runs the same graph with int8 matmuls (AVX-512 VNNI / AVX-VNNI, AMX where present):
 NNCF's post-training quantisation for transformers (SmoothQuant, per-channel weights,
 the statistics of ``rag/data/e5_calibration.txt``: 240 news passages that ship with the
-package, so every machine makes the same model). It is made once per machine (~20 s,
+package, so every machine makes the same model). It is made once per machine (30-60 s on two cores,
 said on stderr) and kept as OpenVINO IR under ``<onnx cache>/openvino-int8``; NNCF is
 imported only then. Measured side by side on an idle 2-core Zen 5: 1.45x bf16, cosine
 to bf16 min 0.9966 / mean 0.9993 (README, "Passage engines").
@@ -35,6 +35,8 @@ import shutil
 import sys
 import tempfile
 import threading
+import time
+import warnings
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
@@ -85,13 +87,19 @@ def _calibration_texts() -> list[str]:
 
 @contextlib.contextmanager
 def _quiet_nncf() -> Iterator[None]:
-    """NNCF's notes (INFO) silenced and its progress bars sent to stderr: they are drawn on
-    stdout, where ``--json`` output goes."""
+    """NNCF's notes, warnings and progress bars ("Statistics collection", "Applying Smooth
+    Quant", ...) silenced: they would land between the tool's own lines, and on stdout,
+    where ``--json`` output goes. The tool says what happens instead."""
     log = logging.getLogger("nncf")
     level = log.level
     log.setLevel(logging.ERROR)
     try:
-        with contextlib.redirect_stdout(sys.stderr):
+        with (
+            open(os.devnull, "w") as sink,
+            contextlib.redirect_stdout(sink),
+            warnings.catch_warnings(),
+        ):
+            warnings.simplefilter("ignore")
             yield
     finally:
         log.setLevel(level)
@@ -184,10 +192,12 @@ class OpenVinoE5(NumpyE5):
             if xml.is_file() and folder_intact(target):  # made by another process meanwhile
                 return xml
             print(
-                "rag: preparing the int8 passage engine (once per machine, ~20 s)...",
+                "rag: preparing the int8 passage engine (once per machine, 30-60 s "
+                "on two cores)...",
                 file=sys.stderr,
                 flush=True,
             )
+            started = time.monotonic()
             try:
                 quantized = self._quantize(core, config, calibration)
             except ImportError:
@@ -207,6 +217,12 @@ class OpenVinoE5(NumpyE5):
                 os.rename(staging, target)
             finally:
                 shutil.rmtree(staging, ignore_errors=True)
+            print(
+                f"rag: int8 passage engine ready in {time.monotonic() - started:.0f} s, kept "
+                f"in {target}",
+                file=sys.stderr,
+                flush=True,
+            )
         return xml
 
     def _quantize(self, core: Any, config: dict[str, str], calibration: list[str]) -> Any:

