@@ -53,6 +53,14 @@ class FeedError(RagError):
     """A feed subscription cannot be added, found or pulled (a bad URL, a pull running)."""
 
 
+class WatchError(RagError):
+    """A watched question cannot be added, found or checked (a taken name, a check running)."""
+
+
+class WatchNotFoundError(WatchError):
+    """No watch has the name asked for."""
+
+
 class ClusterError(RagError):
     """A compute cluster (Ray) cannot be reached, or its job failed; nothing was written."""
 
