@@ -412,3 +412,59 @@ class VerifyReport:
     @property
     def ok(self) -> bool:
         return not any(c.problems for c in self.checks)
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One question of a conversation, as a later follow-up needs it: what was asked, what
+    was searched for it (its completed form), and what it was understood and found as."""
+
+    question: str  # as asked
+    searched: str  # what was searched: the completed question, else the question itself
+    understood: Query | None = None
+    as_of: date | None = None  # the date its time words were resolved against
+    filters: SearchFilters = field(default_factory=SearchFilters)
+    titles: tuple[str, ...] = ()  # the titles of the articles it found, best first
+    new_topic: bool = True  # False when it continued the turns before it
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """A question read against the conversation before it.
+
+    ``text`` is what is searched: the question completed with the words of the previous
+    turns (``carried``) when it leans on them, else the question itself. The time words
+    and reference date of the topic's first timed turn (``as_of``) and its filters are
+    carried so that 上周 still means the same week.
+    """
+
+    question: str  # as asked
+    text: str  # what is searched
+    completed: bool  # True when ``text`` was completed from the previous turns
+    new_topic: bool  # True when the question stands on its own (or there was no turn)
+    carried: tuple[str, ...] = ()  # words taken from the previous turns
+    method: str = "rules"  # "rules" or "llm": who completed it
+    as_of: date | None = None
+    filters: SearchFilters = field(default_factory=SearchFilters)
+    notice: str | None = None  # e.g. the LLM failed and the rules completed it
+
+    def search_options(self, options: SearchOptions) -> SearchOptions:
+        """``options`` with the conversation's reference date and filters where unset."""
+        from dataclasses import replace
+
+        filters = options.filters if options.filters.active() else self.filters
+        as_of = options.as_of or self.as_of
+        return replace(options, filters=filters, as_of=as_of)
+
+    def turn(self, result: SearchResult, options: SearchOptions) -> Turn:
+        """The turn this follow-up becomes once ``result`` was found for it with
+        ``options`` (those ``search_options`` gave)."""
+        return Turn(
+            question=self.question,
+            searched=self.text,
+            understood=result.understood,
+            as_of=options.as_of or self.as_of,
+            filters=options.filters,
+            titles=tuple(dict.fromkeys(h.article.title for h in result.hits))[:3],
+            new_topic=self.new_topic,
+        )
