@@ -24,7 +24,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from rag.config import Settings, load_settings
-from rag.errors import EmbedderMismatchError
+from rag.errors import EmbedderMismatchError, LLMError, RagError
 from rag.progress import Progress
 from rag.records import (
     ArchiveStats,
@@ -32,10 +32,12 @@ from rag.records import (
     AskResult,
     BuildReport,
     Chunk,
+    FollowUp,
     Query,
     SearchOptions,
     SearchResult,
     Timeline,
+    Turn,
     VerifyReport,
 )
 
@@ -130,6 +132,37 @@ class Archive:
         from rag.search.query import understand
 
         return understand(question, options or SearchOptions(), self.settings)
+
+    def follow_up(
+        self,
+        question: str,
+        turns: Sequence[Turn],
+        options: SearchOptions | None = None,
+        *,
+        llm: bool = False,
+    ) -> FollowUp:
+        """``question`` read against the conversation's earlier ``turns`` (oldest first):
+        completed from them when it leans on them (by rules, or rewritten by the configured
+        LLM with ``llm``; the rules' when the LLM fails, its error in ``notice``), else a new
+        topic. Search ``FollowUp.text`` with ``FollowUp.search_options(options)``."""
+        from rag.search.followup import complete
+        from rag.search.query import EMPTY_QUESTION, reference_date
+
+        if not question.strip():
+            raise RagError(EMPTY_QUESTION)
+        options = options or SearchOptions()
+        followup = complete(question, turns, options.as_of or reference_date(self.settings))
+        if llm and not followup.new_topic:
+            from rag.answer.condense import condense_question
+
+            earlier = [t.question for t in turns][-6:]
+            assert followup.as_of is not None  # complete() always names the reference date
+            try:
+                text = condense_question(question, earlier, self.settings, followup.as_of)
+            except LLMError as exc:
+                return replace(followup, notice=f"{exc}; the rules completed it")
+            return replace(followup, text=text, completed=text != followup.question, method="llm")
+        return followup
 
     def timeline(self, query: str, options: SearchOptions | None = None) -> Timeline:
         """The articles about ``query``'s story in date order, each with its best passage.
