@@ -468,3 +468,49 @@ class FollowUp:
             titles=tuple(dict.fromkeys(h.article.title for h in result.hits))[:3],
             new_topic=self.new_topic,
         )
+
+
+@dataclass(frozen=True)
+class Watch:
+    """A saved question the archive is asked again after each update (``rag watch``).
+
+    ``source`` restricts it to one outlet; ``since`` (when given at creation) made the
+    articles published from that day on count as not yet shown.
+    """
+
+    name: str
+    question: str
+    created_at: datetime
+    source: str | None = None
+    since: date | None = None
+    last_checked: datetime | None = None
+    reported: int = 0  # items shown so far
+
+
+@dataclass(frozen=True)
+class WatchItem:
+    """One new story a check found: the best passage of its newest relevant copy, with
+    what a citation needs, and the other outlets whose copies were folded into it."""
+
+    article_id: str
+    content_hash: str
+    title: str
+    url: str | None
+    outlet: str
+    published: datetime | None
+    passage: str
+    sentence: str  # the passage's sentence closest to the question
+    score: float  # the passage's cosine with the question
+    found_at: datetime  # when the check that reported it ran
+    also_reported_by: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class WatchDigest:
+    """What one check of one watch found (newest first), or the items it found last."""
+
+    watch: Watch
+    items: tuple[WatchItem, ...]
+    checked_at: datetime | None
+    version: str = ""
+    notice: str | None = None
