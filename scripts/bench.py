@@ -110,6 +110,7 @@ def bench_embedding(chunks: int) -> list[Row]:
     # the engines themselves are what this row measures, and NumpyE5 counts the tokens
     from rag.embed import embedder_for
     from rag.embed.e5_numpy import NumpyE5
+    from rag.embed.engine_choice import resolve_engine
 
     settings = Settings()
     texts, source = load_chunks(chunks, 300, None)
@@ -120,10 +121,11 @@ def bench_embedding(chunks: int) -> list[Row]:
     nano.passage(texts)
     old = time.perf_counter() - t
     new = embed_seconds(embedder_for(settings), texts)
-    engine = f"{settings.embedder}, e5_engine={settings.e5_engine}"
+    chosen = resolve_engine(settings.e5_engine)
+    engine = f"{settings.embedder}, e5_engine={settings.e5_engine} ({chosen})"
     note = f"{len(texts)} chunks of 300 chars from {source.name}"
     rows = []
-    if settings.e5_engine == "openvino-int8":  # the float engine it replaced, same texts
+    if chosen == "openvino-int8":  # the float engine it replaced, same texts
         float_s = embed_seconds(embedder_for(Settings(e5_engine="openvino")), texts)
         rows.append(
             Row(

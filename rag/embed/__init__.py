@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rag.config import E5_OPENVINO_INT8, Settings
+from rag.config import E5_AUTO, Settings
 from rag.embed.base import Embedder, EmbeddingBackend, Kind, normalize
 from rag.embed.registry import LoadOptions, family_module
 
@@ -41,7 +41,7 @@ def get_embedder(
     spec: str,
     batch_size: int = 64,
     *,
-    engine: str = E5_OPENVINO_INT8,
+    engine: str = E5_AUTO,
     threads: int = 1,
     model_cache_dir: Path | None = None,
     passage_threads: int | None = None,

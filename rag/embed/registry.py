@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, cast
 
-from rag.config import E5_OPENVINO_INT8, E5_SPECS, TEST_EMBEDDER
+from rag.config import E5_AUTO, E5_SPECS, TEST_EMBEDDER
 from rag.embed.base import EmbeddingBackend
 from rag.errors import ConfigError
 
@@ -23,7 +23,7 @@ from rag.errors import ConfigError
 class LoadOptions:
     """How a backend should run (engine, threads, where derived model files go)."""
 
-    engine: str = E5_OPENVINO_INT8
+    engine: str = E5_AUTO
     threads: int = 1
     model_cache_dir: Path | None = None
     passage_threads: int | None = None
