@@ -15,10 +15,12 @@ start to end, never a mix. It is safe to share between threads.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -34,6 +36,7 @@ from rag.records import (
     Chunk,
     FollowUp,
     Query,
+    SearchFilters,
     SearchOptions,
     SearchResult,
     Timeline,
@@ -44,6 +47,7 @@ from rag.records import (
 if TYPE_CHECKING:
     from rag.embed import Embedder
     from rag.index.protocol import SearchIndex
+    from rag.watch import Watches
 
 
 # How many articles a timeline considers (its relevance cut usually keeps fewer).
@@ -203,6 +207,46 @@ class Archive:
         _, embedder = self._live()
         answer = answer_question(result, embedder, self.settings, llm, on_token)
         return AskResult(result, answer)
+
+    def watches(self) -> Watches:
+        """The saved questions of this index (``rag.watch``): add, list, remove, check."""
+        from rag.watch import Watches
+
+        return Watches(self.index_dir, self._article_states, self._new_stories)
+
+    def _article_states(self) -> tuple[str, dict[str, tuple[str, datetime | None]]]:
+        reader = self._reader_now()
+        states = {}
+        for article_id, key in reader.meta.article_keys().items():
+            # (id, title, text when there is no content hash, url, source, published UTC, ...)
+            published, digest = key[5], str(key[9])
+            if not digest:  # an index written before articles carried their text's hash
+                digest = hashlib.sha256(str(key[2]).encode("utf-8", "surrogatepass")).hexdigest()
+            when = datetime.fromisoformat(str(published)).replace(tzinfo=UTC) if published else None
+            states[article_id] = (digest, when)
+        return reader.version, states
+
+    def _new_stories(
+        self, question: str, source: str | None, since: datetime | None, among: frozenset[str]
+    ) -> Timeline:
+        # the timeline's search, kept to the articles a watch has not accounted for
+        from rag.search.query import relevance_threshold
+        from rag.search.timeline import build_timeline
+
+        filters = SearchFilters(since=since, source=source)
+        options = SearchOptions(
+            k=TIMELINE_MAX_ARTICLES,
+            per_article=1,
+            min_score=0.0,
+            filters=filters,
+            resolve_time=False,
+            prefer_recent=False,
+        )
+        result = self.search(question, options)
+        assert result.understood is not None  # every search result carries its query
+        threshold = relevance_threshold(result.understood.language, self.settings, None)
+        kept = tuple(h for h in result.hits if h.article.id in among)
+        return build_timeline(replace(result, hits=kept), threshold)
 
     def article(self, article_id: str) -> ArticleDetail | None:
         """The cleaned article and its passages' offsets, or None when it is not indexed."""
