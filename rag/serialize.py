@@ -15,6 +15,9 @@ from rag.records import (
     SearchResult,
     Timeline,
     TimeWindow,
+    Watch,
+    WatchDigest,
+    WatchItem,
 )
 
 
@@ -173,4 +176,43 @@ def timeline_to_dict(timeline: Timeline) -> dict[str, Any]:
         "time_window": _window_to_dict(timeline.time_window),
         "notice": timeline.notice,
         "entries": entries,
+    }
+
+
+def watch_to_dict(watch: Watch) -> dict[str, Any]:
+    return {
+        "name": watch.name,
+        "question": watch.question,
+        "source": watch.source,
+        "since": _iso(watch.since),
+        "created_at": _iso(watch.created_at),
+        "last_checked": _iso(watch.last_checked),
+        "reported": watch.reported,
+    }
+
+
+def watch_item_to_dict(item: WatchItem) -> dict[str, Any]:
+    return {
+        "title": item.title,
+        "published": _iso(item.published),
+        "outlet": item.outlet,
+        "url": item.url,
+        "article_id": item.article_id,
+        "content_hash": item.content_hash,
+        "sentence": item.sentence,
+        "passage": item.passage,
+        "score": item.score,
+        "found_at": _iso(item.found_at),
+        "also_reported_by": list(item.also_reported_by),
+    }
+
+
+def watch_digest_to_dict(digest: WatchDigest) -> dict[str, Any]:
+    """One watch's check (or latest items) as ``rag watch check --json`` prints it."""
+    return {
+        "watch": watch_to_dict(digest.watch),
+        "checked_at": _iso(digest.checked_at),
+        "version": digest.version,
+        "notice": digest.notice,
+        "items": [watch_item_to_dict(i) for i in digest.items],
     }
