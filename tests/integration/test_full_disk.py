@@ -142,3 +142,29 @@ def test_a_model_cache_on_a_full_disk_is_one_line_naming_it(
     )
     line = one_error_line(run)
     assert "model cache" in line and "model_cache_dir" in line and str(small_disk) in line
+
+
+def test_an_embedding_cache_on_a_read_only_disk_is_read_and_never_half_written(
+    small_disk: Path, tmp_path: Path
+) -> None:
+    """A cache holding every vector is only read; one that lacks some is one line."""
+    cache = small_disk / "cache"
+    assert (
+        rag(
+            "index", "build", str(SAMPLE), "--index", str(tmp_path / "a"), RAG_CACHE_DIR=str(cache)
+        ).returncode
+        == 0
+    )
+    subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
+    again = rag(
+        "index", "build", str(SAMPLE), "--index", str(tmp_path / "b"), RAG_CACHE_DIR=str(cache)
+    )
+    assert again.returncode == 0 and "reused 17" in again.stdout, again.stderr
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SAMPLE, corpus)
+    (corpus / "new.md").write_text("# 新文章\n\n" + "中美气候谈判取得新进展。" * 20, "utf-8")
+    line = one_error_line(
+        rag("index", "build", str(corpus), "--index", str(tmp_path / "c"), RAG_CACHE_DIR=str(cache))
+    )
+    assert "embedding cache" in line and "read-only" in line and "cache_dir" in line
+    assert not (tmp_path / "c" / "CURRENT").exists()
