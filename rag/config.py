@@ -149,6 +149,9 @@ class Settings:
     # feed cannot make the archive read an internal service; a feed added with
     # --allow-private may still use its own server.
     feed_allow_private: bool = False
+    # Check every watch (rag watch) after rag feed pull and rag index update and print the
+    # digest, as their --watch flag does.
+    watch_after_update: bool = False
     # Distributed embedding (rag index build/update --ray): "" embeds in this process;
     # "local" starts a Ray instance on this machine; "auto", "HOST:PORT" or
     # "ray://HOST:10001" joins a running cluster (needs the ray extra).
