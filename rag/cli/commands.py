@@ -29,6 +29,7 @@ from rag.cli.common import (
     require_extra,
 )
 from rag.cli.common import print_json as _print_json
+from rag.cli.digest import WatchOpt, digests_to_dict, print_digests
 from rag.cli.feed import feed_app
 from rag.config import (
     API_MAX_QUESTION_CHARS,
@@ -42,7 +43,14 @@ from rag.errors import ConfigError, RagError
 
 if TYPE_CHECKING:  # the archive and its records are imported by the commands that use them
     from rag.archive import Archive
-    from rag.records import Answer, BuildReport, SearchFilters, SearchOptions, SearchResult
+    from rag.records import (
+        Answer,
+        BuildReport,
+        SearchFilters,
+        SearchOptions,
+        SearchResult,
+        WatchDigest,
+    )
 
 app = App(
     help="Semantic search and cited answers over archives of Chinese news articles.\n\n"
@@ -146,9 +154,16 @@ def _check_question(text: str, name: str) -> None:
         )
 
 
-def _report(report: BuildReport, update: bool, as_json: bool, strict: bool) -> None:
+def _report(
+    report: BuildReport,
+    update: bool,
+    as_json: bool,
+    strict: bool,
+    checked: tuple[WatchDigest, ...] | None = None,
+) -> None:
     if as_json:
-        _print_json(asdict(report))
+        watches = digests_to_dict(checked) if checked is not None else {}
+        _print_json({**asdict(report), **({"watch": watches} if watches else {})})
     else:
         was = f" (was {report.previous_articles})" if update else ""
         verb = ("Updated" if report.published else "Checked") if update else "Built"
@@ -162,6 +177,8 @@ def _report(report: BuildReport, update: bool, as_json: bool, strict: bool) -> N
             f"in {report.seconds:.1f}s"
             + ("" if report.published else "; unchanged, nothing written")
         )
+        if checked is not None:
+            print_digests(checked)
     if strict and report.failed:
         err.print(error_line(f"{report.failed} file(s) failed (--strict)"))
         raise typer.Exit(1)
@@ -269,6 +286,7 @@ def index_update(
     follow_symlinks: FollowSymlinksOpt = False,
     strict: StrictOpt = False,
     wait: WaitOpt = 0.0,
+    watch: WatchOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Add new and changed articles, drop deleted ones.
@@ -291,7 +309,8 @@ def index_update(
             lock_wait=wait,
             compact=compact,
         )
-    _report(report, True, as_json, strict)
+    checked = archive.watches().check() if watch or archive.settings.watch_after_update else None
+    _report(report, True, as_json, strict, checked)
 
 
 @index_app.command("stats")
@@ -585,7 +604,7 @@ def eval_command(
         Path,
         typer.Argument(
             help="QA file: SQuAD layout (.json, e.g. CMRC 2018) or a news question set "
-            "(.jsonl: question, gold_urls, as_of)."
+            "(.jsonl: question, gold_urls, as_of) or conversations (.jsonl: id, turns)."
         ),
     ],
     distractors: Annotated[
@@ -606,21 +625,40 @@ def eval_command(
         int | None,
         typer.Option(help="Measure with at most this many passages per outlet [default: 0]."),
     ] = None,
+    llm: Annotated[
+        bool,
+        typer.Option("--llm", help="Conversation sets: also measure follow-ups the LLM rewrote."),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Measure retrieval quality on a question set.
 
     R@1/5/10, MRR@10 and nDCG@10 per mode at article and passage level. A .jsonl news
     question set is measured at article level with time words resolved (dropped or kept
-    in the query) and not resolved, plus the time-window precision.
+    in the query) and not resolved, plus the time-window precision. A .jsonl conversation
+    set (turns with gold_urls) is measured on its follow-ups: asked alone, completed by the
+    rules, by the LLM with --llm, and written out in full.
     """
     from rag.cli.progress import RichProgress
+    from rag.eval.conversations import is_conversation_file
     from rag.eval.retrieval import evaluate, format_table
 
     work = index or Path("indexes") / f"eval-{qa_file.stem}"
     settings = _settings(
         index_dir=work, chunk_size=chunk_size, chunk_overlap=chunk_overlap, per_source=per_source
     )
+    if qa_file.suffix == ".jsonl" and is_conversation_file(qa_file):
+        from rag.eval.conversations import evaluate_conversations, format_conversation_table
+
+        with RichProgress(err) as progress:
+            talks = evaluate_conversations(
+                qa_file, settings, articles=articles or (), llm=llm, progress=progress
+            )
+        if as_json:
+            _print_json(talks.as_dict())
+        else:
+            out.print(format_conversation_table(talks), markup=False, highlight=False)
+        return
     if qa_file.suffix == ".jsonl":
         from rag.eval.news import evaluate_news, format_news_table
 

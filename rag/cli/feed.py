@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from rag.cli.common import App, IndexOpt, JsonOpt, err, error_line, out, print_json, reports_errors
+from rag.cli.digest import WatchOpt, check_watches, digests_to_dict, print_digests
 from rag.config import load_settings
 
 if TYPE_CHECKING:
@@ -116,6 +117,7 @@ def feed_pull(
         bool,
         typer.Option("--no-index", help="Only save the new articles; the next pull indexes them."),
     ] = False,
+    watch: WatchOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Fetch every feed, save the new pages, then update the index.
@@ -128,12 +130,19 @@ def feed_pull(
     from rag.cli.progress import RichProgress
     from rag.feeds import pull_feeds
 
+    settings = load_settings(index_dir=index)
     with RichProgress(err) as progress:
-        report = pull_feeds(load_settings(index_dir=index), index=not no_index, progress=progress)
+        report = pull_feeds(settings, index=not no_index, progress=progress)
+    checked = None
+    if (watch or settings.watch_after_update) and not report.index.error:
+        checked = check_watches(Path(settings.index_dir))
     if as_json:
-        print_json(asdict(report))
+        watches = {"watch": digests_to_dict(checked)} if checked is not None else {}
+        print_json({**asdict(report), **watches})
     else:
         _print_report(report)
+        if checked is not None:
+            print_digests(checked)
     if report.index.error:
         err.print(error_line(f"index not updated: {report.index.error}"))
     if report.all_feeds_failed:

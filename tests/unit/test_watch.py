@@ -1,0 +1,201 @@
+"""Watched questions, plumbing over a test-hash index: the commands, what counts as new
+(added, changed in place, removed, rebuilt), the check lock and a check killed mid-way.
+Every passage counts as relevant here (test-hash scores mean nothing: the threshold is
+0); tests/integration/test_watch.py checks relevance with e5 over a real feed pull."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from support.cli import one_line_error
+from support.watches import archive_folder, seed_article, start_check
+from typer.testing import CliRunner, Result
+
+from rag import Archive
+from rag.cli import app
+from rag.config import load_settings
+
+QUESTION = "中美气候合作"
+
+
+@pytest.fixture()
+def news(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    """(index, articles folder): the sample indexed with test-hash, one watch on it."""
+    monkeypatch.setenv("RAG_MIN_SCORE_ZH", "0")
+    folder = archive_folder(tmp_path)
+    index = tmp_path / "index"
+    Archive(load_settings(index_dir=index, embedder="test-hash")).build([str(folder)])
+    result = rag("watch", "add", QUESTION, "--name", "climate", "--index", str(index))
+    assert result.exit_code == 0, result.output
+    return index, folder
+
+
+def rag(*args: str) -> Result:
+    return CliRunner().invoke(app, list(args))
+
+
+def check(index: Path, *extra: str) -> dict:
+    result = rag("watch", "check", "--index", str(index), "--json", *extra)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def titles(report: dict) -> list[str]:
+    return [item["title"] for w in report["watches"] for item in w["items"]]
+
+
+def write(folder: Path, name: str, title: str, day: int, body: str) -> Path:
+    path = folder / name
+    url = f"https://news.example.org/{name}.html"
+    published = datetime(2024, 3, day, 8, tzinfo=UTC)
+    path.write_text(seed_article(title, url, published, body), encoding="utf-8")
+    return path
+
+
+def update(index: Path) -> None:
+    Archive(load_settings(index_dir=index)).update()
+
+
+def test_a_new_watch_reports_nothing_until_an_article_arrives(news):
+    index, folder = news
+    assert titles(check(index)) == []
+    write(folder, "a.txt", "中美气候会谈重启", 1, "中美两国气候特使在北京会谈，同意加强气候合作。")
+    write(folder, "b.txt", "中美气候工作组成立", 2, "中美宣布成立气候合作工作组，讨论甲烷减排。")
+    update(index)
+    report = check(index)
+    assert titles(report) == ["中美气候工作组成立", "中美气候会谈重启"]  # newest first
+    item = report["watches"][0]["items"][0]
+    assert item["url"] == "https://news.example.org/b.txt.html"
+    assert item["outlet"] == "news.example.org"
+    assert item["published"].startswith("2024-03-02")
+    assert item["sentence"] and item["sentence"] in item["passage"]
+    assert report["new"] == 2
+    assert titles(check(index)) == []
+
+
+def test_exit_code_only_when_asked(news):
+    index, folder = news
+    write(folder, "a.txt", "中美气候会谈重启", 1, "中美两国气候特使在北京会谈，同意加强气候合作。")
+    update(index)
+    found = rag("watch", "check", "--index", str(index), "--exit-code")
+    assert found.exit_code == 3, found.output
+    assert "中美气候会谈重启" in found.stdout
+    assert "[1] 2024-03-01  news.example.org" in found.stdout
+    quiet = rag("watch", "check", "--index", str(index), "--exit-code")
+    assert quiet.exit_code == 0 and "nothing new" in quiet.stdout
+
+
+def test_changed_in_place_is_new_again_only_when_its_text_changed(news):
+    index, folder = news
+    path = write(folder, "a.txt", "中美气候会谈", 1, "中美两国气候特使在北京会谈。")
+    update(index)
+    assert titles(check(index)) == ["中美气候会谈"]
+    # a new title over the same text, and a file touched: not news
+    write(folder, "a.txt", "中美气候会谈（更新）", 1, "中美两国气候特使在北京会谈。")
+    os.utime(path, (1e9, 1e9))
+    update(index)
+    assert titles(check(index)) == []
+    write(folder, "a.txt", "中美气候会谈", 1, "中美两国气候特使在北京会谈，并发表联合声明。")
+    update(index)
+    assert titles(check(index)) == ["中美气候会谈"]
+
+
+def test_a_removed_article_is_not_reported(news):
+    index, folder = news
+    gone = write(folder, "a.txt", "中美气候会谈", 1, "中美两国气候特使在北京会谈。")
+    write(folder, "b.txt", "中美气候声明", 2, "中美发表气候合作联合声明。")
+    update(index)
+    gone.unlink()
+    update(index)
+    assert titles(check(index)) == ["中美气候声明"]
+
+
+def test_watches_survive_a_rebuild_and_it_brings_nothing_new(news):
+    index, folder = news
+    Archive(load_settings(index_dir=index, embedder="test-hash")).build([str(folder)])
+    listed = json.loads(rag("watch", "list", "--index", str(index), "--json").stdout)
+    assert [w["name"] for w in listed["watches"]] == ["climate"]
+    assert titles(check(index)) == []
+
+
+def test_since_reports_what_was_published_from_that_day_at_the_first_check(news):
+    index, _ = news
+    added = rag(
+        "watch", "add", QUESTION, "--name", "late", "--since", "2023-11-10", "--index", str(index)
+    )
+    assert added.exit_code == 0, added.output
+    report = check(index, "late")
+    days = [i["published"][:10] for i in report["watches"][0]["items"]]
+    assert days and all(d >= "2023-11-10" for d in days)
+    assert days == sorted(days, reverse=True)
+    assert check(index, "late")["new"] == 0
+
+
+def test_show_and_list_tell_what_was_reported(news):
+    index, folder = news
+    write(folder, "a.txt", "中美气候会谈", 1, "中美两国气候特使在北京会谈。")
+    update(index)
+    check(index)
+    shown = json.loads(rag("watch", "show", "climate", "--index", str(index), "--json").stdout)
+    assert [i["title"] for i in shown["items"]] == ["中美气候会谈"]
+    listed = rag("watch", "list", "--index", str(index))
+    assert "climate" in listed.stdout and "1 reported" in listed.stdout
+
+
+def test_expected_failures_are_one_line(news):
+    index, _ = news
+    taken = rag("watch", "add", "别的问题", "--name", "climate", "--index", str(index))
+    assert taken.exit_code == 1 and "exists" in one_line_error(taken)
+    missing = rag("watch", "remove", "nope", "--index", str(index))
+    assert missing.exit_code == 1 and "no watch named" in one_line_error(missing)
+    bad = rag("watch", "add", "问题", "--name", "a/b", "--index", str(index))
+    assert bad.exit_code == 1 and "invalid watch name" in one_line_error(bad)
+    empty = rag("watch", "add", " ", "--index", str(index))
+    assert empty.exit_code == 2
+    removed = rag("watch", "remove", "climate", "--index", str(index))
+    assert removed.exit_code == 0
+    assert check(index)["watches"] == []
+
+
+def test_index_update_with_watch_prints_the_digest(news):
+    index, folder = news
+    write(folder, "a.txt", "中美气候会谈", 1, "中美两国气候特使在北京会谈。")
+    result = rag("index", "update", "--index", str(index), "--watch", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["added"] == 1 and titles(data["watch"]) == ["中美气候会谈"]
+    assert titles(check(index)) == []
+
+
+def test_a_check_killed_before_recording_reports_the_same_items_next_time(news):
+    index, folder = news
+    write(folder, "a.txt", "中美气候会谈", 1, "中美两国气候特使在北京会谈。")
+    write(folder, "b.txt", "中美气候声明", 2, "中美发表气候合作联合声明。")
+    update(index)
+    child = start_check(index, "pause")
+    assert child.stdout is not None
+    assert child.stdout.readline().strip() == "PAUSED", child.stderr.read()
+    child.send_signal(signal.SIGKILL)
+    child.wait(timeout=30)
+    assert child.returncode == -signal.SIGKILL
+    assert titles(check(index)) == ["中美气候声明", "中美气候会谈"]
+    assert titles(check(index)) == []
+
+
+def test_two_checks_at_once_never_both_report_an_item(news):
+    index, folder = news
+    for n in range(1, 6):
+        write(folder, f"{n}.txt", f"中美气候新闻{n}", n, f"中美气候合作的第{n}条新闻。")
+    update(index)
+    children = [start_check(index, "run") for _ in range(3)]
+    reported: list[str] = []
+    for child in children:
+        out, errors = child.communicate(timeout=120)
+        assert child.returncode == 0, errors
+        reported += out.split()
+    assert sorted(reported) == sorted(f"中美气候新闻{n}" for n in range(1, 6))
