@@ -23,7 +23,7 @@ from functools import lru_cache
 
 from rag.records import FollowUp, SearchFilters, Turn
 from rag.search.timeexpr import find_time_window, without_expression
-from rag.text.normalize import language_of, to_simplified
+from rag.text.normalize import CJK_IDEOGRAPHS, language_of, to_simplified
 
 # How many words of the previous turns a completed question carries at most.
 MAX_CARRIED = 6
@@ -53,6 +53,8 @@ _ZH_POINTERS = frozenset(
     ]
 )
 _ZH_DEMONSTRATIVE = ("这", "那", "该", "此")
+# Pointers jieba does not cut out as words of their own (两国 comes as 两 + 国).
+_ZH_POINTER_PHRASES = ("两国", "对此", "为此", "就此", "两人", "此人", "此事", "这件", "那件")
 _ZH_NOT_POINTERS = frozenset(["其他", "其它", "其实", "其中", "那么多", "这么多"])
 _ZH_LEADING = re.compile(r"^(?:那么|那|还有|另外|至于|而|再问一下|再问)")
 _ZH_TRAILING = re.compile(r"(?:呢|吗|呀)?[\s？?。！!，,]*$")
@@ -125,6 +127,10 @@ _ZH_GENERIC = frozenset(
         "新闻",
     ]
 )
+_GLUE_FLAGS = ("nr", "nz", "j", "b", "zg")
+_ZH_COMMON_CHARS = frozenset("是的了在和与也都而并对将就上中之去来后前说会有被把从向到给为")
+_FUNCTION_FLAGS = ("u", "p", "c", "d", "r", "m", "f", "x", "y", "e", "o", "q")
+_CJK_WORD = re.compile(f"[{CJK_IDEOGRAPHS}]+")
 _ZH_CONTENT_FLAGS = ("n", "v", "eng", "a", "j", "l", "i")
 _ZH_NAME_FLAGS = ("nr", "ns", "nt", "nz", "eng", "j")
 
@@ -345,14 +351,16 @@ def topic_words(text: str) -> list[str]:
 def _read_chinese(question: str) -> Reading:
     tagged = _tagged(question)
     simplified = [to_simplified(w) for w, _ in tagged]
-    pointers = any(_is_pointer(w) for w in simplified)
+    pointers = any(_is_pointer(w) for w in simplified) or any(
+        p in to_simplified(question) for p in _ZH_POINTER_PHRASES
+    )
     bare = _ZH_TRAILING.sub("", question.strip())
     elliptical = bool(_ZH_LEADING.match(to_simplified(question.strip()))) or bool(
         re.search(r"呢[\s？?。！!]*$", question)
     )
     content = _content(tagged)
     names = [w for w, flag in content if flag.startswith(_ZH_NAME_FLAGS)]
-    no_subject = not names and len(content) <= 1
+    no_subject = not names and len(content) <= 2
     cleaned = _ZH_LEADING.sub("", bare) if elliptical else question.strip()
     return Reading(
         pointers or elliptical or no_subject,
@@ -367,7 +375,12 @@ def _read_english(question: str) -> Reading:
     pointers = any(w in _EN_POINTERS for w in lowered)
     elliptical = bool(_EN_LEADING.match(question))
     content = [w for w in words if _en_content(w)]
-    names = [w for w in content[1:] if w[:1].isupper() or any(c.isdigit() for c in w)]
+    # a capital counts as a name except on the question's first word
+    names = [
+        w
+        for w in content
+        if (w[:1].isupper() and w != words[0]) or w.isupper() or any(c.isdigit() for c in w)
+    ]
     no_subject = not names and len(content) <= 1
     cleaned = question.strip()
     if elliptical:
@@ -415,11 +428,37 @@ def _tagged(text: str) -> list[tuple[str, str]]:
     simplified = to_simplified(text)
     pairs = _tag(simplified)
     if len(simplified) != len(text):
-        return list(pairs)
+        return _glued(pairs)
     out, at = [], 0
     for word, flag in pairs:
         out.append((text[at : at + len(word)], flag))
         at += len(word)
+    return _glued(out)
+
+
+def _glued(pairs: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    """A single character stuck back onto the name beside it: jieba cuts names it does
+    not know into pieces (王 男 栿, 鲁 哈尼, 拉加 德)."""
+    out: list[tuple[str, str]] = []
+    for word, flag in pairs:
+        if out:
+            before, before_flag = out[-1]
+            piece, piece_flag, other_flag = (
+                (word, flag, before_flag) if len(word) == 1 else (before, before_flag, flag)
+            )
+            short = len(piece) == 1 and piece not in _ZH_COMMON_CHARS
+            # a lone character tagged as a place is more often a word (上, 中) than a name
+            named = piece_flag.startswith(_GLUE_FLAGS) or other_flag.startswith("nr")
+            if (
+                short
+                and named
+                and _CJK_WORD.fullmatch(word + before)
+                and not flag.startswith(_FUNCTION_FLAGS)
+                and not before_flag.startswith(_FUNCTION_FLAGS)
+            ):
+                out[-1] = (before + word, "nz")  # nz: glued once, not again
+                continue
+        out.append((word, flag))
     return out
 
 
