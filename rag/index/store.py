@@ -171,7 +171,14 @@ def current_version_dir(index_dir: Path) -> Path:
 
 @contextlib.contextmanager
 def writer_lock(index_dir: Path, wait_seconds: float = 0.0) -> Iterator[None]:
-    """Hold the index's writer lock; a second writer waits up to ``wait_seconds``, then fails."""
+    """Hold the index's writer lock; a second writer waits up to ``wait_seconds``, then fails.
+
+    A first build that fails before publishing anything leaves no folder behind: the
+    folder it created is removed again when it holds nothing but the lock and empty
+    folders (an embedding cache with vectors in it is kept for the next try).
+    """
+    # the topmost folder this call creates (None: the index folder exists already)
+    created = next((p for p in [*reversed(index_dir.parents), index_dir] if not p.exists()), None)
     try:
         index_dir.mkdir(parents=True, exist_ok=True)
         handle = open(index_dir / ".lock", "a+")  # noqa: SIM115 - held for the whole block
@@ -204,7 +211,25 @@ def writer_lock(index_dir: Path, wait_seconds: float = 0.0) -> Iterator[None]:
             os.pwrite(handle.fileno(), f"{os.getpid()}\n".encode(), 0)
         yield
     finally:
+        if created is not None and not (index_dir / CURRENT).exists():
+            _remove_if_empty(index_dir, created)
         handle.close()  # closing releases the flock, also when the process dies
+
+
+def _remove_if_empty(index_dir: Path, created: Path) -> None:
+    """Remove ``index_dir``, and the folders above it up to ``created``, if nothing but
+    the lock file and empty folders are in it."""
+    leftovers = [p for p in index_dir.rglob("*") if not p.is_dir() and p.name != ".lock"]
+    if leftovers:
+        return
+    with contextlib.suppress(OSError):
+        (index_dir / ".lock").unlink()  # while held: a writer waiting on it opens a new one
+        for folder in sorted(index_dir.rglob("*"), key=lambda p: len(p.parts), reverse=True):
+            folder.rmdir()
+        for folder in [index_dir, *index_dir.parents]:
+            folder.rmdir()
+            if folder == created:
+                break
 
 
 def new_staging_dir(index_dir: Path) -> Path:
