@@ -50,6 +50,7 @@ from rag.web.guards import (
     error_status,
     security_headers,
 )
+from rag.web.watch_routes import router as watch_router
 
 __all__ = ["MAX_BODY_BYTES", "VERSION_HEADER", "create_app", "error_status", "router"]
 
@@ -309,6 +310,7 @@ def create_app(settings: Settings, host: str | None = None) -> FastAPI:
     app.add_middleware(ServedHosts, names=served_hosts(settings, host))
     app.add_middleware(BaseHTTPMiddleware, dispatch=security_headers)
     app.include_router(router)
+    app.include_router(watch_router)
     add_docs(app)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     return app

@@ -26,6 +26,7 @@ from rag.errors import (
     LLMError,
     MissingDependencyError,
     RagError,
+    WatchNotFoundError,
 )
 
 log = logging.getLogger("rag.web")
@@ -55,6 +56,8 @@ def error_status(exc: RagError) -> int:
         return 503
     if isinstance(exc, LLMError):
         return 502
+    if isinstance(exc, WatchNotFoundError):
+        return 404
     return 400
 
 

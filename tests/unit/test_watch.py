@@ -199,3 +199,53 @@ def test_two_checks_at_once_never_both_report_an_item(news):
         assert child.returncode == 0, errors
         reported += out.split()
     assert sorted(reported) == sorted(f"中美气候新闻{n}" for n in range(1, 6))
+
+
+def test_the_atom_feed_is_valid_and_carries_what_the_check_reported(news):
+    from fastapi.testclient import TestClient
+    from support.atom import check_atom
+
+    from rag.web.app import create_app
+
+    index, folder = news
+    title = "中美气候 <script>alert(1)</script> & 合作"
+    write(folder, "a.txt", title, 1, "中美两国气候特使在北京会谈，同意加强气候合作。")
+    update(index)
+    reported = check(index)["watches"][0]["items"]
+    with TestClient(create_app(load_settings(index_dir=index)), base_url="http://127.0.0.1") as web:
+        feed = web.get("/watch/climate.atom")
+        missing = web.get("/watch/nope.atom")
+    assert feed.status_code == 200, feed.text
+    assert feed.headers["content-type"].startswith("application/atom+xml")
+    parsed = check_atom(feed.content)
+    assert [e.title for e in parsed.entries] == [title]
+    entry = parsed.entries[0]
+    assert entry.link == reported[0]["url"]
+    assert reported[0]["sentence"] == entry.summary
+    assert reported[0]["url"] in entry.content[0].value  # the citation
+    assert entry.published.startswith("2024-03-01")
+    assert missing.status_code == 404 and "no watch named" in missing.json()["error"]
+
+
+def test_an_empty_watch_is_a_valid_feed(news):
+    from support.atom import check_atom
+
+    from rag.web.watch_routes import atom_feed
+
+    index, _ = news
+    digest = Archive(load_settings(index_dir=index)).watches().latest("climate")
+    assert (
+        check_atom(atom_feed(digest, str(index), "http://127.0.0.1/watch/climate.atom")).entries
+        == []
+    )
+
+
+def test_the_atom_check_refuses_a_feed_without_its_id():
+    from support.atom import check_atom
+
+    broken = (
+        b'<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>'
+        b"<updated>2024-01-01T00:00:00Z</updated><author><name>a</name></author></feed>"
+    )
+    with pytest.raises(AssertionError):
+        check_atom(broken)
