@@ -168,6 +168,27 @@ class Archive:
             return replace(followup, text=text, completed=text != followup.question, method="llm")
         return followup
 
+    def replay(self, questions: Sequence[str], options: SearchOptions | None = None) -> list[Turn]:
+        """The turns of a conversation from its questions alone (oldest first), each read
+        against those before it and understood, nothing searched: what a surface that
+        keeps only the questions passes to ``follow_up``."""
+        options = options or SearchOptions()
+        turns: list[Turn] = []
+        for question in questions:
+            followup = self.follow_up(question, turns, options)
+            searched = followup.search_options(options)
+            turns.append(
+                Turn(
+                    question=followup.question,
+                    searched=followup.text,
+                    understood=self.understand(followup.text, searched),
+                    as_of=searched.as_of,
+                    filters=options.filters,
+                    new_topic=followup.new_topic,
+                )
+            )
+        return turns
+
     def timeline(self, query: str, options: SearchOptions | None = None) -> Timeline:
         """The articles about ``query``'s story in date order, each with its best passage.
 

@@ -117,3 +117,22 @@ def test_archive_follow_up_searches_the_completed_question(hash_archive: Archive
     assert followup.text == "中美 COP28 承诺 甲烷" and followup.method == "rules"
     with pytest.raises(RagError, match="empty"):
         hash_archive.follow_up("  ", [turn])
+
+
+def test_a_conversation_replayed_from_its_questions_keeps_its_window(
+    hash_archive: Archive,
+) -> None:
+    options = SearchOptions(as_of=ASKED_ON)
+    turns = hash_archive.replay(
+        ["上周中美在COP28上承诺了什么", "那甲烷呢？", "Tor是什么？"], options
+    )
+    first, second, third = turns
+    assert first.new_topic and first.searched == "上周中美在COP28上承诺了什么"
+    assert second.searched == "上周 中美 COP28 承诺 甲烷" and not second.new_topic
+    assert first.understood is not None and second.understood is not None
+    assert second.understood.time_window == first.understood.time_window
+    assert second.understood.time_window is not None
+    assert second.understood.time_window.end < ASKED_ON
+    assert third.new_topic and third.searched == "Tor是什么？"
+    later = hash_archive.follow_up("那甲烷呢？", turns[:2], SearchOptions(as_of=TODAY))
+    assert later.as_of == ASKED_ON  # the conversation's own date, not the day it resumed
