@@ -9,6 +9,7 @@ from rag.records import (
     Answer,
     Article,
     ArticleDetail,
+    FollowUp,
     Hit,
     Query,
     SearchFilters,
@@ -123,6 +124,20 @@ def _window_to_dict(window: TimeWindow | None) -> dict[str, Any] | None:
         "start": window.start.isoformat(),
         "end": window.end.isoformat(),
         "expression": window.expression,
+    }
+
+
+def followup_to_dict(followup: FollowUp) -> dict[str, Any]:
+    """A question read against the conversation before it: what was searched for it."""
+    return {
+        "question": followup.question,
+        "searched": followup.text,
+        "completed": followup.completed,
+        "new_topic": followup.new_topic,
+        "carried": list(followup.carried),
+        "method": followup.method,
+        "as_of": _iso(followup.as_of),
+        "notice": followup.notice,
     }
 
 
