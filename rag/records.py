@@ -228,6 +228,11 @@ class Query:
     min_score: float | None = None
     relevance: float = 0.0  # the cosine a passage must reach to count as relevant
     no_answer_check: bool = True  # False when the check is off (min_score 0)
+    # What the keyword side matches besides ``text``: the dictionary's Chinese for an
+    # English question, the other written forms of the names it contains.
+    keywords: str | None = None
+    # ``text`` in the dictionary's Chinese, embedded beside it; None: not translated.
+    translation: str | None = None
 
 
 @dataclass(frozen=True)
