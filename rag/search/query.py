@@ -18,6 +18,7 @@ from rag.records import Query, SearchFilters, SearchOptions
 from rag.search.no_answer import NoAnswerModel, load_model
 from rag.search.recency import recency_word
 from rag.search.timeexpr import find_time_window, without_expression
+from rag.search.translate import reword
 from rag.text.normalize import language_of
 
 EMPTY_QUESTION = 'the question is empty; ask something, e.g. rag ask "中美在COP28上承诺了什么"'
@@ -38,6 +39,9 @@ class SearchPlan:
     no_answer: NoAnswerModel | None = None
     # The question's language ("zh" or "other"); None: taken from the searched text.
     language: str | None = None
+    # The query's other wordings (``Query.keywords``, ``Query.translation``).
+    keywords: str | None = None
+    translation: str | None = None
 
 
 def understand(
@@ -60,6 +64,7 @@ def understand(
         text = without_expression(question, window).strip()
     recency = recency_word(question) if window is None and options.prefer_recent else None
     relevance = relevance_threshold(language, settings, options.min_score)
+    wording = reword(text, language, settings.model_cache_dir, settings.translate_questions)
     return Query(
         question=asked,
         language=language,
@@ -69,6 +74,8 @@ def understand(
         min_score=_answer_threshold(language, settings, options.min_score),
         relevance=relevance,
         no_answer_check=options.min_score != 0,
+        keywords=wording.keywords,
+        translation=wording.translation,
     )
 
 
@@ -122,4 +129,6 @@ def plan_search(query: Query, options: SearchOptions, settings: Settings) -> Sea
         per_source=options.per_source if options.per_source is not None else settings.per_source,
         no_answer=no_answer_model(query),
         language=query.language,
+        keywords=query.keywords,
+        translation=query.translation,
     )

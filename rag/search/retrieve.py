@@ -4,7 +4,7 @@ and the no-answer threshold. ``Archive.search`` is the public way in."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -72,15 +72,21 @@ def search_index(
             return result((), "no article matches the filters")
     # every mode reports cosine scores, so the question is always embedded
     qvec = embedder.embed_query(query)
+    wording = Rewording(
+        f"{query} {plan.keywords}" if plan.keywords else query,
+        embedder.embed_query(plan.translation) if plan.translation else None,
+    )
     total = reader.passages if allowed is None else len(allowed)
     depth = max(50, plan.k * 10)
     while True:
-        ranked = rank(reader, query, qvec, plan.mode, min(depth, total), allowed, plan.filters)
+        ranked = rank(
+            reader, query, qvec, plan.mode, min(depth, total), allowed, plan.filters, wording
+        )
         kept = cap_per_article(reader, ranked, plan.k, plan.per_article, plan.per_source)
         if len(kept) >= plan.k or depth >= total:
             break
         depth *= 4
-    hits = _hits(reader, query, qvec, kept)
+    hits = _hits(reader, wording.keywords, qvec, kept)
     best = max((h.score for h in hits), default=0.0)
     model = plan.no_answer
     confidence = None
@@ -164,6 +170,15 @@ def search_newest_first(
     return replace(wide, hits=tuple(hits), recency=query.recency)
 
 
+@dataclass(frozen=True)
+class Rewording:
+    """The query's other wordings, ready to rank with: the keyword side's text (the
+    question and its translated terms or name forms) and the translation's vector."""
+
+    keywords: str
+    translation_vector: np.ndarray | None = None
+
+
 def rank(
     reader: SearchIndex,
     query: str,
@@ -172,18 +187,22 @@ def rank(
     depth: int,
     allowed: list[int] | None,
     filters: SearchFilters | None = None,
+    wording: Rewording | None = None,
 ) -> Ranking:
     """Rows by relevance for ``mode``; hybrid fuses the dense and keyword rankings, then
-    the ranking of its first passages by their best sentence."""
+    the ranking of its first passages by their best sentence. A translated question
+    ranks by both of its vectors, fused."""
+    keywords = wording.keywords if wording is not None else query
+    tvec = wording.translation_vector if wording is not None else None
+    dense = [reader.rank_dense(qvec, depth, allowed, filters)]
+    if tvec is not None and mode != KEYWORD:
+        dense.append(reader.rank_dense(tvec, depth, allowed, filters))
     if mode == DENSE:
-        return reader.rank_dense(qvec, depth, allowed, filters)
+        return dense[0] if len(dense) == 1 else reciprocal_rank_fusion(dense)[:depth]
     if mode == KEYWORD:
-        return reader.rank_keyword(query, depth, allowed, filters)
-    lists = [
-        reader.rank_dense(qvec, depth, allowed, filters),
-        reader.rank_keyword(query, depth, allowed, filters),
-    ]
-    return rerank_by_sentence(reader, query, lists, reciprocal_rank_fusion(lists))
+        return reader.rank_keyword(keywords, depth, allowed, filters)
+    lists = [*dense, reader.rank_keyword(keywords, depth, allowed, filters)]
+    return rerank_by_sentence(reader, keywords, lists, reciprocal_rank_fusion(lists))
 
 
 def rerank_by_sentence(

