@@ -11,6 +11,7 @@ import typer
 from rich.text import Text
 
 from rag.cli.common import out
+from rag.cli.render import display_url
 from rag.records import WatchDigest, WatchItem
 from rag.serialize import watch_digest_to_dict
 
@@ -70,6 +71,6 @@ def _print_item(number: int, item: WatchItem) -> None:
     out.print(line)
     out.print(Text(f"      {item.sentence}"))
     if item.url:
-        out.print(Text(f"      {item.url}", style="blue"))
+        out.print(Text(f"      {display_url(item.url)}", style="blue"))
     if item.also_reported_by:
         out.print(Text(f"      also reported by {', '.join(item.also_reported_by)}", style="dim"))
