@@ -45,13 +45,22 @@ def embed_with_cache(
     ``encode_parts`` embeds the missing texts (default: ``embedder``, here); each part's
     vectors are committed to the cache as soon as they arrive.
     """
-    cache = EmbeddingCache(cache_dir / "embeddings.sqlite", embedder.fingerprint, embedder.dim)
+    cache_path = cache_dir / "embeddings.sqlite"
+    cache = EmbeddingCache(cache_path, embedder.fingerprint, embedder.dim)
     try:
         keys = [text_key(t) for t in texts]
+        first_text = {k: t for k, t in zip(keys, texts, strict=True)}
         known = cache.get_many(keys)
         missing = list(dict.fromkeys(k for k in keys if k not in known))
+        if missing and encode_parts is None:
+            job = embedder.for_job([first_text[k] for k in missing])
+            if job is not embedder:  # another engine for this job: its own cache rows
+                cache.close()
+                cache = EmbeddingCache(cache_path, job.fingerprint, job.dim)
+                known.update(cache.get_many(missing))
+                missing = [k for k in missing if k not in known]
+                embedder = job
         if missing:
-            first_text = {k: t for k, t in zip(keys, texts, strict=True)}
             parts = [missing[s : s + COMMIT_EVERY] for s in range(0, len(missing), COMMIT_EVERY)]
             encode = encode_parts or local_part_encoder(embedder)
             done: set[int] = set()

