@@ -3,8 +3,8 @@
 "中美在COP28上承诺了什么" then "那甲烷呢？": the second question leans on the first. A
 question leans on the previous turns when it refers back (它, 他们, 该, 这, 此, it, they,
 that), is elliptical (那…呢, 还有…, what about …), or has no subject of its own (no name
-and at most one specific word). It is then completed with the topic words of the last
-turn (what was searched for it, so a chain of follow-ups keeps the topic), the time words
+and at most one specific word). It is then completed with the topic words of the turns of
+its topic (the subject named first, then what the follow-ups asked about), the time words
 of the topic's first timed turn resolved against that turn's date, and its filters. A
 question that stands on its own starts a new topic and is searched as asked.
 
@@ -25,32 +25,17 @@ from rag.records import FollowUp, SearchFilters, Turn
 from rag.search.timeexpr import find_time_window, without_expression
 from rag.text.normalize import CJK_IDEOGRAPHS, language_of, to_simplified
 
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
 # How many words of the previous turns a completed question carries at most.
-MAX_CARRIED = 6
+MAX_CARRIED = 8
 
 # Words that point back at something said before (compared on the Simplified form).
 _ZH_POINTERS = frozenset(
-    [
-        "它",
-        "它们",
-        "他",
-        "他们",
-        "她",
-        "她们",
-        "其",
-        "此",
-        "该",
-        "上述",
-        "双方",
-        "对方",
-        "两国",
-        "两人",
-        "前者",
-        "后者",
-        "此事",
-        "此次",
-        "该国",
-    ]
+    _words("它 它们 他 他们 她 她们 其 此 该 上述 双方 对方 两国 两人 前者 后者 此事 此次 该国")
 )
 _ZH_DEMONSTRATIVE = ("这", "那", "该", "此")
 # Pointers jieba does not cut out as words of their own (两国 comes as 两 + 国).
@@ -60,72 +45,13 @@ _ZH_LEADING = re.compile(r"^(?:那么|那|还有|另外|至于|而|再问一下|
 _ZH_TRAILING = re.compile(r"(?:呢|吗|呀)?[\s？?。！!，,]*$")
 # Content the question asks *about*, not what it is about: carries no topic.
 _ZH_GENERIC = frozenset(
-    [
-        "什么",
-        "时候",
-        "时间",
-        "内容",
-        "情况",
-        "问题",
-        "消息",
-        "事情",
-        "原因",
-        "结果",
-        "方面",
-        "人",
-        "事",
-        "具体",
-        "细节",
-        "影响",
-        "反应",
-        "意见",
-        "看法",
-        "态度",
-        "多少",
-        "哪些",
-        "哪里",
-        "怎么",
-        "怎样",
-        "为什么",
-        "如何",
-        "是否",
-        "有没有",
-        "一次",
-        "上次",
-        "这次",
-        "那次",
-        "后来",
-        "之后",
-        "以后",
-        "以前",
-        "之前",
-        "目前",
-        "现在",
-        "当时",
-        "进展",
-        "说法",
-        "回应",
-        "表示",
-        "谁",
-        "哪个",
-        "有",
-        "是",
-        "说",
-        "做",
-        "会",
-        "能",
-        "要",
-        "进行",
-        "负责",
-        "发生",
-        "关于",
-        "提出",
-        "提到",
-        "包括",
-        "报道",
-        "文章",
-        "新闻",
-    ]
+    _words(
+        "什么 时候 时间 内容 情况 问题 消息 事情 原因 结果 方面 人 事 具体 "
+        "细节 影响 反应 意见 看法 态度 多少 哪些 哪里 怎么 怎样 为什么 如何 "
+        "是否 有没有 一次 上次 这次 那次 后来 之后 以后 以前 之前 目前 现在 "
+        "当时 进展 说法 回应 表示 谁 哪个 有 是 说 做 会 能 要 进行 负责 "
+        "发生 关于 提出 提到 包括 报道 文章 新闻"
+    )
 )
 _GLUE_FLAGS = ("nr", "nz", "j", "b", "zg")
 _ZH_COMMON_CHARS = frozenset("是的了在和与也都而并对将就上中之去来后前说会有被把从向到给为")
@@ -136,136 +62,21 @@ _ZH_NAME_FLAGS = ("nr", "ns", "nt", "nz", "eng", "j")
 
 _EN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9'.\-]*[A-Za-z0-9]|[A-Za-z]|\d[\w.\-]*")
 _EN_POINTERS = frozenset(
-    [
-        "it",
-        "its",
-        "it's",
-        "they",
-        "them",
-        "their",
-        "theirs",
-        "he",
-        "him",
-        "his",
-        "she",
-        "her",
-        "this",
-        "that",
-        "these",
-        "those",
-        "there",
-        "both",
-    ]
+    _words("it its it's they them their theirs he him his she her this that these those there both")
 )
 _EN_LEADING = re.compile(
     r"^\s*(?:and\s+)?(?:what|how)\s+about\b|^\s*and\b|^\s*what\s+of\b|^\s*same\s+for\b",
     re.IGNORECASE,
 )
 _EN_STOP = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "of",
-        "to",
-        "in",
-        "on",
-        "at",
-        "for",
-        "and",
-        "or",
-        "is",
-        "are",
-        "was",
-        "were",
-        "be",
-        "been",
-        "being",
-        "by",
-        "with",
-        "as",
-        "from",
-        "what",
-        "which",
-        "who",
-        "whom",
-        "whose",
-        "how",
-        "when",
-        "where",
-        "why",
-        "did",
-        "do",
-        "does",
-        "done",
-        "doing",
-        "has",
-        "have",
-        "had",
-        "will",
-        "would",
-        "can",
-        "could",
-        "should",
-        "may",
-        "might",
-        "must",
-        "shall",
-        "about",
-        "into",
-        "over",
-        "after",
-        "before",
-        "than",
-        "then",
-        "so",
-        "not",
-        "no",
-        "yes",
-        "any",
-        "some",
-        "all",
-        "more",
-        "most",
-        "other",
-        "such",
-        "only",
-        "own",
-        "same",
-        "also",
-        "just",
-        "very",
-        "much",
-        "many",
-        "there",
-        "here",
-        "i",
-        "you",
-        "we",
-        "me",
-        "us",
-        "our",
-        "your",
-        "my",
-        "say",
-        "said",
-        "says",
-        "tell",
-        "told",
-        "one",
-        "two",
-        "first",
-        "last",
-        "next",
-        "time",
-        "times",
-        "happen",
-        "happened",
-        "role",
-        "people",
-        "thing",
-        "things",
-    ]
+    _words(
+        "a an the of to in on at for and or is are was were be been being by with as from "
+        "what which who whom whose how when where why did do does done doing has have had "
+        "will would can could should may might must shall about into over after before than "
+        "then so not no yes any some all more most other such only own same also just very "
+        "much many there here i you we me us our your my say said says tell told one two "
+        "first last next time times happen happened role people thing things"
+    )
 )
 
 
@@ -296,12 +107,14 @@ def complete(
     reading = read(plain)
     if not reading.leans:
         return FollowUp(asked, asked, completed=False, new_topic=True, as_of=reference)
-    last = topic[-1]
     timed = next((t for t in topic if t.understood and t.understood.time_window), None)
     as_of = (timed or topic[0]).as_of or reference
     own = {_key(w) for w in reading.words}
-    source = last.understood.text if last.understood else last.searched
-    carried = [w for w in topic_words(source) if _key(w) not in own and _key(w) not in _key(plain)]
+    carried: list[str] = []
+    for word in _topic_words_of(topic, reference):
+        key = _key(word)
+        if key not in own and key not in _key(plain) and key not in map(_key, carried):
+            carried.append(word)
     carried = carried[:MAX_CARRIED]
     parts: list[str] = []
     if own_window is None and timed is not None and timed.understood is not None:
@@ -323,6 +136,18 @@ def complete(
         as_of=as_of,
         filters=filters,
     )
+
+
+def _topic_words_of(topic: Sequence[Turn], reference: date) -> list[str]:
+    """The topic words of each turn's own question (its time words aside), oldest
+    first: the subject named first, then what the follow-ups asked about."""
+    words = []
+    for turn in topic:
+        window = find_time_window(turn.question, turn.as_of or reference)
+        words.extend(
+            topic_words(without_expression(turn.question, window) if window else turn.question)
+        )
+    return words
 
 
 def current_topic(turns: Sequence[Turn]) -> list[Turn]:
@@ -426,7 +251,9 @@ def _tagged(text: str) -> list[tuple[str, str]]:
     """jieba's words and part-of-speech flags, tagged on the Simplified form and given
     back in the text's own script (the conversion maps one character to one)."""
     simplified = to_simplified(text)
-    pairs = _tag(simplified)
+    # each space-separated piece on its own: a completed question is a list of words, and
+    # jieba reads "中美 COP28" as 中 + 美
+    pairs = [pair for piece in re.split(r"(\s+)", simplified) if piece for pair in _tag(piece)]
     if len(simplified) != len(text):
         return _glued(pairs)
     out, at = [], 0
