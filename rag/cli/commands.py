@@ -7,7 +7,7 @@ Nothing here is interpreted as markup: paths, titles and messages print as they 
 from __future__ import annotations
 
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -411,17 +411,26 @@ def ask(
             help="Rank by relevance alone even when the question asks for 最新 / latest news.",
         ),
     ] = False,
+    follow_up: Annotated[
+        bool,
+        typer.Option(
+            "--continue",
+            help="Read QUESTION as a follow-up of the last conversation (那甲烷呢？, what "
+            "about coal?): completed from its questions (by the LLM with --llm), and shown.",
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Answer QUESTION with cited sentences from the archive.
 
     The answer quotes the ranked passages listed below it, cited [n] (no LLM needed),
     unless --llm is given. The API key for --llm comes from RAG_LLM_API_KEY or [llm]
-    api_key in the settings file.
+    api_key in the settings file. The last conversation's questions are kept for
+    --continue in the user's data folder (at most 8, for 12 hours).
     """
     from rag.cli.render import print_hits
     from rag.records import SearchOptions
-    from rag.serialize import answer_to_dict, search_to_dict
+    from rag.serialize import answer_to_dict, followup_to_dict, search_to_dict
 
     _check_question(question, "QUESTION")
     archive = _archive(
@@ -445,13 +454,31 @@ def ask(
         resolve_time=not no_time_window,
         prefer_recent=not no_recency,
     )
+    from rag.cli.conversation import Conversation, load_conversation, save_conversation
+
+    earlier = load_conversation() if follow_up else Conversation()
+    turns = archive.replay(earlier.questions, replace(options, as_of=earlier.as_of))
+    followup = archive.follow_up(question, turns, options, llm=llm and follow_up)
+    if followup.notice:
+        err.print(error_line(followup.notice))
+    if follow_up and not as_json:
+        from rag.cli.conversation import print_followup
+
+        print_followup(out, followup, bool(turns))
+    searched = question
+    if follow_up:  # a question asked on its own is searched exactly as before
+        searched, options = followup.text, followup.search_options(options)
+    kept = () if followup.new_topic else earlier.questions
+    save_conversation(Conversation((*kept, question), followup.as_of))
     if passages_only:
-        result, answer = archive.search(question, options), None
+        result, answer = archive.search(searched, options), None
     else:
-        result, answer = _answer(archive, question, options, llm, as_json)
+        result, answer = _answer(archive, searched, options, llm, as_json)
     if as_json:
         data = search_to_dict(result)
         data["answer"] = answer_to_dict(answer) if answer else None
+        if follow_up:
+            data["follow_up"] = followup_to_dict(followup)
         _print_json(data)
     else:
         print_hits(out, result)
