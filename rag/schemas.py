@@ -202,3 +202,42 @@ class HealthResponse(Shape):
     passages: int = Field(ge=0)
     source_files: int = Field(ge=0, description="Files the index was built from.")
     sources: list[SourceCount] = Field(description="The outlets, most articles first.")
+
+
+class Watch(Shape):
+    name: str
+    question: str
+    source: str | None = Field(description="Only articles from this outlet.")
+    since: Date | None = Field(description="Its first check reported articles from this day.")
+    created_at: DateTime
+    last_checked: DateTime | None
+    reported: int = Field(ge=0, description="Items it has reported in all.")
+
+
+class WatchItem(Shape):
+    title: str
+    published: DateTime | None
+    outlet: str
+    url: str | None
+    article_id: str
+    content_hash: str = Field(description="The hash of the article's text it was reported with.")
+    sentence: str = Field(description="The passage's sentence that best matches the question.")
+    passage: str
+    score: float = Field(description="The passage's cosine with the question.")
+    found_at: DateTime = Field(description="When the check that reported it ran.")
+    also_reported_by: list[str] = Field(description="Other outlets with a copy of the story.")
+
+
+class WatchDigest(Shape):
+    watch: Watch
+    checked_at: DateTime | None
+    version: str
+    notice: str | None
+    items: list[WatchItem] = Field(description="The new stories, newest first.")
+
+
+class WatchCheckResponse(Shape):
+    """A check of one or every watch: what ``rag watch check --json`` prints."""
+
+    new: int = Field(ge=0, description="New stories found, over every watch.")
+    watches: list[WatchDigest]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
@@ -230,4 +231,12 @@ def watch_digest_to_dict(digest: WatchDigest) -> dict[str, Any]:
         "version": digest.version,
         "notice": digest.notice,
         "items": [watch_item_to_dict(i) for i in digest.items],
+    }
+
+
+def watch_check_to_dict(digests: Sequence[WatchDigest]) -> dict[str, Any]:
+    """A check of one or every watch as ``rag watch check --json`` prints it."""
+    return {
+        "new": sum(len(d.items) for d in digests),
+        "watches": [watch_digest_to_dict(d) for d in digests],
     }

@@ -13,7 +13,7 @@ from rich.text import Text
 from rag.cli.common import out
 from rag.cli.render import display_url
 from rag.records import WatchDigest, WatchItem
-from rag.serialize import watch_digest_to_dict
+from rag.serialize import watch_check_to_dict
 
 WatchOpt = Annotated[
     bool,
@@ -35,10 +35,7 @@ def check_watches(index: Path | None, name: str | None = None) -> tuple[WatchDig
 
 
 def digests_to_dict(digests: Sequence[WatchDigest]) -> dict[str, Any]:
-    return {
-        "new": sum(len(d.items) for d in digests),
-        "watches": [watch_digest_to_dict(d) for d in digests],
-    }
+    return watch_check_to_dict(digests)
 
 
 def print_digests(digests: Sequence[WatchDigest], *, shown: bool = False) -> None:

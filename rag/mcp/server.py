@@ -20,6 +20,7 @@ from rag.mcp.tools import (
     INSTRUCTIONS,
     SEARCH_HELP,
     TIMELINE_HELP,
+    WATCH_CHECK_HELP,
     ArchiveTools,
     fixable_problem,
     require_sdk,
@@ -79,6 +80,14 @@ def create_server(archive: Archive) -> MCPServer[Any]:
         (tools.get_article, "Read an article", ARTICLE_HELP),
     ):
         server.add_tool(tool, title=title, description=description, annotations=read_only)
+    # a check records what it returns as shown: not read-only, and not idempotent
+    records = ToolAnnotations(read_only_hint=False, idempotent_hint=False, open_world_hint=False)
+    server.add_tool(
+        tools.watch_check,
+        title="Check the watched questions",
+        description=WATCH_CHECK_HELP,
+        annotations=records,
+    )
     return server
 
 

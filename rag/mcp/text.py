@@ -91,3 +91,22 @@ def article_text(data: dict[str, Any]) -> str:
     if data["url"]:
         lines.append(data["url"])
     return "\n".join([*lines, "", data["text"]])
+
+
+def watch_text(data: dict[str, Any]) -> str:
+    """Each watch's new stories, newest first, with what citing them needs."""
+    lines = [f"{data['new']} new stories over {len(data['watches'])} watch(es)."]
+    for digest in data["watches"]:
+        watch = digest["watch"]
+        lines += ["", f"Watch {watch['name']} ({watch['question']}): {len(digest['items'])} new"]
+        for item in digest["items"]:
+            also = item["also_reported_by"]
+            lines.append(
+                f"{_day(item['published'])} | {item['outlet'] or 'unknown source'} | "
+                f"{item['title']} | article_id {item['article_id']}"
+                + (f" | also reported by {', '.join(also)}" if also else "")
+            )
+            if item["url"]:
+                lines.append(item["url"])
+            lines.append(item["sentence"])
+    return "\n".join(lines)

@@ -1,4 +1,4 @@
-"""The four tools over one ``Archive``: their descriptions, argument and result types, and
+"""The tools over one ``Archive``: their descriptions, argument and result types, and
 the one-line errors a caller can fix."""
 
 from __future__ import annotations
@@ -9,13 +9,14 @@ from typing import Annotated, Any, Literal
 from rag.archive import Archive
 from rag.config import API_MAX_K, API_MAX_QUESTION_CHARS, MODES
 from rag.errors import MissingDependencyError, RagError
-from rag.mcp.text import article_text, ask_text, search_text, timeline_text
+from rag.mcp.text import article_text, ask_text, search_text, timeline_text, watch_text
 from rag.records import SearchOptions
 from rag.serialize import (
     answer_to_dict,
     article_detail_to_dict,
     search_to_dict,
     timeline_to_dict,
+    watch_check_to_dict,
 )
 
 MAX_K = API_MAX_K
@@ -83,6 +84,19 @@ also_reported_by. Only articles relevant enough to the story are listed.
 Returns {query, filters, time_window, notice, entries}: each entry has published,
 title, source, url, article_id, score, sentence, chunk_id and also_reported_by."""
 
+WATCH_CHECK_HELP = """\
+Check the watched questions of the archive: the new stories relevant to each since its
+last check, newest first.
+
+A watch is a question saved with 'rag watch add' (e.g. "中美气候谈判"). Use it when
+asked what is new on a watched story; the stories it returns count as shown and are
+not returned again (unless their text changes), so report them all to the user.
+Leave name out to check every watch.
+
+Returns {new, watches}: each watch has its name and question and items, each with
+title, published, outlet, url, article_id, sentence (the best matching one), passage
+and score. Cite each item's title, date, outlet and URL."""
+
 
 # The SDK builds each tool's input and output schemas from its annotations, evaluated in
 # this module when the tool is registered. They are made with pydantic and the SDK, which
@@ -92,7 +106,12 @@ try:
     from mcp.types import CallToolResult, TextContent
     from pydantic import Field
 
-    from rag.schemas import ArticleResponse, SearchResponse, TimelineResponse
+    from rag.schemas import (
+        ArticleResponse,
+        SearchResponse,
+        TimelineResponse,
+        WatchCheckResponse,
+    )
 except ImportError:
     pass
 else:
@@ -101,6 +120,7 @@ else:
     SearchResult = Annotated[CallToolResult, SearchResponse]
     TimelineResult = Annotated[CallToolResult, TimelineResponse]
     ArticleResult = Annotated[CallToolResult, ArticleResponse]
+    WatchCheckResult = Annotated[CallToolResult, WatchCheckResponse]
     QuestionArg = Annotated[
         str,
         Field(
@@ -152,6 +172,10 @@ else:
             max_length=200,
             description="Only articles whose source site or URL contains this (e.g. rfi).",
         ),
+    ]
+    WatchNameArg = Annotated[
+        str | None,
+        Field(max_length=100, description="One watch's name [default: every watch]."),
     ]
     ArticleIdArg = Annotated[
         str,
@@ -243,6 +267,10 @@ class ArchiveTools:
                 f"no article {article_id!r} in the index; use the article_id of a search hit"
             )
         return _result(article_detail_to_dict(found), article_text)
+
+    def watch_check(self, name: WatchNameArg = None) -> WatchCheckResult:
+        digests = self.archive.watches().check(name)
+        return _result(watch_check_to_dict(digests), watch_text)
 
 
 def _result(data: dict[str, Any], text: Callable[[dict[str, Any]], str]) -> CallToolResult:

@@ -96,12 +96,14 @@ def session(sample_index: tuple[Settings, BuildReport], server_log: Path) -> Ite
         yield s
 
 
-def test_the_server_lists_four_read_only_tools_that_say_when_to_use_them(session):
+def test_the_server_lists_its_tools_that_say_when_to_use_them(session):
     tools = session.tools()
-    assert set(tools) == {"search", "ask", "get_article", "timeline"}
+    assert set(tools) == {"search", "ask", "get_article", "timeline", "watch_check"}
     for tool in tools.values():
         assert tool.description and "Use it" in tool.description, tool.name
-        assert tool.annotations is not None and tool.annotations.read_only_hint
+        # a watch check records what it returned as shown; the others only read
+        read_only = tool.name != "watch_check"
+        assert tool.annotations is not None and tool.annotations.read_only_hint is read_only
     assert QUESTION in (tools["search"].description or "")
     assert QUESTION in (tools["ask"].description or "")
     assert STOCKTAKE in (tools["get_article"].description or "")

@@ -249,3 +249,32 @@ def test_the_atom_check_refuses_a_feed_without_its_id():
     )
     with pytest.raises(AssertionError):
         check_atom(broken)
+
+
+def test_the_mcp_tool_checks_the_watches_and_its_result_matches_its_schema(news):
+    import anyio
+    import jsonschema
+    from mcp import Client
+
+    from rag.mcp.server import create_server
+
+    index, folder = news
+    write(folder, "a.txt", "中美气候会谈", 1, "中美两国气候特使在北京会谈。")
+    update(index)
+
+    async def calls() -> tuple[object, object, object]:
+        server = create_server(Archive(load_settings(index_dir=index)))
+        async with Client(server) as client:
+            tools = {t.name: t for t in (await client.list_tools()).tools}
+            first = await client.call_tool("watch_check", {})
+            second = await client.call_tool("watch_check", {"name": "climate"})
+            return tools["watch_check"], first, second
+
+    tool, first, second = anyio.run(calls)
+    assert tool.annotations is not None and not tool.annotations.read_only_hint
+    assert not first.is_error and first.structured_content is not None
+    jsonschema.validate(first.structured_content, tool.output_schema)
+    assert titles(first.structured_content) == ["中美气候会谈"]
+    text = first.content[0].text
+    assert "中美气候会谈" in text and "https://news.example.org/a.txt.html" in text
+    assert second.structured_content["new"] == 0
