@@ -63,6 +63,19 @@ class Understood(Shape):
     relevance: float = Field(description="The cosine a passage must reach to count.")
 
 
+class FollowUp(Shape):
+    """The question read against the previous questions: what was searched for it."""
+
+    question: str
+    searched: str = Field(description="What was searched: the question, completed if it leaned.")
+    completed: bool = Field(description="True when the previous questions completed it.")
+    new_topic: bool = Field(description="True when it stands on its own.")
+    carried: list[str] = Field(description="The words taken from the previous questions.")
+    method: str = Field(description='"rules", or "llm" when the LLM rewrote it.')
+    as_of: str | None = Field(description="The date the conversation's time words count from.")
+    notice: str | None
+
+
 class SearchHit(Shape):
     """A passage and its article."""
 
@@ -136,6 +149,9 @@ class SearchResponse(Shape):
     understood: Understood | None
     hits: list[SearchHit]
     answer: Answer | None = Field(description="None from search; the cited answer from ask.")
+    follow_up: FollowUp | None = Field(
+        None, description="With previous questions: how the question was read against them."
+    )
 
 
 class TimelineEntry(Shape):
