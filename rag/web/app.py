@@ -25,7 +25,7 @@ from starlette.middleware.base import BaseHTTPMiddleware
 from rag import __version__
 from rag.archive import Archive
 from rag.config import API_MAX_K, API_MAX_QUESTION_CHARS, Settings, served_hosts
-from rag.records import SearchOptions
+from rag.records import FollowUp, SearchOptions
 from rag.schemas import (
     ArticleResponse,
     ErrorBody,
@@ -37,6 +37,7 @@ from rag.schemas import (
 from rag.serialize import (
     answer_to_dict,
     article_detail_to_dict,
+    followup_to_dict,
     search_to_dict,
     timeline_to_dict,
 )
@@ -56,6 +57,7 @@ __all__ = ["MAX_BODY_BYTES", "VERSION_HEADER", "create_app", "error_status", "ro
 
 MAX_K = API_MAX_K
 MAX_QUERY_CHARS = API_MAX_QUESTION_CHARS
+MAX_PREVIOUS = 8  # earlier questions a follow-up is read against
 MAX_BODY_BYTES = 64 * 1024
 MAX_REQUESTS = 256  # in flight at once; more are refused with a 503
 VERSION_HEADER = "X-Index-Version"
@@ -127,10 +129,29 @@ class SearchParams(BaseModel):
     as_of: str | None = Field(
         None, max_length=10, description="YYYY-MM-DD that 上周 / last month count from."
     )
+    previous: list[Annotated[str, Field(min_length=1, max_length=MAX_QUERY_CHARS)]] = Field(
+        [],
+        max_length=MAX_PREVIOUS,
+        description="The conversation's earlier questions, oldest first: a follow-up such "
+        "as 那甲烷呢？ is completed from them (search and ask say how in follow_up).",
+    )
 
 
 def _options(params: SearchParams) -> SearchOptions:
-    return SearchOptions.parse(**params.model_dump(exclude={"q"}))
+    return SearchOptions.parse(**params.model_dump(exclude={"q", "previous"}))
+
+
+def _search_text(
+    params: SearchParams, archive: Archive
+) -> tuple[str, SearchOptions, FollowUp | None]:
+    """What to search and how: the question, or with previous questions its completed
+    form, the conversation's date and filters."""
+    options = _options(params)
+    if not params.previous:
+        return params.q, options, None
+    turns = archive.replay(params.previous, options)
+    followup = archive.follow_up(params.q, turns, options)
+    return followup.text, followup.search_options(options), followup
 
 
 def _versioned(data: dict[str, Any], version: str) -> JSONResponse:
@@ -161,9 +182,12 @@ TIMELINE = answers("The story's articles, oldest first.", 400, 422)
 )
 def search_get(params: Annotated[SearchParams, Query()], archive: AppArchive) -> Response:
     """Ranked passages, the object ``rag ask --no-answer --json`` prints."""
-    result = archive.search(params.q, _options(params))
+    text, options, followup = _search_text(params, archive)
+    result = archive.search(text, options)
     data = search_to_dict(result)
     data["answer"] = None  # the shape of ``rag ask --no-answer --json``
+    if followup is not None:
+        data["follow_up"] = followup_to_dict(followup)
     return _versioned(data, result.version)
 
 
@@ -192,9 +216,12 @@ def ask_get(params: Annotated[SearchParams, Query()], archive: AppArchive) -> Re
     """The passages and a cited extractive answer, as ``rag ask --json`` prints."""
     # The LLM answer is left to the CLI for now: it can hold a worker thread for a
     # minute, and would want streaming to the page.
-    asked = archive.ask(params.q, _options(params))
+    text, options, followup = _search_text(params, archive)
+    asked = archive.ask(text, options)
     data = search_to_dict(asked.result)
     data["answer"] = answer_to_dict(asked.answer)
+    if followup is not None:
+        data["follow_up"] = followup_to_dict(followup)
     return _versioned(data, asked.result.version)
 
 
@@ -221,7 +248,8 @@ def ask_post(params: Annotated[SearchParams, Body()], archive: AppArchive) -> Re
 )
 def timeline_get(params: Annotated[SearchParams, Query()], archive: AppArchive) -> Response:
     """The articles about a story in date order, as ``rag timeline --json`` prints."""
-    found = archive.timeline(params.q, _options(params))
+    text, options, _ = _search_text(params, archive)
+    found = archive.timeline(text, options)
     return _versioned(timeline_to_dict(found), found.version)
 
 
