@@ -10,10 +10,11 @@ from rag.archive import Archive
 from rag.config import API_MAX_K, API_MAX_QUESTION_CHARS, MODES
 from rag.errors import MissingDependencyError, RagError
 from rag.mcp.text import article_text, ask_text, search_text, timeline_text, watch_text
-from rag.records import SearchOptions
+from rag.records import FollowUp, SearchOptions
 from rag.serialize import (
     answer_to_dict,
     article_detail_to_dict,
+    followup_to_dict,
     search_to_dict,
     timeline_to_dict,
     watch_check_to_dict,
@@ -21,6 +22,7 @@ from rag.serialize import (
 
 MAX_K = API_MAX_K
 MAX_QUESTION_CHARS = API_MAX_QUESTION_CHARS
+MAX_PREVIOUS = 8  # earlier questions a follow-up is read against
 # rag.config.MODES as a type, so the tool schema lists them (mypy reads no Literal made
 # from a tuple; pydantic does)
 Mode = Literal[MODES]  # type: ignore[valid-type]
@@ -129,6 +131,15 @@ else:
             description="The question or keywords, in Chinese or English.",
         ),
     ]
+    PreviousArg = Annotated[
+        list[Annotated[str, Field(min_length=1, max_length=MAX_QUESTION_CHARS)]] | None,
+        Field(
+            max_length=MAX_PREVIOUS,
+            description="The conversation's earlier questions, oldest first, when this "
+            "question follows up on them (那甲烷呢？, what about coal?): it is completed "
+            "from them, and follow_up says what was searched.",
+        ),
+    ]
     KArg = Annotated[
         int | None,
         Field(ge=1, le=MAX_K, description="How many passages (1-50) [default: 5, or top_k]."),
@@ -208,6 +219,17 @@ def _options(
     )
 
 
+def _follow_up(
+    archive: Archive, question: str, previous: list[str] | None, options: SearchOptions
+) -> tuple[str, SearchOptions, FollowUp | None]:
+    """What to search: the question, or its completed form when previous questions
+    are given (with the conversation's date and filters)."""
+    if not previous:
+        return question, options, None
+    followup = archive.follow_up(question, archive.replay(previous, options), options)
+    return followup.text, followup.search_options(options), followup
+
+
 class ArchiveTools:
     """The tools, over one archive: each makes one call and returns its JSON, with a short
     text form of it (``rag.mcp.text``)."""
@@ -225,10 +247,14 @@ class ArchiveTools:
         source: SourceArg = None,
         as_of: AsOfArg = None,
         per_source: PerSourceArg = None,
+        previous: PreviousArg = None,
     ) -> SearchResult:
         options = _options(k, mode, since, until, source, as_of, per_source)
-        data = search_to_dict(self.archive.search(question, options))
+        text, options, followup = _follow_up(self.archive, question, previous, options)
+        data = search_to_dict(self.archive.search(text, options))
         data["answer"] = None  # the shape of ``rag ask --no-answer --json``
+        if followup is not None:
+            data["follow_up"] = followup_to_dict(followup)
         return _result(data, search_text)
 
     def ask(
@@ -241,12 +267,15 @@ class ArchiveTools:
         source: SourceArg = None,
         as_of: AsOfArg = None,
         per_source: PerSourceArg = None,
+        previous: PreviousArg = None,
     ) -> SearchResult:
-        asked = self.archive.ask(
-            question, _options(k, mode, since, until, source, as_of, per_source)
-        )
+        options = _options(k, mode, since, until, source, as_of, per_source)
+        text, options, followup = _follow_up(self.archive, question, previous, options)
+        asked = self.archive.ask(text, options)
         data = search_to_dict(asked.result)
         data["answer"] = answer_to_dict(asked.answer)
+        if followup is not None:
+            data["follow_up"] = followup_to_dict(followup)
         return _result(data, ask_text)
 
     def timeline(
