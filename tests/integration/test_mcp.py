@@ -124,7 +124,10 @@ def test_the_search_schema_holds_the_limits_the_server_enforces(session):
             "source",
             "as_of",
             "per_source",
+            "previous",
         }
+        [previous] = [s for s in props["previous"]["anyOf"] if s.get("type") == "array"]
+        assert previous["maxItems"] == 8 and previous["items"]["minLength"] == 1
         [k] = [s for s in props["k"]["anyOf"] if s.get("type") == "integer"]
         assert (k["minimum"], k["maximum"]) == (1, 50)
         [cap] = [s for s in props["per_source"]["anyOf"] if s.get("type") == "integer"]
