@@ -10,6 +10,7 @@ import importlib.util
 import json
 import re
 import socket
+import sqlite3
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -153,6 +154,15 @@ def reports_errors(func: F) -> F:
         except OSError as exc:  # a full disk, a permission: the system's words, one line
             where = f" ({exc.filename})" if exc.filename else ""
             err.print(error_line(f"{exc.strerror or exc}{where}"))
+            raise typer.Exit(1) from None
+        except sqlite3.DatabaseError as exc:
+            # reached only with index_check = "off": a version is checked when opened
+            err.print(
+                error_line(
+                    f"an index file is damaged ({exc}); run 'rag index verify' to find it "
+                    "and rebuild with 'rag index build PATH...'"
+                )
+            )
             raise typer.Exit(1) from None
         except KeyboardInterrupt:
             err.print("interrupted")
