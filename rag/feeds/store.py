@@ -8,9 +8,6 @@ as of its last finished item.
 from __future__ import annotations
 
 import contextlib
-import errno
-import fcntl
-import os
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import replace
@@ -19,7 +16,7 @@ from pathlib import Path
 
 from rag.errors import FeedError
 from rag.feeds.records import Feed
-from rag.locks import holder
+from rag.locks import take
 
 STORE_NAME = "feeds.sqlite"
 LOCK_NAME = "feeds.lock"
@@ -254,16 +251,11 @@ def pull_lock(folder: Path) -> Iterator[None]:
     """Hold the feed pull lock of ``folder``; a second pull fails at once."""
     folder.mkdir(parents=True, exist_ok=True)
     with open(folder / LOCK_NAME, "a+") as handle:
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            if exc.errno not in (errno.EAGAIN, errno.EACCES):
-                raise
-            raise FeedError(
-                f"another 'rag feed pull' is running on {folder}{holder(handle)}; let it finish"
-            ) from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"{os.getpid()}\n")
-        handle.flush()
+        take(
+            handle,
+            0.0,
+            lambda who: FeedError(
+                f"another 'rag feed pull' is running on {folder}{who}; let it finish"
+            ),
+        )
         yield  # closing the file releases the lock, also when the process dies

@@ -15,12 +15,9 @@ killed at any point leaves at most a ``tmp-*`` directory, removed by the next wr
 from __future__ import annotations
 
 import contextlib
-import errno
-import fcntl
 import json
 import os
 import shutil
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
@@ -30,7 +27,7 @@ from typing import Any
 
 from rag.checksums import FileDigest, record_digests
 from rag.errors import IndexCorruptError, IndexLockedError, IndexMissingError, IndexWriteError
-from rag.locks import holder
+from rag.locks import take
 
 # 2: source paths are stored absolute and the manifest records build_cwd. Version 1
 # indexes (relative paths) are read, and migrated by their next update.
@@ -186,29 +183,18 @@ def writer_lock(index_dir: Path, wait_seconds: float = 0.0) -> Iterator[None]:
         reason = "it is a file" if index_dir.is_file() else (exc.strerror or str(exc))
         raise IndexWriteError(f"cannot write an index at {index_dir}: {reason}") from None
     try:
-        deadline = time.monotonic() + wait_seconds
-        while True:
-            try:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except OSError as exc:
-                if exc.errno not in (errno.EAGAIN, errno.EACCES):
-                    raise
-                if time.monotonic() >= deadline:
-                    # The library is reached from commands with and without --wait (a
-                    # feed pull updates the index too), so the flag is named with the
-                    # commands that have it.
-                    raise IndexLockedError(
-                        f"another process{holder(handle)} is writing {index_dir}; "
-                        "try again when it has finished ('rag index build' and 'rag index "
-                        "update' can wait for it: --wait SECONDS)"
-                    ) from None
-                time.sleep(0.2)
-        # the holder's pid, for the message a second writer gets; on a full disk the lock
-        # is held all the same, and the write that fails next says what is wrong
-        with contextlib.suppress(OSError):  # unbuffered: closing has nothing left to fail
-            os.ftruncate(handle.fileno(), 0)
-            os.pwrite(handle.fileno(), f"{os.getpid()}\n".encode(), 0)
+        # The library is reached from commands with and without --wait (a feed pull
+        # updates the index too), so the flag is named with the commands that have it.
+        take(
+            handle,
+            wait_seconds,
+            lambda who: IndexLockedError(
+                f"another process{who} is writing {index_dir}; try again when it has "
+                "finished ('rag index build' and 'rag index update' can wait for it: "
+                "--wait SECONDS)"
+            ),
+            poll=0.2,
+        )
         yield
     finally:
         if created is not None and not (index_dir / CURRENT).exists():

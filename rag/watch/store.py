@@ -15,19 +15,15 @@ and a check killed before its transaction reports nothing and changes nothing.
 from __future__ import annotations
 
 import contextlib
-import errno
-import fcntl
 import json
-import os
 import re
 import sqlite3
-import time
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 from rag.errors import WatchError, WatchNotFoundError, write_failure
-from rag.locks import holder
+from rag.locks import take
 from rag.records import Watch, WatchItem
 
 STORE_NAME = "watches.sqlite"
@@ -326,22 +322,13 @@ def check_lock(folder: Path, wait: float = LOCK_WAIT_SECONDS) -> Iterator[None]:
     seconds for it. The system releases it when the holder dies, also by SIGKILL."""
     folder.mkdir(parents=True, exist_ok=True)
     with open(folder / LOCK_NAME, "a+") as handle:
-        deadline = time.monotonic() + wait
-        while True:
-            try:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except OSError as exc:
-                if exc.errno not in (errno.EAGAIN, errno.EACCES):
-                    raise
-                if time.monotonic() >= deadline:
-                    raise WatchError(
-                        f"another watch check is running on {folder}{holder(handle)} "
-                        f"(waited {wait:.0f} s); try again when it has finished"
-                    ) from None
-                time.sleep(0.05)
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"{os.getpid()}\n")
-        handle.flush()
+        take(
+            handle,
+            wait,
+            lambda who: WatchError(
+                f"another watch check is running on {folder}{who} "
+                f"(waited {wait:.0f} s); try again when it has finished"
+            ),
+            poll=0.05,
+        )
         yield
