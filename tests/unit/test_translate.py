@@ -78,6 +78,19 @@ def test_the_dictionary_translates_words_phrases_and_inflections(lexicon_cache):
     # a word the dictionary lacks (a name, a number) is kept as written
     _, gist = translate_terms("Who is Pennetta?", lexicon)
     assert gist == ["Pennetta"]
+    assert translate_terms("the leaves of yarrow", lexicon)[1][0] == "叶子"  # leaf, not leave
+
+
+def test_a_pinyin_name_is_not_translated_as_an_english_word(lexicon_cache):
+    lexicon = open_lexicon(lexicon_cache)
+    assert lexicon.is_pinyin("jiancheng") and not lexicon.is_pinyin("thesis")
+    terms, gist = translate_terms("What was Song Jiancheng's thesis?", lexicon)
+    assert gist[:2] == ["Song", "Jiancheng"]
+    assert "歌曲" not in terms and "论文" in terms
+    # a capitalised word that is a proper noun in the dictionary is still translated
+    assert "天津" in translate_terms("Where in Tianjin?", lexicon)[0]
+    # as a common word at the start of a question it keeps its common senses
+    assert "歌曲" in translate_terms("Song of the year", lexicon)[0]
 
 
 def test_name_forms_match_in_either_script_and_latin_by_case():
