@@ -29,7 +29,14 @@ from rag.cli.common import (
     require_extra,
 )
 from rag.cli.common import print_json as _print_json
-from rag.cli.digest import WatchOpt, digests_to_dict, print_digests
+from rag.cli.digest import (
+    ExitCodeOpt,
+    WatchOpt,
+    digests_to_dict,
+    exit_if_found,
+    needs_checks,
+    print_digests,
+)
 from rag.cli.feed import feed_app
 from rag.config import (
     API_MAX_QUESTION_CHARS,
@@ -287,11 +294,13 @@ def index_update(
     strict: StrictOpt = False,
     wait: WaitOpt = 0.0,
     watch: WatchOpt = False,
+    exit_code: ExitCodeOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Add new and changed articles, drop deleted ones.
 
-    The rest are kept as they are, their passages and vectors reused.
+    The rest are kept as they are, their passages and vectors reused. With --watch
+    --exit-code, exit 3 when a watch found something new.
     """
     from rag.cli.progress import RichProgress
 
@@ -301,6 +310,8 @@ def index_update(
         ray_workers=ray_workers,
         follow_symlinks=follow_symlinks or None,
     )
+    watching = watch or archive.settings.watch_after_update
+    needs_checks(exit_code, watching)
     with RichProgress(err) as progress:
         report = archive.update(
             paths or None,
@@ -309,8 +320,9 @@ def index_update(
             lock_wait=wait,
             compact=compact,
         )
-    checked = archive.watches().check() if watch or archive.settings.watch_after_update else None
+    checked = archive.watches().check() if watching else None
     _report(report, True, as_json, strict, checked)
+    exit_if_found(checked, exit_code)
 
 
 @index_app.command("stats")

@@ -12,6 +12,7 @@ from rich.text import Text
 
 from rag.cli.common import out
 from rag.cli.render import display_url
+from rag.errors import ConfigError
 from rag.records import WatchDigest, WatchItem
 from rag.serialize import watch_check_to_dict
 
@@ -24,6 +25,13 @@ WatchOpt = Annotated[
 ]
 # With --exit-code, a check that found something new exits with this (0: nothing new).
 FOUND_EXIT_CODE = 3
+ExitCodeOpt = Annotated[
+    bool,
+    typer.Option(
+        "--exit-code",
+        help=f"Exit {FOUND_EXIT_CODE} when a check found something new (0 when nothing was).",
+    ),
+]
 
 
 def check_watches(index: Path | None, name: str | None = None) -> tuple[WatchDigest, ...]:
@@ -32,6 +40,23 @@ def check_watches(index: Path | None, name: str | None = None) -> tuple[WatchDig
 
     with open_archive(**({"index_dir": index} if index is not None else {})) as archive:
         return archive.watches().check(name)
+
+
+def needs_checks(exit_code: bool, watching: bool) -> None:
+    """``--exit-code`` on a pull or update tells what the checks found: without them it
+    is a usage error, found before any work."""
+    if exit_code and not watching:
+        raise ConfigError(
+            "--exit-code tells whether the watches found something new; add --watch "
+            "(or set watch_after_update = true)"
+        )
+
+
+def exit_if_found(digests: Sequence[WatchDigest] | None, exit_code: bool) -> None:
+    """With ``--exit-code``, exit FOUND_EXIT_CODE when a check found something new; a
+    command without the flag keeps its exit code, so cron stays quiet."""
+    if exit_code and digests and any(d.items for d in digests):
+        raise typer.Exit(FOUND_EXIT_CODE)
 
 
 def digests_to_dict(digests: Sequence[WatchDigest]) -> dict[str, Any]:

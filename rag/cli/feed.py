@@ -13,7 +13,15 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from rag.cli.common import App, IndexOpt, JsonOpt, err, error_line, out, print_json, reports_errors
-from rag.cli.digest import WatchOpt, check_watches, digests_to_dict, print_digests
+from rag.cli.digest import (
+    ExitCodeOpt,
+    WatchOpt,
+    check_watches,
+    digests_to_dict,
+    exit_if_found,
+    needs_checks,
+    print_digests,
+)
 from rag.config import load_settings
 
 if TYPE_CHECKING:
@@ -118,6 +126,7 @@ def feed_pull(
         typer.Option("--no-index", help="Only save the new articles; the next pull indexes them."),
     ] = False,
     watch: WatchOpt = False,
+    exit_code: ExitCodeOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Fetch every feed, save the new pages, then update the index.
@@ -125,16 +134,19 @@ def feed_pull(
     Each new item's page is saved beside the feed's other articles. Each failed feed or
     page is one line on stderr and the rest goes on; a page that cannot be used is
     replaced by the feed's own text. Exit code 1 when every feed failed or the index
-    could not be updated, else 0.
+    could not be updated, else 0 (with --watch --exit-code: 3 when a watch found
+    something new).
     """
     from rag.cli.progress import RichProgress
     from rag.feeds import pull_feeds
 
     settings = load_settings(index_dir=index)
+    watching = watch or settings.watch_after_update
+    needs_checks(exit_code, watching)
     with RichProgress(err) as progress:
         report = pull_feeds(settings, index=not no_index, progress=progress)
     checked = None
-    if (watch or settings.watch_after_update) and not report.index.error:
+    if watching and not report.index.error:
         checked = check_watches(Path(settings.index_dir))
     if as_json:
         watches = {"watch": digests_to_dict(checked)} if checked is not None else {}
@@ -149,6 +161,7 @@ def feed_pull(
         err.print(error_line(f"all {len(report.feeds)} feed(s) failed"))
     if report.all_feeds_failed or report.index.error:
         raise typer.Exit(1)
+    exit_if_found(checked, exit_code)
 
 
 def _print_report(report: PullReport) -> None:

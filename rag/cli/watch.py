@@ -9,7 +9,13 @@ from rich.text import Text
 
 from rag.cli.commands import app
 from rag.cli.common import App, IndexOpt, JsonOpt, out, print_json, reports_errors
-from rag.cli.digest import FOUND_EXIT_CODE, check_watches, digests_to_dict, print_digests
+from rag.cli.digest import (
+    ExitCodeOpt,
+    check_watches,
+    digests_to_dict,
+    exit_if_found,
+    print_digests,
+)
 from rag.errors import ConfigError, RagError
 from rag.records import Watch, parse_day
 from rag.serialize import watch_digest_to_dict, watch_to_dict
@@ -115,13 +121,7 @@ def watch_check(
     name: Annotated[
         str | None, typer.Argument(metavar="[NAME]", help="One watch [default: every watch].")
     ] = None,
-    exit_code: Annotated[
-        bool,
-        typer.Option(
-            "--exit-code",
-            help=f"Exit {FOUND_EXIT_CODE} when something new was found (0 when nothing was).",
-        ),
-    ] = False,
+    exit_code: ExitCodeOpt = False,
     index: IndexOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -136,8 +136,7 @@ def watch_check(
         print_json(digests_to_dict(digests))
     else:
         print_digests(digests)
-    if exit_code and any(d.items for d in digests):
-        raise typer.Exit(FOUND_EXIT_CODE)
+    exit_if_found(digests, exit_code)
 
 
 @watch_app.command("show")

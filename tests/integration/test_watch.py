@@ -1,7 +1,8 @@
 """Watched questions over the real pipeline: a watch on the sample archive, two news
 articles pulled from a feed served on 127.0.0.1, e5 deciding which one is relevant;
-the digest, the second check and the watch's Atom feed (what counts as new, the lock,
-a killed check and the feed's validity are in unit/test_watch.py, over test-hash)."""
+the digest and the pull's exit code, a second pull and check, and the watch's Atom feed
+(what counts as new, the lock, a killed check and the feed's validity are in
+unit/test_watch.py, over test-hash)."""
 
 from __future__ import annotations
 
@@ -59,9 +60,9 @@ def server() -> Iterator[FeedServer]:
     server.server_close()
 
 
-def rag(*args: str) -> dict:
+def rag(*args: str, exit_code: int = 0) -> dict:
     result = CliRunner().invoke(app, [*args, "--json"])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == exit_code, result.output
     return json.loads(result.stdout)
 
 
@@ -87,7 +88,8 @@ def test_a_watch_reports_the_relevant_article_of_a_pull_once(
     feed = f"{server.base_url}/feed.xml"
     rag("feed", "add", feed, "--archive", str(tmp_path / "feeds"), "--index", str(index))
 
-    pulled = rag("feed", "pull", "--index", str(index), "--watch")
+    # --exit-code: 3, the digest found something new
+    pulled = rag("feed", "pull", "--index", str(index), "--watch", "--exit-code", exit_code=3)
     assert pulled["new_items"] == 2 and pulled["index"]["articles_after"] == 7
     digest = pulled["watch"]["watches"][0]
     assert [i["title"] for i in digest["items"]] == [RELEVANT]
@@ -97,6 +99,8 @@ def test_a_watch_reports_the_relevant_article_of_a_pull_once(
     assert item["outlet"] and item["sentence"] and item["sentence"] in item["passage"]
     assert item["score"] >= 0.87  # the relevance threshold for Chinese questions
 
+    again = rag("feed", "pull", "--index", str(index), "--watch", "--exit-code")  # 0: nothing new
+    assert again["new_items"] == 0 and again["watch"]["new"] == 0
     assert rag("watch", "check", "--index", str(index))["new"] == 0
 
     with TestClient(create_app(load_settings(index_dir=index)), base_url="http://127.0.0.1") as web:

@@ -172,6 +172,33 @@ def test_index_update_with_watch_prints_the_digest(news):
     assert titles(check(index)) == []
 
 
+def test_index_update_exits_3_on_news_only_with_exit_code(news):
+    index, folder = news
+    write(folder, "a.txt", "中美气候会谈", 1, "中美两国气候特使在北京会谈。")
+    found = rag("index", "update", "--index", str(index), "--watch", "--exit-code")
+    assert found.exit_code == 3, found.output
+    assert "中美气候会谈" in found.stdout and "1 new story" in found.stdout
+    quiet = rag("index", "update", "--index", str(index), "--watch", "--exit-code", "--json")
+    assert quiet.exit_code == 0, quiet.output
+    assert json.loads(quiet.stdout)["watch"]["new"] == 0
+    write(folder, "b.txt", "中美气候声明", 2, "中美发表气候合作联合声明。")
+    unasked = rag("index", "update", "--index", str(index), "--watch")
+    assert unasked.exit_code == 0 and "中美气候声明" in unasked.stdout  # cron stays quiet
+
+
+def test_exit_code_on_an_update_needs_the_checks(news, monkeypatch):
+    index, folder = news
+    write(folder, "a.txt", "中美气候会谈", 1, "中美两国气候特使在北京会谈。")
+    for command in (("index", "update"), ("feed", "pull")):
+        refused = rag(*command, "--index", str(index), "--exit-code")
+        assert refused.exit_code == 2, refused.output
+        assert "add --watch" in one_line_error(refused)
+    assert titles(check(index)) == []  # refused before any work: nothing was indexed
+    monkeypatch.setenv("RAG_WATCH_AFTER_UPDATE", "true")  # the setting stands for --watch
+    found = rag("index", "update", "--index", str(index), "--exit-code")
+    assert found.exit_code == 3, found.output
+
+
 def test_a_check_killed_before_recording_reports_the_same_items_next_time(news):
     index, folder = news
     write(folder, "a.txt", "中美气候会谈", 1, "中美两国气候特使在北京会谈。")
