@@ -257,3 +257,19 @@ class WatchCheckResponse(Shape):
 
     new: int = Field(ge=0, description="New stories found, over every watch.")
     watches: list[WatchDigest]
+
+
+class WatchLatest(Shape):
+    """A watch and the items its checks reported last, read without checking."""
+
+    watch: Watch
+    feed: str = Field(description="The path of its Atom feed: /watch/<name>.atom.")
+    items: list[WatchItem] = Field(
+        description="The items its checks reported, most recently found first."
+    )
+
+
+class WatchesResponse(Shape):
+    """Every watch of the index, oldest first, each with what it reported last."""
+
+    watches: list[WatchLatest]

@@ -234,6 +234,15 @@ def watch_digest_to_dict(digest: WatchDigest) -> dict[str, Any]:
     }
 
 
+def watch_latest_to_dict(digest: WatchDigest, feed: str) -> dict[str, Any]:
+    """A watch, the path of its Atom feed and what it reported last (``GET /api/watches``)."""
+    return {
+        "watch": watch_to_dict(digest.watch),
+        "feed": feed,
+        "items": [watch_item_to_dict(i) for i in digest.items],
+    }
+
+
 def watch_check_to_dict(digests: Sequence[WatchDigest]) -> dict[str, Any]:
     """A check of one or every watch as ``rag watch check --json`` prints it."""
     return {

@@ -89,3 +89,12 @@ class Watches:
             watch = store.watch(name)
             items = tuple(store.shown(name, limit))
         return WatchDigest(watch, items, watch.last_checked)
+
+    def latest_each(self, limit: int = 50) -> tuple[WatchDigest, ...]:
+        """What every watch reported last (as ``latest``), oldest watch first, without
+        checking: nothing is marked as shown."""
+        with WatchStore(store_path(self.index_dir), create=False) as store:
+            return tuple(
+                WatchDigest(watch, tuple(store.shown(watch.name, limit)), watch.last_checked)
+                for watch in store.watches()
+            )

@@ -33,6 +33,7 @@ from rag.schemas import (
     Mode,
     SearchResponse,
     TimelineResponse,
+    WatchesResponse,
 )
 from rag.serialize import (
     answer_to_dict,
@@ -40,6 +41,7 @@ from rag.serialize import (
     followup_to_dict,
     search_to_dict,
     timeline_to_dict,
+    watch_latest_to_dict,
 )
 from rag.web.docs import add_docs
 from rag.web.guards import (
@@ -51,6 +53,7 @@ from rag.web.guards import (
     error_status,
     security_headers,
 )
+from rag.web.watch_routes import FEED_ITEMS, feed_path
 from rag.web.watch_routes import router as watch_router
 
 __all__ = ["MAX_BODY_BYTES", "VERSION_HEADER", "create_app", "error_status", "router"]
@@ -59,6 +62,7 @@ MAX_K = API_MAX_K
 MAX_QUERY_CHARS = API_MAX_QUESTION_CHARS
 MAX_PREVIOUS = 8  # earlier questions a follow-up is read against
 MAX_BODY_BYTES = 64 * 1024
+WATCH_ITEMS = 10  # items listed per watch unless asked for more (at most FEED_ITEMS)
 MAX_REQUESTS = 256  # in flight at once; more are refused with a 503
 VERSION_HEADER = "X-Index-Version"
 STATIC = resources.files("rag.web") / "static"
@@ -91,9 +95,12 @@ ERRORS: dict[int, str] = {
 EVERY_ROUTE = (403, 413, 421, 500, 503)
 
 
-def answers(description: str, *errors: int) -> dict[int | str, dict[str, Any]]:
+def answers(
+    description: str, *errors: int, meaning: dict[int, str] | None = None
+) -> dict[int | str, dict[str, Any]]:
     """The documented responses of a route: its 200 (with the version header) and the
-    error statuses it can send besides those of every route, all with ``ErrorBody``."""
+    error statuses it can send besides those of every route, all with ``ErrorBody``;
+    ``meaning`` says what a status means on this route where ERRORS does not."""
     version = {
         "description": "The index version the answer was read from.",
         "schema": {"type": "string"},
@@ -102,7 +109,8 @@ def answers(description: str, *errors: int) -> dict[int | str, dict[str, Any]]:
         200: {"description": description, "headers": {VERSION_HEADER: version}}
     }
     for status in sorted({*errors, *EVERY_ROUTE}):
-        documented[status] = {"model": ErrorBody, "description": ERRORS[status]}
+        said = (meaning or {}).get(status, ERRORS[status])
+        documented[status] = {"model": ErrorBody, "description": said}
     return documented
 
 
@@ -308,6 +316,35 @@ def health(archive: AppArchive) -> Response:
         },
         stats.version,
     )
+
+
+@router.get(
+    "/api/watches",
+    tags=["watches"],
+    operation_id="list_watches",
+    summary="The watches and what each reported",
+    response_model=WatchesResponse,
+    responses=answers(
+        "Every watch, oldest first, with the items its checks reported last.",
+        422,
+        meaning={503: ERRORS[503] + " Or the watches' store cannot be read."},
+    ),
+)
+def watches(
+    archive: AppArchive,
+    limit: Annotated[
+        int,
+        Query(ge=1, le=FEED_ITEMS, description="Items per watch, the most recently found."),
+    ] = WATCH_ITEMS,
+) -> Response:
+    """Each watch with what its checks reported last, as ``rag watch show`` prints it, and
+    its Atom feed. Only reads: nothing is checked, nothing counts as shown."""
+    version = archive.version  # the watches of the live index: 503 without one
+    listed = [
+        watch_latest_to_dict(digest, feed_path(digest.watch.name))
+        for digest in archive.watches().latest_each(limit)
+    ]
+    return _versioned({"watches": listed}, version)
 
 
 @router.get("/", include_in_schema=False)

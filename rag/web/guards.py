@@ -26,6 +26,7 @@ from rag.errors import (
     LLMError,
     MissingDependencyError,
     RagError,
+    WatchError,
     WatchNotFoundError,
 )
 
@@ -58,6 +59,8 @@ def error_status(exc: RagError) -> int:
         return 502
     if isinstance(exc, WatchNotFoundError):
         return 404
+    if isinstance(exc, WatchError):  # the routes only read watches: their store is unusable
+        return 503
     return 400
 
 

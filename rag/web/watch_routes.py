@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated
+from urllib.parse import quote
 from xml.etree import ElementTree as ET
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -47,6 +48,11 @@ def watch_feed(
     digest = archive.watches().latest(name, FEED_ITEMS)
     body = atom_feed(digest, str(archive.index_dir), str(request.url))
     return Response(body, media_type="application/atom+xml; charset=utf-8")
+
+
+def feed_path(name: str) -> str:
+    """The path the watch ``name``'s feed is served at."""
+    return f"/watch/{quote(name)}.atom"
 
 
 def atom_feed(digest: WatchDigest, archive_key: str, self_url: str) -> bytes:

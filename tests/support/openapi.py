@@ -31,6 +31,7 @@ OPERATION_IDS = {
     ("post", "/api/timeline"): "timeline_post",
     ("get", "/api/articles/{article_id}"): "get_article",
     ("get", "/api/health"): "health",
+    ("get", "/api/watches"): "list_watches",
 }
 # a status no request can draw on purpose: documented, never walked
 UNDRAWABLE = {"500"}
@@ -143,6 +144,10 @@ def walk_every_documented_answer(
             walk.send(client, method, template, 200, path)
         elif template == "/api/health":
             walk.send(client, method, template, 200)
+        elif template == "/api/watches":
+            walk.send(client, method, template, 200, params={"limit": 5})
+            walk.send(client, method, template, 422, params={"limit": 0})
+            walk.send(client, method, template, 422, params={"limit": "many"})
         else:
             walk.send(client, method, template, 200, **_parameters(method, q=QUESTION, k=3))
             walk.send(client, method, template, 400, **_parameters(method, q="   "))
@@ -163,7 +168,7 @@ def draw_the_503s(client: httpx.Client, walk: Walk) -> None:
     """Every operation asked of ``client``, a server whose index is missing or damaged."""
     for (method, template), _ in OPERATION_IDS.items():
         path = template.replace("{article_id}", "x")
-        if template == "/api/health" or "{" in template:
+        if template in ("/api/health", "/api/watches") or "{" in template:
             walk.send(client, method, template, 503, path)
         else:
             walk.send(client, method, template, 503, path, **_parameters(method, q=QUESTION))

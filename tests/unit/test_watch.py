@@ -254,6 +254,51 @@ def test_the_atom_feed_is_valid_and_carries_what_the_check_reported(news):
     assert missing.status_code == 404 and "no watch named" in missing.json()["error"]
 
 
+def test_the_api_lists_each_watch_with_what_it_reported_and_marks_nothing_shown(news):
+    from fastapi.testclient import TestClient
+    from support.openapi import check_answer
+
+    from rag.web.app import create_app
+
+    index, folder = news
+    rag("watch", "add", "甲烷减排", "--name", "甲烷", "--index", str(index))
+    write(folder, "a.txt", "中美气候会谈", 1, "中美两国气候特使在北京会谈。")
+    write(folder, "b.txt", "中美气候声明", 2, "中美发表气候合作联合声明。")
+    update(index)
+    with TestClient(create_app(load_settings(index_dir=index)), base_url="http://127.0.0.1") as web:
+        document = web.get("/openapi.json").json()
+        before = web.get("/api/watches")
+        check_answer(document, "get", "/api/watches", before)
+        assert [w["items"] for w in before.json()["watches"]] == [[], []]
+        reported = check(index, "climate")["watches"][0]["items"]
+        after = web.get("/api/watches", params={"limit": 1})
+        check_answer(document, "get", "/api/watches", after)
+        listed = {w["watch"]["name"]: w for w in after.json()["watches"]}
+        feed = web.get(listed["climate"]["feed"])
+    assert list(listed) == ["climate", "甲烷"]  # oldest first
+    climate = listed["climate"]
+    assert climate["watch"]["last_checked"] and climate["watch"]["reported"] == 2
+    assert climate["items"] == reported[:1]  # the newest, as the check reported it
+    assert listed["甲烷"]["watch"]["last_checked"] is None and listed["甲烷"]["items"] == []
+    assert listed["甲烷"]["feed"] == "/watch/%E7%94%B2%E7%83%B7.atom"
+    assert feed.status_code == 200 and "中美气候声明" in feed.text
+    # reading the page's list took nothing from the watches: their checks still report
+    assert titles(check(index, "甲烷")) == ["中美气候声明", "中美气候会谈"]
+
+
+def test_an_unreadable_watch_store_is_a_503_in_the_error_model(news):
+    from fastapi.testclient import TestClient
+
+    from rag.web.app import create_app
+
+    index, _ = news
+    (index / "watches.sqlite").write_bytes(b"not a database" * 100)
+    with TestClient(create_app(load_settings(index_dir=index)), base_url="http://127.0.0.1") as web:
+        answer = web.get("/api/watches")
+    assert answer.status_code == 503, answer.text
+    assert "watch store" in answer.json()["error"] and "not a database" in answer.json()["error"]
+
+
 def test_an_empty_watch_is_a_valid_feed(news):
     from support.atom import check_atom
 
