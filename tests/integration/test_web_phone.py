@@ -1,13 +1,15 @@
 """The search page on a phone's screen (390, 360 and 320 px wide), in headless Chromium: it
 fits without a sideways scroll, the buttons are whole, errors are in Chinese, an
-unanswerable question is not dressed as an answer, dates read YYYY-MM-DD, and the
-keyboard and the back button work. The desktop page is in test_web_browser.py."""
+unanswerable question is not dressed as an answer, dates read YYYY-MM-DD, the watches
+and what each reported are listed, and the keyboard and the back button work. The
+desktop page is in test_web_browser.py."""
 
 from __future__ import annotations
 
 import re
 import shutil
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -149,7 +151,7 @@ def test_the_page_at_desktop_width(browser: Any, long_index: Settings) -> None:
         buttons = page.locator(".actions button")
         tops = [buttons.nth(i).bounding_box()["y"] for i in range(buttons.count())]
         question = page.locator("#q").bounding_box()
-        assert tops == [question["y"]] * 2  # the buttons beside the question, not under it
+        assert tops == [question["y"]] * 3  # the buttons beside the question, not under it
         check_fits(page, "the desktop page")
         page.locator(".passage").first.click()
         page.locator("#reader-mark").wait_for(state="visible")
@@ -157,7 +159,83 @@ def test_the_page_at_desktop_width(browser: Any, long_index: Settings) -> None:
         assert reader["x"] > 700  # a side panel beside the passages, not over them
         check_fits(page, "the desktop page with the reader")
         screenshot(page, "desktop-1440.png")
+        page.click("#watches-button")  # no watch yet: the page says how to add one
+        page.wait_for_function(
+            "() => document.getElementById('status').textContent.startsWith('还没有关注的问题')"
+        )
+        assert "rag watch add" in page.locator("#status").inner_text()
+        assert page.locator(".passage").count() == 0 and page.locator("#reader").is_hidden()
         assert script_errors(page) == []
+
+
+HOSTILE_QUESTION = "<img src=x onerror=__xss=1>气候"
+
+
+@pytest.fixture(scope="module")
+def watched_index(long_index: Settings, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """A copy of the long index with two watches: one checked, whose first check reported
+    the sample's relevant stories, and one with markup in its question, never checked."""
+    index = tmp_path_factory.mktemp("watched") / "index"
+    shutil.copytree(long_index.index_dir, index)
+    settings = Settings(index_dir=index, cache_dir=long_index.cache_dir)
+    watches = Archive(settings).watches()
+    watches.add(QUESTION, name="climate", since=date(2000, 1, 1))
+    watches.add(HOSTILE_QUESTION, name="never")
+    (digest,) = watches.check("climate")
+    assert digest.items, "the sample has stories for the watch"
+    return settings
+
+
+@pytest.mark.parametrize("phone", [*PHONES, (1440, 900)], indirect=True, ids=lambda s: f"{s[0]}px")
+def test_the_watches_and_what_each_reported(phone: Any, watched_index: Settings) -> None:
+    width = phone.viewport_size["width"]
+    before = Archive(watched_index).watches().latest("climate")
+    with running_server(watched_index) as url:
+        phone.goto(url + "/")
+        phone.click("#watches-button")
+        phone.wait_for_selector(".watch")
+        assert phone.url.endswith("?view=watches")
+        assert phone.locator("#watches-button").get_attribute("aria-pressed") == "true"
+        assert wait_for_status(phone).startswith("关注 2 个问题")
+        climate, never = phone.locator(".watch").all()
+        assert climate.locator("h3").inner_text() == QUESTION
+        meta = climate.locator(".meta").first.inner_text()
+        assert "上次检查 " + before.watch.last_checked.strftime("%Y-%m-%d %H:%M UTC") in meta
+        assert f"共报告 {before.watch.reported} 篇" in meta
+        assert climate.locator("a.feed").get_attribute("href") == "/watch/climate.atom"
+        items = climate.locator(".watch-item")
+        shown = before.items[:10]
+        assert items.count() == len(shown)
+        for n, reported in enumerate(shown):
+            item = items.nth(n)
+            assert item.locator(".title").inner_text() == reported.title
+            line = item.locator(".meta").inner_text()
+            assert reported.published and line.startswith(reported.published.date().isoformat())
+            assert reported.outlet in line
+            assert item.locator(".meta a").get_attribute("href") == reported.url
+            assert item.locator(".sentence").inner_text() == reported.sentence
+        # the question's markup is text, never an element
+        assert never.locator("h3").inner_text() == HOSTILE_QUESTION
+        assert "尚未检查" in never.locator(".meta").inner_text()
+        assert never.locator(".none").inner_text() == "还没有报告过新文章"
+        assert phone.evaluate("() => [document.images.length, window.__xss]") == [0, None]
+        check_fits(phone, "the watches")
+        screenshot(phone, f"watches-{width}.png", full_page=True)
+
+        items.first.click()  # an item opens its article
+        phone.wait_for_selector("#reader", state="visible")
+        phone.wait_for_function(
+            "t => document.getElementById('reader-title').textContent === t", arg=shown[0].title
+        )
+        check_fits(phone, "an article opened from a watch")
+        phone.click("#reader-close")
+        phone.wait_for_selector("#reader", state="hidden")
+
+        phone.goto(url + "/?view=watches")  # the view has its own address
+        phone.wait_for_selector(".watch-item")
+    after = Archive(watched_index).watches().latest("climate")
+    assert after == before  # the page read the watches; it checked nothing
+    assert script_errors(phone) == []
 
 
 def test_a_server_error_is_shown_in_chinese(

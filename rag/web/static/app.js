@@ -348,10 +348,16 @@ function clearResults() {
   renderPassages([]);
   renderAnswer(null, []);
   renderTimeline([]);
+  renderWatches([]);
   closeReader();
 }
 
 function run(params, push) {
+  $("watches-button").setAttribute("aria-pressed", String(params.get("view") === "watches"));
+  if (params.get("view") === "watches") {
+    if (push) history.pushState(null, "", "?view=watches");
+    return showWatches();
+  }
   if (!params.get("q")) return;
   if (push) history.pushState(null, "", "?" + params.toString());
   const view = params.get("view") === "timeline" ? "timeline" : "ask";
@@ -367,6 +373,7 @@ function run(params, push) {
 function setBusy(busy) {
   $("ask-button").disabled = busy;
   $("timeline-button").disabled = busy;
+  $("watches-button").disabled = busy;
 }
 
 async function ask(params) {
@@ -444,6 +451,74 @@ function renderTimeline(entries) {
     list.appendChild(item);
   });
   $("timeline-section").hidden = entries.length === 0;
+}
+
+// "2024-05-20 08:00 UTC" from an ISO time, the way the command line shows a check.
+function moment(iso) {
+  return iso ? iso.slice(0, 10) + " " + iso.slice(11, 16) + " UTC" : "";
+}
+
+// The watches (saved questions) with what each check reported last. Reading them
+// changes nothing: the server only lists, it does not check.
+async function showWatches() {
+  setBusy(true);
+  setStatus("读取关注的问题…");
+  try {
+    const data = await fetchJson("/api/watches");
+    clearResults();
+    renderWatches(data.watches);
+    if (!data.watches.length) {
+      setStatus("还没有关注的问题。在命令行用 rag watch add “问题” 添加，rag watch check 检查新文章");
+    } else {
+      setStatus("关注 " + data.watches.length + " 个问题，各列最近报告的新文章，点击查看原文");
+    }
+  } catch (error) {
+    clearResults();
+    showError("出错了：", error);
+  } finally {
+    setBusy(false);
+  }
+}
+
+function renderWatches(watches) {
+  const list = $("watches");
+  list.textContent = "";
+  watches.forEach((entry) => {
+    const watch = entry.watch;
+    const box = el("li", "watch");
+    box.appendChild(el("h3", null, watch.question));
+    const meta = box.appendChild(el("p", "meta"));
+    const checked = watch.last_checked ? "上次检查 " + moment(watch.last_checked) : "尚未检查";
+    const parts = [watch.name, checked, "共报告 " + watch.reported + " 篇"];
+    if (watch.source) parts.push("来源 " + watch.source);
+    meta.appendChild(document.createTextNode(parts.join(" · ")));
+    if (entry.feed && entry.feed.startsWith("/watch/")) {
+      const feed = el("a", "feed", "Atom 订阅");
+      feed.href = entry.feed;
+      feed.type = "application/atom+xml";
+      meta.appendChild(feed);
+    }
+    if (!entry.items.length) {
+      box.appendChild(el("p", "none", "还没有报告过新文章"));
+    }
+    const items = box.appendChild(el("ol", "watch-items"));
+    entry.items.forEach((found) => {
+      const item = el("li", "watch-item");
+      item.tabIndex = 0;
+      item.setAttribute("role", "button");
+      item.setAttribute("aria-label", day(found.published) + "：" + found.title + "，点击查看原文");
+      item.appendChild(el("div", "title", found.title));
+      metaLine(item.appendChild(el("p", "meta")), { ...found, source: found.outlet });
+      item.appendChild(el("p", "sentence", found.sentence));
+      if (found.also_reported_by && found.also_reported_by.length) {
+        item.appendChild(el("p", "also", "也见于：" + found.also_reported_by.join("、")));
+      }
+      opensArticle(item, { article_id: found.article_id });
+      items.appendChild(item);
+    });
+    list.appendChild(box);
+  });
+  $("watches-section").hidden = watches.length === 0;
 }
 
 async function openArticle(hit, item) {
@@ -548,6 +623,10 @@ document.addEventListener("DOMContentLoaded", () => {
   $("ask-form").addEventListener("input", showFilterCount);
   $("ask-form").addEventListener("change", showFilterCount);
   $("reader-close").addEventListener("click", dismissReader);
+  $("watches-button").addEventListener("click", () => {
+    if (NARROW.matches) $("filters-box").open = false;
+    run(new URLSearchParams("view=watches"), true);
+  });
   document.addEventListener("keydown", (event) => {
     if (event.key === "Escape" && !$("reader").hidden) dismissReader();
   });
@@ -565,6 +644,6 @@ document.addEventListener("DOMContentLoaded", () => {
   const initial = new URLSearchParams(location.search);
   if (!NARROW.matches) $("filters-box").open = true;
   fillForm(initial);
-  if (initial.get("q")) run(initial, false);
+  if (initial.get("q") || initial.get("view") === "watches") run(initial, false);
   showIndex();
 });
