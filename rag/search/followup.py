@@ -50,7 +50,7 @@ _ZH_GENERIC = frozenset(
         "细节 影响 反应 意见 看法 态度 多少 哪些 哪里 怎么 怎样 为什么 如何 "
         "是否 有没有 一次 上次 这次 那次 后来 之后 以后 以前 之前 目前 现在 "
         "当时 进展 说法 回应 表示 谁 哪个 有 是 说 做 会 能 要 进行 负责 "
-        "发生 关于 提出 提到 包括 报道 文章 新闻"
+        "发生 关于 提出 提到 包括 报道 文章 新闻 目标 计划 措施 时间表"
     )
 )
 _GLUE_FLAGS = ("nr", "nz", "j", "b", "zg")
@@ -185,7 +185,10 @@ def _read_chinese(question: str) -> Reading:
     )
     content = _content(tagged)
     names = [w for w, flag in content if flag.startswith(_ZH_NAME_FLAGS)]
-    no_subject = not names and len(content) <= 2
+    # nothing it is about: no name and no noun ("为什么只实行了几天？"); a noun of its own
+    # ("火星上有几只猫") makes a question that stands alone
+    nouns = [w for w, flag in content if flag.startswith("n") and not flag.startswith("nr")]
+    no_subject = not names and not nouns
     cleaned = _ZH_LEADING.sub("", bare) if elliptical else question.strip()
     return Reading(
         pointers or elliptical or no_subject,
