@@ -5,6 +5,7 @@ in tests/unit/test_chat.py."""
 
 from __future__ import annotations
 
+import codecs
 import os
 import pty
 import re
@@ -31,6 +32,8 @@ class Terminal:
         )
         os.close(follower)
         self.seen = ""
+        # a character's bytes can be split between two reads
+        self.decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
 
     def read_until(self, mark: str, timeout: float = 120) -> str:
         """The text shown from now until ``mark`` appears (escapes and \\r removed)."""
@@ -47,7 +50,8 @@ class Terminal:
                     chunk = b""
                 if not chunk:
                     break
-                self.seen += _ESCAPES.sub("", chunk.decode(errors="replace")).replace("\r", "")
+                self.seen += self.decoder.decode(chunk).replace("\r", "")
+                self.seen = _ESCAPES.sub("", self.seen)
         return self.seen[start:]
 
     def type(self, line: str) -> None:
