@@ -9,6 +9,10 @@ let articleRequest = 0;
 // screens), so the phone's back button closes it instead of leaving the search.
 let readerEntry = false;
 const NARROW = window.matchMedia("(max-width: 700px)");
+// This conversation's questions, oldest first: a new question is sent with them as
+// `previous`, so a follow-up (那甲烷呢？) is completed from them. 新话题 empties it.
+let thread = [];
+const MAX_PREVIOUS = 8;
 
 function el(tag, className, text) {
   const node = document.createElement(tag);
@@ -376,6 +380,25 @@ function setBusy(busy) {
   $("watches-button").disabled = busy;
 }
 
+// The conversation so far, the last question with what was searched for it.
+function renderThread(searched) {
+  const list = $("thread");
+  list.replaceChildren();
+  thread.forEach((question, i) => {
+    const item = el("li", i === thread.length - 1 ? "current" : "", question);
+    if (i === thread.length - 1 && searched) item.append(el("span", "searched", "检索：" + searched));
+    list.append(item);
+  });
+  $("thread-section").hidden = thread.length === 0;
+}
+
+function startNewTopic() {
+  thread = [];
+  renderThread("");
+  $("q").value = "";
+  $("q").focus();
+}
+
 async function ask(params) {
   setBusy(true);
   setStatus("检索中…");
@@ -387,6 +410,10 @@ async function ask(params) {
     const closest = data.hits.length > 0 && data.found === false;
     renderPassages(data.hits, closest ? "closest" : outside ? "outside" : "hits");
     renderAnswer(data.answer, data.hits);
+    const follow = data.follow_up;
+    const asked = params.get("q");
+    thread = follow && follow.new_topic ? [asked] : [...params.getAll("previous"), asked];
+    renderThread(follow && follow.completed ? follow.searched : "");
     const range = joinNotes(
       windowNote(data.time_window),
       data.recency ? "“" + data.recency + "”：相关度相近的段落中最新的排在前面" : "",
@@ -601,8 +628,11 @@ document.addEventListener("DOMContentLoaded", () => {
       document.activeElement.blur(); // the on-screen keyboard would hide the results
     }
     if (NARROW.matches) $("filters-box").open = false;
-    run(formParams(view), true);
+    const params = formParams(view);
+    if (view === "ask") for (const earlier of thread.slice(-MAX_PREVIOUS)) params.append("previous", earlier);
+    run(params, true);
   });
+  $("new-topic").addEventListener("click", startNewTopic);
   const question = $("q");
   question.addEventListener("invalid", () => {
     question.setCustomValidity(question.validity.valueMissing ? "请输入问题" : "");
