@@ -3,10 +3,11 @@
 "中美在COP28上承诺了什么" then "那甲烷呢？": the second question leans on the first. A
 question leans on the previous turns when it refers back (它, 他们, 该, 这, 此, it, they,
 that), is elliptical (那…呢, 还有…, what about …), or has no subject of its own (no name
-and at most one specific word). It is then completed with the topic words of the turns of
-its topic (the subject named first, then what the follow-ups asked about), the time words
-of the topic's first timed turn resolved against that turn's date, and its filters. A
-question that stands on its own starts a new topic and is searched as asked.
+and no noun: 为什么只实行了几天？; in English no name and at most one content word). It
+is then completed with the topic words of the turns of its topic (the subject named
+first, then what the follow-ups asked about), the time words of the topic's first timed
+turn resolved against that turn's date, and its filters. A question that stands on its
+own starts a new topic and is searched as asked.
 
 Words are found by jieba's part-of-speech tagger (on the Simplified form, so both scripts
 are read alike); the completed question is plain text the surfaces show, so a wrong guess
