@@ -125,3 +125,35 @@ def _urls(archive: Archive, article_id: str) -> tuple[str, ...]:
     detail = archive.article(article_id)
     assert detail is not None
     return detail.article.urls
+
+
+def test_rag_eval_llm_measures_a_fourth_way_and_falls_back_to_the_rules_plumbing(
+    tmp_path: Path,
+) -> None:
+    """No LLM answers at that address: every rewrite fails, so the LLM's way searches
+    what the rules completed (the figures of both ways are then the same)."""
+    subset = tmp_path / "talks.jsonl"
+    subset.write_text(CONVERSATIONS.read_text(encoding="utf-8").splitlines()[3] + "\n")
+    result = CliRunner().invoke(
+        app,
+        [
+            "eval",
+            str(subset),
+            "--articles",
+            str(SAMPLE),
+            "--index",
+            str(tmp_path / "index"),
+            "--json",
+            "--llm",
+        ],
+        env={"RAG_EMBEDDER": "test-hash", "RAG_LLM_BASE_URL": "http://127.0.0.1:9/v1"},
+    )
+    assert result.exit_code == 0, result.output
+    variants = json.loads(result.stdout)["variants"]
+    assert list(variants) == [
+        "asked alone",
+        "completed by rules",
+        "completed by the LLM",
+        "written in full",
+    ]
+    assert variants["completed by the LLM"] == variants["completed by rules"]
