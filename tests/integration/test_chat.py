@@ -68,7 +68,9 @@ def test_chat_in_a_terminal_completes_a_follow_up_and_cites_its_passages(
     sample_index: tuple[Settings, BuildReport], tmp_path: Path
 ) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES", "NO_COLOR")}
-    env.update(RAG_CONFIG="", XDG_DATA_HOME=str(tmp_path), TERM="xterm")
+    # a UTF-8 terminal, as a user typing Chinese has: readline in the C locale edits
+    # bytes, not characters
+    env.update(RAG_CONFIG="", XDG_DATA_HOME=str(tmp_path), TERM="xterm", LC_ALL="C.UTF-8")
     terminal = Terminal("chat", "--index", str(sample_index[0].index_dir), "-k", "3", env=env)
     try:
         terminal.read_until("问> ")
