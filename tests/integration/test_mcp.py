@@ -354,7 +354,7 @@ def test_a_missing_index_says_how_to_build_one_and_is_served_once_built(
 ):
     index = fresh_settings.index_dir
     with stdio_server(index, tmp_path / "stderr.log") as session:
-        assert set(session.tools()) == {"search", "ask", "get_article", "timeline"}
+        assert set(session.tools()) == {"search", "ask", "get_article", "timeline", "watch_check"}
         for tool, arguments in [
             ("search", {"question": QUESTION}),
             ("ask", {"question": QUESTION}),
@@ -375,7 +375,7 @@ def test_search_over_streamable_http_on_loopback(sample_index, tmp_path):
         mcp_http_server(sample_index[0].index_dir, port, log),
         connected(streamable_http_client(f"http://127.0.0.1:{port}/mcp")) as session,
     ):
-        assert set(session.tools()) == {"search", "ask", "get_article", "timeline"}
+        assert set(session.tools()) == {"search", "ask", "get_article", "timeline", "watch_check"}
         hits = session.data("search", question=QUESTION, k=3)["hits"]
         assert any(STOCKTAKE in hit["text"] for hit in hits)
         assert "k: Input should be" in session.error("search", question=QUESTION, k=0)
