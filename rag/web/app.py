@@ -19,7 +19,7 @@ from fastapi import APIRouter, Body, Depends, FastAPI, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.middleware.base import BaseHTTPMiddleware
 
 from rag import __version__
@@ -143,6 +143,15 @@ class SearchParams(BaseModel):
         description="The conversation's earlier questions, oldest first: a follow-up such "
         "as 那甲烷呢？ is completed from them (search and ask say how in follow_up).",
     )
+
+    @field_validator("k", "per_article", "per_source", mode="before")
+    @classmethod
+    def _not_a_boolean(cls, value: object) -> object:
+        """JSON's true/false is not a number (pydantic would read false as 0), as the
+        OpenAPI document says."""
+        if isinstance(value, bool):
+            raise ValueError("must be a whole number, not true or false")
+        return value
 
 
 def _options(params: SearchParams) -> SearchOptions:

@@ -152,3 +152,12 @@ def test_requests_past_the_limit_get_a_503_in_the_error_model_plumbing() -> None
     assert served.status_code == 200 and after.status_code == 200
     assert refused.status_code == 503 and refused.headers["retry-after"] == "1"
     assert "try again" in refused.json()["error"] and set(refused.json()) == {"error"}
+
+
+@pytest.mark.parametrize("field", ["k", "per_article", "per_source"])
+def test_a_boolean_is_not_a_number_in_a_json_body(client: TestClient, field: str) -> None:
+    """The document says integer; pydantic alone would read false as 0 (found by
+    schemathesis)."""
+    response = client.post("/api/ask", json={"q": "气候", field: False})
+    assert response.status_code == 422
+    assert field in response.json()["error"]
