@@ -154,6 +154,19 @@ class SearchParams(BaseModel):
         return value
 
 
+class SearchBody(SearchParams):
+    """The same parameters as a JSON body. A body says what type each value is, so "5"
+    where the document says integer is a 422, as true/false is (the query string has
+    only strings, which are read as numbers)."""
+
+    @field_validator("k", "per_article", "per_source", mode="before")
+    @classmethod
+    def _a_json_number(cls, value: object) -> object:
+        if isinstance(value, str):
+            raise ValueError("must be a number, not a string")
+        return value
+
+
 def _options(params: SearchParams) -> SearchOptions:
     return SearchOptions.parse(**params.model_dump(exclude={"q", "previous"}))
 
@@ -216,7 +229,7 @@ def search_get(params: Annotated[SearchParams, Query()], archive: AppArchive) ->
     response_model=SearchResponse,
     responses=SEARCHED,
 )
-def search_post(params: Annotated[SearchParams, Body()], archive: AppArchive) -> Response:
+def search_post(params: Annotated[SearchBody, Body()], archive: AppArchive) -> Response:
     """As GET, with the parameters in a JSON body."""
     return search_get(params, archive)
 
@@ -250,7 +263,7 @@ def ask_get(params: Annotated[SearchParams, Query()], archive: AppArchive) -> Re
     response_model=SearchResponse,
     responses=ASKED,
 )
-def ask_post(params: Annotated[SearchParams, Body()], archive: AppArchive) -> Response:
+def ask_post(params: Annotated[SearchBody, Body()], archive: AppArchive) -> Response:
     """As GET, with the parameters in a JSON body."""
     return ask_get(params, archive)
 
@@ -278,7 +291,7 @@ def timeline_get(params: Annotated[SearchParams, Query()], archive: AppArchive) 
     response_model=TimelineResponse,
     responses=TIMELINE,
 )
-def timeline_post(params: Annotated[SearchParams, Body()], archive: AppArchive) -> Response:
+def timeline_post(params: Annotated[SearchBody, Body()], archive: AppArchive) -> Response:
     """As GET, with the parameters in a JSON body."""
     return timeline_get(params, archive)
 

@@ -161,3 +161,11 @@ def test_a_boolean_is_not_a_number_in_a_json_body(client: TestClient, field: str
     response = client.post("/api/ask", json={"q": "气候", field: False})
     assert response.status_code == 422
     assert field in response.json()["error"]
+
+
+def test_a_number_in_a_json_body_is_a_json_number(client: TestClient) -> None:
+    """A query string holds only strings (read as numbers); a JSON body says its types."""
+    assert client.post("/api/search", json={"q": "气候", "k": "3"}).status_code == 422
+    assert client.post("/api/search", json={"q": "气候", "k": 3}).status_code == 200
+    assert client.post("/api/search", json={"q": "气候", "k": 3.0}).status_code == 200
+    assert client.get("/api/search", params={"q": "气候", "k": "3"}).status_code == 200
