@@ -168,6 +168,18 @@ class Archive:
             return replace(followup, text=text, completed=text != followup.question, method="llm")
         return followup
 
+    def after(
+        self, question: str, previous: Sequence[str], options: SearchOptions
+    ) -> tuple[str, SearchOptions, FollowUp | None]:
+        """What to search and how for ``question`` asked after the ``previous`` questions
+        (oldest first): the question and ``options`` as they are when there are none,
+        else its completed form with the conversation's date and filters, and the
+        ``FollowUp`` that says how (for surfaces that keep only the questions)."""
+        if not previous:
+            return question, options, None
+        followup = self.follow_up(question, self.replay(previous, options), options)
+        return followup.text, followup.search_options(options), followup
+
     def replay(self, questions: Sequence[str], options: SearchOptions | None = None) -> list[Turn]:
         """The turns of a conversation from its questions alone (oldest first), each read
         against those before it and understood, nothing searched: what a surface that

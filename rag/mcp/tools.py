@@ -10,7 +10,7 @@ from rag.archive import Archive
 from rag.config import API_MAX_K, API_MAX_QUESTION_CHARS, MODES
 from rag.errors import MissingDependencyError, RagError
 from rag.mcp.text import article_text, ask_text, search_text, timeline_text, watch_text
-from rag.records import FollowUp, SearchOptions
+from rag.records import SearchOptions
 from rag.serialize import (
     answer_to_dict,
     article_detail_to_dict,
@@ -219,17 +219,6 @@ def _options(
     )
 
 
-def _follow_up(
-    archive: Archive, question: str, previous: list[str] | None, options: SearchOptions
-) -> tuple[str, SearchOptions, FollowUp | None]:
-    """What to search: the question, or its completed form when previous questions
-    are given (with the conversation's date and filters)."""
-    if not previous:
-        return question, options, None
-    followup = archive.follow_up(question, archive.replay(previous, options), options)
-    return followup.text, followup.search_options(options), followup
-
-
 class ArchiveTools:
     """The tools, over one archive: each makes one call and returns its JSON, with a short
     text form of it (``rag.mcp.text``)."""
@@ -250,7 +239,7 @@ class ArchiveTools:
         previous: PreviousArg = None,
     ) -> SearchResult:
         options = _options(k, mode, since, until, source, as_of, per_source)
-        text, options, followup = _follow_up(self.archive, question, previous, options)
+        text, options, followup = self.archive.after(question, previous or (), options)
         data = search_to_dict(self.archive.search(text, options))
         data["answer"] = None  # the shape of ``rag ask --no-answer --json``
         if followup is not None:
@@ -270,7 +259,7 @@ class ArchiveTools:
         previous: PreviousArg = None,
     ) -> SearchResult:
         options = _options(k, mode, since, until, source, as_of, per_source)
-        text, options, followup = _follow_up(self.archive, question, previous, options)
+        text, options, followup = self.archive.after(question, previous or (), options)
         asked = self.archive.ask(text, options)
         data = search_to_dict(asked.result)
         data["answer"] = answer_to_dict(asked.answer)

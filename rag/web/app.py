@@ -174,14 +174,7 @@ def _options(params: SearchParams) -> SearchOptions:
 def _search_text(
     params: SearchParams, archive: Archive
 ) -> tuple[str, SearchOptions, FollowUp | None]:
-    """What to search and how: the question, or with previous questions its completed
-    form, the conversation's date and filters."""
-    options = _options(params)
-    if not params.previous:
-        return params.q, options, None
-    turns = archive.replay(params.previous, options)
-    followup = archive.follow_up(params.q, turns, options)
-    return followup.text, followup.search_options(options), followup
+    return archive.after(params.q, params.previous, _options(params))
 
 
 def _versioned(data: dict[str, Any], version: str) -> JSONResponse:
