@@ -125,8 +125,9 @@ def check_digests(
             return FileProblem(name, f"cannot be read ({exc.strerror or exc})")
         return None if actual == recorded[name].sha256 else FileProblem(name, "bytes changed")
 
-    with ThreadPoolExecutor(2, thread_name_prefix="checksum") as pool:
-        problems.extend(p for p in pool.map(differs, to_hash) if p is not None)
+    if to_hash:  # a quick check (every open with index_check = quick) starts no threads
+        with ThreadPoolExecutor(2, thread_name_prefix="checksum") as pool:
+            problems.extend(p for p in pool.map(differs, to_hash) if p is not None)
     return sorted(problems, key=lambda p: p.path)
 
 
