@@ -68,17 +68,20 @@ def timeline_text(data: dict[str, Any]) -> str:
     if data["notice"]:
         lines.append(f"Note: {data['notice']}")
     for entry in entries:
-        also = entry["also_reported_by"]
-        lines.append("")
-        lines.append(
-            f"{_day(entry['published'])} | {entry['source'] or 'unknown source'} | "
-            f"{entry['title']} | article_id {entry['article_id']}"
-            + (f" | also reported by {', '.join(also)}" if also else "")
-        )
-        if entry["url"]:
-            lines.append(entry["url"])
-        lines.append(entry["sentence"])
+        lines += ["", *_story(entry, entry["source"])]
     return "\n".join(lines)
+
+
+def _story(story: dict[str, Any], outlet: str | None) -> list[str]:
+    """A timeline entry or a watch item: day, outlet, title, id, the outlets that also
+    reported it, its URL and its best sentence."""
+    also = story["also_reported_by"]
+    head = (
+        f"{_day(story['published'])} | {outlet or 'unknown source'} | "
+        f"{story['title']} | article_id {story['article_id']}"
+        + (f" | also reported by {', '.join(also)}" if also else "")
+    )
+    return [head, *([story["url"]] if story["url"] else []), story["sentence"]]
 
 
 def article_text(data: dict[str, Any]) -> str:
@@ -100,13 +103,5 @@ def watch_text(data: dict[str, Any]) -> str:
         watch = digest["watch"]
         lines += ["", f"Watch {watch['name']} ({watch['question']}): {len(digest['items'])} new"]
         for item in digest["items"]:
-            also = item["also_reported_by"]
-            lines.append(
-                f"{_day(item['published'])} | {item['outlet'] or 'unknown source'} | "
-                f"{item['title']} | article_id {item['article_id']}"
-                + (f" | also reported by {', '.join(also)}" if also else "")
-            )
-            if item["url"]:
-                lines.append(item["url"])
-            lines.append(item["sentence"])
+            lines += _story(item, item["outlet"])
     return "\n".join(lines)
