@@ -7,6 +7,7 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from support.sample import SAMPLE
 from support.updates import settings_with_a_warm_cache
@@ -67,3 +68,19 @@ def settings(tmp_path: Path, sample_index: tuple[Settings, BuildReport]) -> Sett
     own makes ``embedded`` count precisely the texts an update test introduces.
     """
     return settings_with_a_warm_cache(tmp_path, sample_index[0])
+
+
+@pytest.fixture(scope="module")
+def base_url(sample_index: tuple[Settings, BuildReport]) -> Iterator[str]:
+    """``rag serve`` on the sample index, on 127.0.0.1, one per test module."""
+    from rag.web.server import running_server
+
+    with running_server(sample_index[0]) as url:
+        yield url
+
+
+@pytest.fixture()
+def client(base_url: str) -> Iterator[httpx.Client]:
+    """An HTTP client of that server."""
+    with httpx.Client(base_url=base_url, timeout=60) as c:
+        yield c

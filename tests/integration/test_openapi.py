@@ -7,7 +7,6 @@ unit/test_openapi.py, with the error mapping and damaged indexes."""
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,18 +21,6 @@ from rag.config import Settings
 from rag.index.store import CURRENT, VERSIONS
 from rag.records import BuildReport
 from rag.web.server import running_server
-
-
-@pytest.fixture(scope="module")
-def base_url(sample_index: tuple[Settings, BuildReport]) -> Iterator[str]:
-    with running_server(sample_index[0]) as url:
-        yield url
-
-
-@pytest.fixture()
-def client(base_url: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=base_url, timeout=60) as c:
-        yield c
 
 
 def test_the_document_follows_its_rules(client: httpx.Client) -> None:

@@ -27,18 +27,6 @@ from rag.web.app import MAX_BODY_BYTES, VERSION_HEADER
 from rag.web.server import is_loopback, running_server
 
 
-@pytest.fixture(scope="module")
-def base_url(sample_index: tuple[Settings, BuildReport]) -> Iterator[str]:
-    with running_server(sample_index[0]) as url:
-        yield url
-
-
-@pytest.fixture()
-def client(base_url: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=base_url, timeout=60) as c:
-        yield c
-
-
 def test_server_listens_on_loopback(base_url: str) -> None:
     assert base_url.startswith("http://127.0.0.1:")
     assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
