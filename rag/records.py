@@ -93,6 +93,15 @@ class AnswerSentence:
 
 
 @dataclass(frozen=True)
+class Gloss:
+    """An English reading of a name or number in an answer's Chinese sentences, for a
+    question asked in another language ("蓬佩奥" -> "Pompeo", "3万" -> "30,000")."""
+
+    text: str  # as written in the answer
+    english: str
+
+
+@dataclass(frozen=True)
 class Answer:
     """A written answer assembled from (and citing) retrieved passages."""
 
@@ -112,6 +121,8 @@ class Answer:
     finish_reason: str | None = None
     # the search result's calibrated confidence that its passages answer the question
     confidence: float | None = None
+    # English readings of the names and numbers in the answer (questions not in Chinese)
+    glosses: tuple[Gloss, ...] = ()
 
 
 def parse_day(value: str, end_of_day: bool = False) -> datetime:
