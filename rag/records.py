@@ -226,6 +226,16 @@ class TimeWindow:
 
 
 @dataclass(frozen=True)
+class SpelledName:
+    """A Chinese name a question writes in Latin letters ("Yan Changshou"), and the
+    readings each of its characters may have, in order (("yan",), ("chang", "zhang"),
+    ("shou",))."""
+
+    written: str
+    syllables: tuple[tuple[str, ...], ...]
+
+
+@dataclass(frozen=True)
 class Query:
     """A question as the archive understood it, once, before anything was searched."""
 
@@ -244,6 +254,9 @@ class Query:
     keywords: str | None = None
     # ``text`` in the dictionary's Chinese, embedded beside it; None: not translated.
     translation: str | None = None
+    # Chinese names the question writes in pinyin or Wade-Giles: searched for in the
+    # candidate passages, and the characters found there join both wordings.
+    spelled_names: tuple[SpelledName, ...] = ()
 
 
 @dataclass(frozen=True)

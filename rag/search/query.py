@@ -9,16 +9,18 @@ question's words for these again. The surfaces show what was understood from it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
 from rag.config import Settings
 from rag.errors import RagError
-from rag.records import Query, SearchFilters, SearchOptions
+from rag.records import Query, SearchFilters, SearchOptions, SpelledName
 from rag.search.no_answer import NoAnswerModel, load_model
 from rag.search.recency import recency_word
 from rag.search.timeexpr import find_time_window, without_expression
 from rag.search.translate import reword
+from rag.text.cedict import open_lexicon
 from rag.text.normalize import language_of
 
 EMPTY_QUESTION = 'the question is empty; ask something, e.g. rag ask "中美在COP28上承诺了什么"'
@@ -42,6 +44,9 @@ class SearchPlan:
     # The query's other wordings (``Query.keywords``, ``Query.translation``).
     keywords: str | None = None
     translation: str | None = None
+    # ``Query.spelled_names``, and the character readings to find them with
+    spelled_names: tuple[SpelledName, ...] = ()
+    readings: Mapping[str, frozenset[str]] | None = None
 
 
 def understand(
@@ -76,6 +81,7 @@ def understand(
         no_answer_check=options.min_score != 0,
         keywords=wording.keywords,
         translation=wording.translation,
+        spelled_names=wording.spelled_names,
     )
 
 
@@ -131,4 +137,8 @@ def plan_search(query: Query, options: SearchOptions, settings: Settings) -> Sea
         language=query.language,
         keywords=query.keywords,
         translation=query.translation,
+        spelled_names=query.spelled_names,
+        readings=(
+            open_lexicon(settings.model_cache_dir).readings() if query.spelled_names else None
+        ),
     )

