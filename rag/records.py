@@ -226,7 +226,7 @@ class TimeWindow:
 
 
 @dataclass(frozen=True)
-class SpelledName:
+class LatinName:
     """A Chinese name a question writes in Latin letters ("Yan Changshou"), and the
     readings each of its characters may have, in order (("yan",), ("chang", "zhang"),
     ("shou",))."""
@@ -252,11 +252,13 @@ class Query:
     # What the keyword side matches besides ``text``: the dictionary's Chinese for an
     # English question, the other written forms of the names it contains.
     keywords: str | None = None
-    # ``text`` in the dictionary's Chinese, embedded beside it; None: not translated.
+    # Another wording of ``text``, embedded beside it: the dictionary's Chinese for an
+    # English question, a Chinese question's names written the other way (川普 ->
+    # 特朗普); None: none.
     translation: str | None = None
     # Chinese names the question writes in pinyin or Wade-Giles: searched for in the
     # candidate passages, and the characters found there join both wordings.
-    spelled_names: tuple[SpelledName, ...] = ()
+    latin_names: tuple[LatinName, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -150,9 +150,25 @@ def _jieba_dict() -> tuple[sqlite3.Connection, int, int] | None:
 
 def _jieba_query_words(run: str) -> list[str]:
     """``_jieba_words(run)`` without loading jieba's whole dictionary (see ``_jieba_dict``)."""
+    segmenter = _query_segmenter(run)
+    if segmenter is None:
+        return _jieba_words(run)
+    return list(segmenter.lcut_for_search(run))  # type: ignore[attr-defined]
+
+
+def jieba_cut(run: str) -> list[str]:
+    """jieba's words of ``run`` (a short text: the words a name is made of), each once,
+    without loading jieba's whole dictionary when it is not loaded already."""
+    segmenter = _query_segmenter(run) or _jieba()
+    return list(segmenter.lcut(run))  # type: ignore[attr-defined]
+
+
+def _query_segmenter(run: str) -> object | None:
+    """A jieba segmenter that knows the dictionary's entries for ``run``'s substrings
+    only; None when jieba is loaded already or its dictionary cache cannot be read."""
     found = _jieba_dict()
     if found is None or _jieba.cache_info().currsize:
-        return _jieba_words(run)
+        return None
     conn, total, longest = found
     substrings = list(
         {run[i:j] for i in range(len(run)) for j in range(i + 1, min(len(run), i + longest) + 1)}
@@ -166,7 +182,7 @@ def _jieba_query_words(run: str) -> list[str]:
 
     segmenter = jieba.Tokenizer()
     segmenter.FREQ, segmenter.total, segmenter.initialized = freq, total, True
-    return list(segmenter.lcut_for_search(run))
+    return segmenter
 
 
 def _bigrams(run: str) -> list[str]:

@@ -15,7 +15,7 @@ from datetime import date
 
 from rag.config import Settings
 from rag.errors import RagError
-from rag.records import Query, SearchFilters, SearchOptions, SpelledName
+from rag.records import LatinName, Query, SearchFilters, SearchOptions
 from rag.search.no_answer import NoAnswerModel, load_model
 from rag.search.recency import recency_word
 from rag.search.timeexpr import find_time_window, without_expression
@@ -44,8 +44,8 @@ class SearchPlan:
     # The query's other wordings (``Query.keywords``, ``Query.translation``).
     keywords: str | None = None
     translation: str | None = None
-    # ``Query.spelled_names``, and the character readings to find them with
-    spelled_names: tuple[SpelledName, ...] = ()
+    # ``Query.latin_names``, and the character readings to find them with
+    latin_names: tuple[LatinName, ...] = ()
     readings: Mapping[str, frozenset[str]] | None = None
 
 
@@ -81,7 +81,7 @@ def understand(
         no_answer_check=options.min_score != 0,
         keywords=wording.keywords,
         translation=wording.translation,
-        spelled_names=wording.spelled_names,
+        latin_names=wording.latin_names,
     )
 
 
@@ -137,8 +137,8 @@ def plan_search(query: Query, options: SearchOptions, settings: Settings) -> Sea
         language=query.language,
         keywords=query.keywords,
         translation=query.translation,
-        spelled_names=query.spelled_names,
+        latin_names=query.latin_names,
         readings=(
-            open_lexicon(settings.model_cache_dir).readings() if query.spelled_names else None
+            open_lexicon(settings.model_cache_dir).readings() if query.latin_names else None
         ),
     )

@@ -15,12 +15,13 @@ from rag.errors import RagError
 from rag.index.protocol import Ranking, SearchIndex
 from rag.records import (
     Hit,
+    LatinName,
     Query,
     SearchFilters,
     SearchResult,
-    SpelledName,
     parse_day,
 )
+from rag.search.glossed import glossed_as
 from rag.search.no_answer import signals
 from rag.search.query import EMPTY_QUESTION, SearchPlan
 from rag.search.recency import newest_first
@@ -95,8 +96,8 @@ def search_index(
             depth *= 4
 
     ranked, kept = ranked_and_kept(wording)
-    if plan.spelled_names and plan.readings is not None:
-        names = names_in_passages(reader, ranked[:NAME_POOL], plan.spelled_names, plan.readings)
+    if plan.latin_names and plan.readings is not None:
+        names = names_in_passages(reader, ranked[:NAME_POOL], plan.latin_names, plan.readings)
         if names:
             wording = _with_names(wording, names, plan.translation, embedder)
             ranked, kept = ranked_and_kept(wording)
@@ -120,11 +121,13 @@ def search_index(
 def names_in_passages(
     reader: SearchIndex,
     ranked: Ranking,
-    names: Sequence[SpelledName],
+    names: Sequence[LatinName],
     readings: Mapping[str, frozenset[str]],
 ) -> dict[str, str]:
-    """Each spelled name -> the characters that most often spell it in ``ranked``'s
-    passages and their titles ("Yan Changshou" -> 严长寿); names not found are left out."""
+    """Each name written in Latin letters -> the Chinese that most often writes it in
+    ``ranked``'s passages and their titles: characters that read as its syllables
+    ("Yan Changshou" -> 严长寿), or that a bracket glosses with it ("蓬佩奥（Mike
+    Pompeo）"); names not found are left out."""
     chunks = reader.chunks([row for row, _ in ranked])
     texts = []
     for row, _ in ranked:
@@ -134,7 +137,8 @@ def names_in_passages(
             texts += [chunk.text, article.title if article is not None else ""]
     found = {}
     for name in names:
-        spellings = Counter(find_written(name, texts, readings))
+        spellings = Counter(find_written(name, texts, readings) if name.syllables else [])
+        spellings.update(glossed_as(name.written, texts))
         if spellings:
             found[name.written] = spellings.most_common(1)[0][0]
     return found

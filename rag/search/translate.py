@@ -4,9 +4,11 @@ An English question is translated word by word with CC-CEDICT (``rag.text.cedict
 phrases first ("prime minister", "world war"), then words with their plural or past
 tense undone, stop words dropped; each unit gives its strongest Chinese senses. The
 Chinese terms are what the keyword side matches, and the first sense of each unit,
-strung together, is embedded beside the question as asked. Every question, Chinese
-ones too, also matches the other written forms of the names it contains
-(``rag.text.names``). A Chinese question never loads the dictionary.
+strung together, is embedded beside the question as asked. Chinese names written in
+pinyin or Wade-Giles are kept aside, to be read in the passages (``rag.text.pinyin``).
+Every question, Chinese ones too, also matches the other written forms of the names it
+contains (``rag.text.names``), and a Chinese question naming one is embedded a second
+time with its names written the other way. A Chinese question never loads the dictionary.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag.records import SpelledName
+from rag.records import LatinName
 from rag.text.cedict import MAX_PHRASE_WORDS, EnglishLexicon, open_lexicon
 from rag.text.names import name_table
 from rag.text.pinyin import spell
@@ -94,23 +96,28 @@ _IRREGULAR = {
 @dataclass(frozen=True)
 class Wording:
     """The question's other wordings: what the keyword side matches besides the
-    question, and the question in Chinese, embedded beside it (None: nothing)."""
+    question, and another wording embedded beside it (None: nothing): the question in
+    the dictionary's Chinese, or a Chinese question with its names written the other
+    way (川普 -> 特朗普)."""
 
     keywords: str | None = None
     translation: str | None = None
     # Chinese names written in Latin letters, to be read in the passages (rag.text.pinyin)
-    spelled_names: tuple[SpelledName, ...] = ()
+    latin_names: tuple[LatinName, ...] = ()
 
 
 def reword(text: str, language: str, cache_dir: Path, translate: bool = True) -> Wording:
     """The other wordings of ``text``: for a non-Chinese question (with ``translate``)
     the dictionary's Chinese, and for every question the other forms of its names."""
-    names = name_table().variants(text)
+    table = name_table()
+    names = table.variants(text)
     if language == "zh" or not translate:
-        return Wording(keywords=" ".join(names) if names else None)
+        return Wording(
+            keywords=" ".join(names) if names else None, translation=table.respelled(text)
+        )
     lexicon = open_lexicon(Path(cache_dir))
     words = question_words(text)
-    spelled = spelled_names(words, lexicon)
+    spelled = latin_names(words, lexicon)
     keyword_terms, gist = translate_terms(words, lexicon, spelled)
     chinese_names = [name for name in names if not name.isascii()]
     if not keyword_terms and not names and not spelled:
@@ -118,7 +125,7 @@ def reword(text: str, language: str, cache_dir: Path, translate: bool = True) ->
     return Wording(
         keywords=" ".join([*keyword_terms, *names]) or None,
         translation=" ".join([*gist, *chinese_names[:1]]) or None,
-        spelled_names=tuple(name for _, name in spelled),
+        latin_names=tuple(name for _, name in spelled),
     )
 
 
@@ -127,37 +134,57 @@ def question_words(text: str) -> list[str]:
     return [re.sub(r"'s$", "", word) for word in _WORDS.findall(text.replace("\u2019", "'"))]
 
 
-def spelled_names(words: list[str], lexicon: EnglishLexicon) -> list[tuple[range, SpelledName]]:
-    """(where, the name) of each Chinese name ``words`` write in pinyin or Wade-Giles
-    ("Yan Changshou", "Lenghu", "Chang Yu-sheng"): runs of capitalised words that read
-    as 2-4 syllables and that the dictionary does not translate as a proper noun
-    ("China", "Xi Jinping" are left to it). The question's first word alone counts only
-    when it is no English word ("Song" of the year)."""
+def latin_names(words: list[str], lexicon: EnglishLexicon) -> list[tuple[range | None, LatinName]]:
+    """(where, the name) of each name ``words`` write in Latin letters that neither the
+    dictionary nor the name table translates: runs of capitalised words. A run, or part
+    of one, that reads as 2-4 pinyin or Wade-Giles syllables ("Yan Changshou", "Lenghu",
+    "Chang Yu-sheng") is a Chinese name, kept out of the dictionary (its ``where``); a
+    run with a word the dictionary lacks ("Kodouda") is a foreign name (``where`` None).
+    The question's first word alone counts only when it is no English word ("Song" of
+    the year)."""
     runs: list[list[int]] = []
     for position, word in enumerate(words):
-        capitalised = word[:1].isupper() and word.lower() not in _STOP
-        if capitalised and spell([word], lexicon.syllables, min_syllables=1) is not None:
+        if word[:1].isupper() and word.lower() not in _STOP:
             if runs and runs[-1][-1] == position - 1:
                 runs[-1].append(position)
             else:
                 runs.append([position])
-    found = []
+    found: list[tuple[range | None, LatinName]] = []
     for run in runs:
         written = [words[position] for position in run]
-        if lexicon.senses(" ".join(written).lower(), proper_only=True):
+        phrase = " ".join(written)
+        if lexicon.senses(phrase.lower(), proper_only=True) or name_table().variants(phrase):
             continue
         if run == [0] and lexicon.senses(written[0].lower()):
             continue
-        name = spell(written, lexicon.syllables)
-        if name is not None:
-            found.append((range(run[0], run[-1] + 1), name))
+        pinyin = [p for p in run if spell([words[p]], lexicon.syllables, 1, 1) is not None]
+        chinese = [
+            (range(part[0], part[-1] + 1), name)
+            for part in _consecutive(pinyin)
+            if (name := spell([words[p] for p in part], lexicon.syllables)) is not None
+        ]
+        found += chinese
+        whole = len(chinese) == 1 and chinese[0][1].written == phrase
+        if not whole and any(not lexicon.senses(word.lower()) for word in written):
+            found.append((None, LatinName(phrase, ())))
     return found
+
+
+def _consecutive(positions: list[int]) -> list[list[int]]:
+    """``positions`` cut where one does not follow the one before ([1, 2, 4] -> [1, 2], [4])."""
+    groups: list[list[int]] = []
+    for position in positions:
+        if groups and groups[-1][-1] == position - 1:
+            groups[-1].append(position)
+        else:
+            groups.append([position])
+    return groups
 
 
 def translate_terms(
     words: list[str],
     lexicon: EnglishLexicon,
-    spelled: list[tuple[range, SpelledName]] | None = None,
+    spelled: list[tuple[range | None, LatinName]] | None = None,
 ) -> tuple[list[str], list[str]]:
     """(the Chinese terms of every unit of ``words``, the first sense of each unit in
     order); words the dictionary lacks (numbers, names) and the ``spelled`` names, whose
@@ -169,7 +196,7 @@ def translate_terms(
         position > 0 and word[:1].isupper() and lexicon.is_pinyin(low)
         for position, (word, low) in enumerate(zip(words, lowered, strict=True))
     ]
-    kept_as_written = {where.start: (where, name) for where, name in spelled or []}
+    kept_as_written = {where.start: (where, name) for where, name in spelled or [] if where}
     terms: list[str] = []
     gist: list[str] = []
     i = 0

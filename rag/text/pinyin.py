@@ -16,12 +16,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
-from rag.records import SpelledName
+from rag.records import LatinName
 
 # A name of fewer syllables matches too many runs of characters to tell anything;
 # more than four is no Chinese name.
 MIN_SYLLABLES = 2
 MAX_SYLLABLES = 4
+MIN_LETTERS = 4
 
 # Wade-Giles initials and finals read as pinyin, most common spellings only.
 _WG_INITIALS = (
@@ -65,10 +66,14 @@ def wade_giles(syllable: str) -> set[str]:
 
 
 def spell(
-    words: Iterable[str], syllables: frozenset[str], min_syllables: int = MIN_SYLLABLES
-) -> SpelledName | None:
+    words: Iterable[str],
+    syllables: frozenset[str],
+    min_syllables: int = MIN_SYLLABLES,
+    min_letters: int = MIN_LETTERS,
+) -> LatinName | None:
     """``words`` ("Yan", "Changshou") read as a Chinese name, or None when they do not
-    split into ``min_syllables``-4 pinyin or Wade-Giles syllables."""
+    split into ``min_syllables``-4 pinyin or Wade-Giles syllables of ``min_letters`` or
+    more letters in all."""
     words = list(words)
     parts: list[tuple[str, ...]] = []
     for word in words:
@@ -80,9 +85,11 @@ def spell(
                 readings = {syllable} if syllable in syllables else set()
                 readings |= wade_giles(syllable) & syllables
                 parts.append(tuple(sorted(readings)))
-    if not min_syllables <= len(parts) <= MAX_SYLLABLES:
+    # three letters read as two syllables ("Lee": le-e) is more often an English name
+    letters = sum(len(plain(word)) for word in words)
+    if not min_syllables <= len(parts) <= MAX_SYLLABLES or letters < min_letters:
         return None
-    return SpelledName(" ".join(words), tuple(parts))
+    return LatinName(" ".join(words), tuple(parts))
 
 
 def split_syllables(
@@ -111,7 +118,7 @@ def split_syllables(
 
 
 def find_written(
-    name: SpelledName, texts: Iterable[str], readings: Mapping[str, frozenset[str]]
+    name: LatinName, texts: Iterable[str], readings: Mapping[str, frozenset[str]]
 ) -> list[str]:
     """Every run of characters in ``texts`` that reads as ``name``, in order of
     appearance (repeats kept: how often a spelling occurs is evidence)."""

@@ -11,8 +11,9 @@ import pytest
 from rag.archive import Archive
 from rag.config import TEST_EMBEDDER, Settings
 from rag.records import SearchOptions
+from rag.search.glossed import glossed_as, name_before
 from rag.search.query import understand
-from rag.search.translate import question_words, spelled_names, translate_terms
+from rag.search.translate import latin_names, question_words, translate_terms
 from rag.text.cedict import english_keys, lexicon_path, open_lexicon
 from rag.text.names import name_table, parse_names
 from rag.text.pinyin import find_written, spell, split_syllables, wade_giles
@@ -107,6 +108,9 @@ def test_name_forms_match_in_either_script_and_latin_by_case():
     assert "世卫组织" in table.variants("What did the WHO say?")
     assert table.variants("who said so?") == []
     assert table.variants("天气很好") == []
+    assert table.respelled("龐皮歐訪問台灣") == "蓬佩奥访问台湾"
+    assert table.respelled("特朗普说了什么") == "川普说了什么"
+    assert table.respelled("天气很好") is None
     custom = parse_names("# comment\n甲 | 乙 | Alpha\n丙\n")
     assert custom.groups == (("甲", "乙", "Alpha"),)  # a line of one form is no group
 
@@ -117,7 +121,7 @@ def test_a_chinese_question_gets_name_forms_and_never_the_dictionary(tmp_path):
     named = understand("川普对关税说了什么", SearchOptions(), settings)
     assert plain.keywords is None and plain.translation is None
     assert named.keywords is not None and "特朗普" in named.keywords.split()
-    assert named.translation is None
+    assert named.translation == "特朗普对关税说了什么"  # embedded beside the question
     assert not lexicon_path(tmp_path).exists()
 
 
@@ -180,14 +184,14 @@ def test_a_spelled_name_is_found_in_the_characters_of_a_passage(lexicon_cache):
 def test_names_in_pinyin_are_kept_out_of_the_dictionary(lexicon_cache):
     lexicon = open_lexicon(lexicon_cache)
     words = question_words("Where was Yan Changshou born, and what did Pan Jiali sing?")
-    spelled = spelled_names(words, lexicon)
+    spelled = latin_names(words, lexicon)
     assert [name.written for _, name in spelled] == ["Yan Changshou", "Pan Jiali"]
     terms, gist = translate_terms(words, lexicon, spelled)
     assert "Yan Changshou" in gist and "Pan Jiali" in gist
     assert not {"燕国", "潘", "佳里"} & set(terms)  # no sense of the syllables as words
     # a name the dictionary knows, and an English word opening the question, are not spelled
-    assert spelled_names(question_words("What did Xi Jinping say in China?"), lexicon) == []
-    assert spelled_names(question_words("Song of the year"), lexicon) == []
+    assert latin_names(question_words("What did Xi Jinping say in China?"), lexicon) == []
+    assert latin_names(question_words("Song of the year"), lexicon) == []
 
 
 @pytest.fixture(scope="module")
@@ -221,8 +225,54 @@ def test_an_english_question_finds_the_person_its_pinyin_names(pinyin_archive):
     # returns every passage of so small an archive
     options = SearchOptions(k=3, mode="hybrid", min_score=0.0)
     query = pinyin_archive.understand("Where was Yan Changshou born?", options)
-    assert [name.written for name in query.spelled_names] == ["Yan Changshou"]
+    assert [name.written for name in query.latin_names] == ["Yan Changshou"]
     hits = pinyin_archive.search("Where was Yan Changshou born?", options).hits
     assert hits[0].article.url == "https://example.org/yan"
     hits = pinyin_archive.search("What did Yang Liyin do?", options).hits
     assert hits[0].article.url == "https://example.org/yang"
+
+
+def test_a_bracket_glosses_a_foreign_name():
+    assert name_before("美国国务卿蓬佩奥") == "蓬佩奥"
+    assert name_before("人类学教授莫妮卡·史密斯") == "莫妮卡·史密斯"
+    assert name_before("际上是以其创始人高田贤三") == "高田贤三"  # a one-character last word
+    assert name_before("较之后来成名的山本耀司", latin_words=2) == "山本耀司"
+    texts = ["美国国务卿蓬佩奥（Mike Pompeo）周三表示", "分析家艾哈迈德·科杜达(Ahmed Kodouda)说"]
+    assert glossed_as("Pompeo", texts) == ["蓬佩奥"]
+    assert glossed_as("Ahmed Kodouda", texts) == ["艾哈迈德·科杜达"]
+    assert glossed_as("Smith", texts) == []
+
+
+@pytest.fixture(scope="module")
+def glossed_archive(tmp_path_factory: pytest.TempPathFactory, lexicon_cache: Path):
+    """A foreign analyst named with his spelling in brackets in one article, by the
+    Chinese form alone in the one that answers, and a third article about the army."""
+    root = tmp_path_factory.mktemp("glossed")
+    corpus = root / "corpus"
+    corpus.mkdir()
+    articles = {
+        "intro.md": ("苏丹局势", "政治分析家艾哈迈德·科杜达（Ahmed Kodouda）长期研究苏丹军队。"),
+        "said.md": ("苏丹抗议", "科杜达认为，抗议者的要求是文官政府，军方不会轻易让步。"),
+        "army.md": ("军队声明", "苏丹军队发表声明，说军队认为抗议者的要求无法满足。"),
+    }
+    for name, (title, text) in articles.items():
+        (corpus / name).write_text(
+            f"---\ntitle: {title}\ndate: 2019-06-12\nfrom: https://example.org/{name[:-3]}\n"
+            f"---\n\n{text}\n",
+            encoding="utf-8",
+        )
+    settings = Settings(
+        index_dir=root / "index", embedder=TEST_EMBEDDER, model_cache_dir=lexicon_cache
+    )
+    with Archive(settings) as archive:
+        archive.build([str(corpus)])
+        yield archive
+
+
+def test_a_foreign_name_is_read_from_a_passage_that_glosses_it(glossed_archive):
+    question = "What does Kodouda think the protesters demand?"
+    query = glossed_archive.understand(question)
+    assert [name.written for name in query.latin_names] == ["Kodouda"]
+    hits = glossed_archive.search(question, SearchOptions(k=3, min_score=0.0)).hits
+    assert hits[0].article.url in ("https://example.org/said", "https://example.org/intro")
+    assert "https://example.org/army" not in [hit.article.url for hit in hits[:2]]
