@@ -119,15 +119,35 @@ class Archive:
 
     # ------------------------------------------------------------------ reading
 
-    def search(self, question: str, options: SearchOptions | None = None) -> SearchResult:
-        """The ranked passages for ``question``; options left unset take the settings."""
+    def search(
+        self, question: str, options: SearchOptions | None = None, *, llm: bool = False
+    ) -> SearchResult:
+        """The ranked passages for ``question``; options left unset take the settings.
+        With ``llm``, a question not in Chinese is also put into Chinese by the
+        configured LLM (the dictionary's translation alone when the LLM fails)."""
+        return self._search(question, options, llm)[0]
+
+    def _search(
+        self, question: str, options: SearchOptions | None, llm: bool
+    ) -> tuple[SearchResult, str | None]:
+        """(the search result, why the LLM did not translate the question, if it failed)."""
         from rag.search.query import plan_search
         from rag.search.retrieve import search
 
         options = options or SearchOptions()
         query = self.understand(question, options)
+        failure = None
+        if llm and query.language != "zh" and self.settings.translate_questions:
+            from rag.answer.rewrite import translate_question
+            from rag.search.translate import with_translation
+
+            try:
+                query = with_translation(query, translate_question(query.text, self.settings))
+            except LLMError as exc:
+                failure = f"{exc}; the dictionary's translation was searched"
         reader, embedder = self._live()
-        return search(reader, embedder, query, plan_search(query, options, self.settings))
+        plan = plan_search(query, options, self.settings)
+        return search(reader, embedder, query, plan), failure
 
     def understand(self, question: str, options: SearchOptions | None = None) -> Query:
         """What ``question`` asks: language, the date window its time words name (None
@@ -157,7 +177,7 @@ class Archive:
         options = options or SearchOptions()
         followup = complete(question, turns, options.as_of or reference_date(self.settings))
         if llm and not followup.new_topic:
-            from rag.answer.condense import condense_question
+            from rag.answer.rewrite import condense_question
 
             earlier = [t.question for t in turns][-6:]
             assert followup.as_of is not None  # complete() always names the reference date
@@ -236,9 +256,12 @@ class Archive:
         """
         from rag.answer.compose import answer_question
 
-        result = self.search(question, options)
+        result, untranslated = self._search(question, options, llm)
         _, embedder = self._live()
         answer = answer_question(result, embedder, self.settings, llm, on_token)
+        if untranslated:
+            notice = "; ".join(n for n in (answer.notice, untranslated) if n)
+            answer = replace(answer, notice=notice)
         return AskResult(result, answer)
 
     def watches(self) -> Watches:

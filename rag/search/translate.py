@@ -14,10 +14,10 @@ time with its names written the other way. A Chinese question never loads the di
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from rag.records import LatinName
+from rag.records import LatinName, Query
 from rag.text.cedict import MAX_PHRASE_WORDS, EnglishLexicon, open_lexicon
 from rag.text.names import name_table
 from rag.text.pinyin import spell
@@ -127,6 +127,13 @@ def reword(text: str, language: str, cache_dir: Path, translate: bool = True) ->
         translation=" ".join([*gist, *chinese_names[:1]]) or None,
         latin_names=tuple(name for _, name in spelled),
     )
+
+
+def with_translation(query: Query, chinese: str) -> Query:
+    """``query`` with ``chinese``, its translation by an LLM, embedded beside it in
+    place of the dictionary's word-by-word one and matched on the keyword side too."""
+    keywords = " ".join(part for part in (query.keywords, chinese) if part)
+    return replace(query, keywords=keywords, translation=chinese)
 
 
 def question_words(text: str) -> list[str]:

@@ -340,3 +340,38 @@ def test_cli_marks_an_answer_that_hit_the_token_limit(server, sample_index):
     answer = json.loads(result.stdout)["answer"]
     assert answer["extra"]["finish_reason"] == "length"
     assert "llm_max_tokens (2)" in answer["notice"] and "unsupported" in answer["notice"]
+
+
+def test_an_english_question_is_put_into_chinese_by_the_llm(server, sample_index):
+    settings, _ = sample_index
+    archive = Archive(
+        settings.with_overrides("test", llm_base_url=server.base_url, llm_model="test-model")
+    )
+    english = "What did China and the US promise at COP28?"
+    server.behaviour = Behaviour(tokens=["中美在COP28上", "承诺了什么"])
+    translated = archive.search(english, SearchOptions(k=5), llm=True)
+    assert translated.understood is not None
+    assert translated.understood.translation == "中美在COP28上承诺了什么"
+    assert "中美在COP28上承诺了什么" in (translated.understood.keywords or "")
+    system, user = server.requests[0].body["messages"]
+    assert "Simplified Chinese" in system["content"]
+    assert f"<question>{english}</question>" in user["content"]
+    assert translated.hits[0].chunk.text.count("COP28") >= 1
+
+    # a Chinese question is never sent for translation
+    archive.search(QUESTION, SearchOptions(k=5), llm=True)
+    assert len(server.requests) == 1
+
+
+def test_a_reply_that_is_not_chinese_leaves_the_dictionary_translation(server, sample_index):
+    settings, _ = sample_index
+    archive = Archive(
+        settings.with_overrides("test", llm_base_url=server.base_url, llm_model="test-model")
+    )
+    english = "What did China and the US promise at COP28?"
+    server.behaviour = Behaviour(tokens=["Sure! Here is the question in Chinese:"])
+    asked = archive.ask(english, SearchOptions(k=5), llm=True)
+    assert asked.result.understood == archive.understand(english, SearchOptions(k=5))
+    assert asked.answer.notice is not None
+    assert "did not put the question into Chinese" in asked.answer.notice
+    assert "the dictionary's translation was searched" in asked.answer.notice
