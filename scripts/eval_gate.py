@@ -26,6 +26,21 @@ FLOORS = ROOT / "quality" / "floors.json"
 NEWS_QUESTIONS = ROOT / "tests" / "data" / "news_questions.jsonl"
 RECENCY_QUESTIONS = ROOT / "tests" / "data" / "news_recency_questions.jsonl"
 NEWS_SETS = {"news": NEWS_QUESTIONS, "news-recency": RECENCY_QUESTIONS}
+# Simplified, Traditional and English questions about the same articles, names written
+# another way, and questions no article answers: measured per language
+LANGUAGE_SETS = [
+    NEWS_QUESTIONS,
+    *(
+        ROOT / "tests" / "data" / name
+        for name in (
+            "news_questions_en.jsonl",
+            "news_questions_tw.jsonl",
+            "names_questions.jsonl",
+            "news_unanswerable.jsonl",
+        )
+    ),
+]
+LANGUAGES = "news-languages"
 NEWS_ARTICLES = [str(ROOT / "corpus" / "sample"), str(ROOT / "tests" / "data" / "news")]
 CMRC = ROOT / "tests" / "data" / "cmrc2018" / "cmrc2018_trial.json"
 CMRC_EN = ROOT / "tests" / "data" / "cmrc2018" / "cmrc2018_trial_en100.json"
@@ -106,16 +121,40 @@ def run_news(index_root: Path | None = None, name: str = "news") -> list[str]:
     return failures
 
 
+def run_languages(index_root: Path | None = None) -> list[str]:
+    """The language sets against floors["news-languages"], a row per set and language."""
+    from rag.eval.languages import evaluate_languages, format_language_table
+
+    floors = json.loads(FLOORS.read_text(encoding="utf-8"))[LANGUAGES]
+    root = index_root or ROOT / "indexes"
+    report = evaluate_languages(
+        LANGUAGE_SETS, Settings(index_dir=root / "gate-news"), articles=NEWS_ARTICLES
+    )
+    print(format_language_table(report))
+    failures = []
+    for row, metrics in floors.items():
+        measured = report.rows[row].as_dict()
+        for metric, floor in metrics.items():
+            if measured[metric] < floor:
+                failures.append(
+                    f"{LANGUAGES} {row} {metric}: {measured[metric]:.4f} < floor {floor}"
+                )
+    return failures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="retrieval-quality gate")
     parser.add_argument("--only", choices=sorted(json.loads(FLOORS.read_text("utf-8"))))
     args = parser.parse_args()
-    names = [args.only] if args.only else [*benchmarks(), *NEWS_SETS]
+    names = [args.only] if args.only else [*benchmarks(), *NEWS_SETS, LANGUAGES]
     if not OPED2.is_dir():
         print(f"cmrc2018(-tw)+news-oped2: skipped ({OPED2} not found)")
-    failures = [
-        line for name in names for line in (run_news(name=name) if name in NEWS_SETS else run(name))
-    ]
+    failures = []
+    for name in names:
+        if name == LANGUAGES:
+            failures += run_languages()
+        else:
+            failures += run_news(name=name) if name in NEWS_SETS else run(name)
     for line in failures:
         print("BELOW FLOOR:", line)
     sys.exit(1 if failures else 0)

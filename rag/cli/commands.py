@@ -643,7 +643,8 @@ def eval_command(
         Path,
         typer.Argument(
             help="QA file: SQuAD layout (.json, e.g. CMRC 2018) or a news question set "
-            "(.jsonl: question, gold_urls, as_of) or conversations (.jsonl: id, turns)."
+            "(.jsonl: question, gold_urls, as_of, lang, answers) or conversations (.jsonl: "
+            "id, turns)."
         ),
     ],
     distractors: Annotated[
@@ -674,12 +675,15 @@ def eval_command(
 
     R@1/5/10, MRR@10 and nDCG@10 per mode at article and passage level. A .jsonl news
     question set is measured at article level with time words resolved (dropped or kept
-    in the query) and not resolved, plus the time-window precision. A .jsonl conversation
-    set (turns with gold_urls) is measured on its follow-ups: asked alone, completed by the
+    in the query) and not resolved, plus the time-window precision; one whose questions
+    carry answer strings or no gold (unanswerable) is measured per language: gold article,
+    answer containing the gold, and the no-answer decision. A .jsonl conversation set
+    (turns with gold_urls) is measured on its follow-ups: asked alone, completed by the
     rules, by the LLM with --llm, and written out in full.
     """
     from rag.cli.progress import RichProgress
     from rag.eval.conversations import is_conversation_file
+    from rag.eval.languages import is_labelled_file
     from rag.eval.retrieval import evaluate, format_table
 
     work = index or Path("indexes") / f"eval-{qa_file.stem}"
@@ -697,6 +701,18 @@ def eval_command(
             _print_json(talks.as_dict())
         else:
             out.print(format_conversation_table(talks), markup=False, highlight=False)
+        return
+    if qa_file.suffix == ".jsonl" and is_labelled_file(qa_file):
+        from rag.eval.languages import evaluate_languages, format_language_table
+
+        with RichProgress(err) as progress:
+            by_language = evaluate_languages(
+                [qa_file], settings, articles=articles or (), progress=progress
+            )
+        if as_json:
+            _print_json(by_language.as_dict())
+        else:
+            out.print(format_language_table(by_language), markup=False, highlight=False)
         return
     if qa_file.suffix == ".jsonl":
         from rag.eval.news import evaluate_news, format_news_table
