@@ -114,6 +114,11 @@ class AnswerCitation(Shape):
     chunk_id: str
 
 
+class AnswerGloss(Shape):
+    text: str = Field(description="A name or number as the answer writes it (蓬佩奥, 3万).")
+    english: str = Field(description="Its English (Pompeo, 30,000).")
+
+
 class AnswerExtra(Shape):
     model: str | None = None
     endpoint: str | None = None
@@ -130,6 +135,10 @@ class Answer(Shape):
     notice: str | None
     sentences: list[AnswerSentence]
     citations: list[AnswerCitation]
+    glosses: list[AnswerGloss] = Field(
+        description="For a question not in Chinese: the English of the names and numbers "
+        "the quoted sentences hold, in order; empty otherwise."
+    )
     llm_error: str | None
     extra: AnswerExtra
 

@@ -151,6 +151,7 @@ def answer_to_dict(answer: Answer) -> dict[str, Any]:
         "notice": answer.notice,
         "sentences": [asdict(s) for s in answer.sentences],
         "citations": [{"number": c.number, "chunk_id": c.hit.chunk.id} for c in answer.citations],
+        "glosses": [{"text": g.text, "english": g.english} for g in answer.glosses],
         "llm_error": answer.llm_error,
         "extra": {
             k: v

@@ -262,15 +262,24 @@ def answer_question(
     """The LLM answer when asked for and it works, else the extractive one.
 
     When the LLM fails the extractive answer comes back with the failure as its
-    ``notice`` and in ``llm_error``: the user still gets a cited answer.
+    ``notice`` and in ``llm_error``: the user still gets a cited answer. An extractive
+    answer to a question not in Chinese carries the English of the names and numbers
+    it quotes (``rag.answer.gloss``).
     """
     if use_llm:
         try:
             return llm_answer(result, settings, on_token)
         except LLMError as exc:
-            return replace(
+            answer = replace(
                 extractive_answer(result, embedder),
                 notice=f"LLM failed, showing the extractive answer instead: {exc}",
                 llm_error=str(exc),
             )
-    return extractive_answer(result, embedder)
+    else:
+        answer = extractive_answer(result, embedder)
+    query = understood(result)
+    if query.language == "zh":
+        return answer
+    from rag.answer.gloss import with_glosses
+
+    return with_glosses(answer, query, settings.model_cache_dir)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TextIO
 
+from rich.cells import cell_len
 from rich.console import Console
 from rich.text import Text
 
@@ -33,6 +34,10 @@ class TokenPrinter:
             self.stream.flush()
 
 
+# The glosses of an answer's names and numbers fit this many columns, or the terminal.
+GLOSS_WIDTH = 80
+GLOSS_INDENT = 2
+
 # Below this calibrated confidence an answer is shown with a warning (at 0.5 and below
 # the archive does not answer at all).
 UNCERTAIN = 0.7
@@ -41,6 +46,21 @@ _CUT = {
     "repetition": "the model began repeating itself: the answer was cut where the repeat began",
     "length": "the answer reached the token limit (llm_max_tokens) and may stop mid-sentence",
 }
+
+
+def gloss_lines(answer: Answer, width: int = GLOSS_WIDTH) -> list[str]:
+    """The English of the answer's names and numbers ("names and numbers: 蓬佩奥 Pompeo ·
+    3万 30,000"), broken between glosses to fit ``width`` columns; none when it has none."""
+    lines: list[str] = []
+    line = "names and numbers:"
+    for number, gloss in enumerate(answer.glosses):
+        item = f"{gloss.text} {gloss.english}" + (" ·" if number < len(answer.glosses) - 1 else "")
+        if cell_len(line) + 1 + cell_len(item) > width:
+            lines.append(line)
+            line = " " * GLOSS_INDENT + item
+        else:
+            line += " " + item
+    return [*lines, line] if answer.glosses else []
 
 
 def llm_header(model: str) -> str:
@@ -79,6 +99,8 @@ def print_answer(
         )
         print_wrapped(console, Text(header, style="bold"))
         print_wrapped(console, _highlighted(answer))
+    for line in gloss_lines(answer, min(console.width, GLOSS_WIDTH)):
+        console.print(Text(line, style="dim"), soft_wrap=True)
     if answer.confidence is not None and answer.confidence < UNCERTAIN:
         print_wrapped(
             console,

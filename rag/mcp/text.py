@@ -55,6 +55,9 @@ def ask_text(data: dict[str, Any]) -> str:
         head = [f"Answer ({answer['mode']}; [n] cites passage n below):", answer["text"]]
     else:
         head = [f"No answer: {answer['notice'] or 'nothing relevant enough'}"]
+    if answer["glosses"]:
+        glosses = " · ".join(f"{g['text']} {g['english']}" for g in answer["glosses"])
+        head.append(f"Names and numbers in English: {glosses}")
     if answer["found"] and answer["notice"]:
         head.append(f"Note: {answer['notice']}")
     return "\n".join([*head, "", search_text(data)])

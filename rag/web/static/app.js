@@ -178,6 +178,9 @@ function renderAnswer(answer, hits) {
     }
   }
   body.appendChild(para);
+  // A question asked in English: the English of the names and numbers quoted above.
+  const glosses = (answer.glosses || []).map((g) => g.text + " " + g.english);
+  if (glosses.length) body.appendChild(el("p", "meta", glosses.join(" · ")));
   if (answer.notice) body.appendChild(el("p", "meta", answer.notice));
   box.hidden = false;
 }

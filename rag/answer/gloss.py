@@ -1,0 +1,139 @@
+"""English glosses of the names and numbers in an answer's Chinese sentences, for a
+question asked in another language: 蓬佩奥 Pompeo, 3万 30,000, 2019年11月 November 2019.
+
+Names are, in this order: the characters that spell a name the question wrote in pinyin
+(严长寿 for "Yan Changshou", as the question wrote it), the longest names of the
+project's name table, and the words jieba cuts (``rag.index.tokenize``, without loading
+its whole dictionary) that the glossary knows as proper nouns. Numbers are read by
+``rag.text.numbers``. A Chinese question gets none, and loads nothing of this.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from rag.index.tokenize import jieba_cut
+from rag.records import Answer, Gloss, LatinName, Query
+from rag.text.cedict import open_lexicon
+from rag.text.glossary import Glossary, open_glossary
+from rag.text.normalize import CJK_IDEOGRAPHS, to_simplified
+from rag.text.numbers import numbers_in
+from rag.text.pinyin import find_written
+
+# More than a line or two of glosses is read by no one.
+MAX_GLOSSES = 12
+
+# The dots between a foreign name's parts: 约翰·克里, 乔治·华盛顿.
+_DOT = re.compile("[·・‧•]")
+_CJK_RUN = re.compile(f"[{CJK_IDEOGRAPHS}·・‧•]+")
+
+
+def with_glosses(answer: Answer, query: Query, cache_dir: Path) -> Answer:
+    """``answer`` with the glosses of its quoted sentences when the question is not in
+    Chinese; an LLM answer (written in the question's language) is left as it is."""
+    if query.language == "zh" or answer.mode != "extractive" or not answer.sentences:
+        return answer
+    sentences = [s.text for s in answer.sentences]
+    latin: dict[str, str] = {}
+    if query.latin_names:
+        readings = open_lexicon(Path(cache_dir)).readings()
+        latin = latin_names_in(sentences, query.latin_names, readings)
+    found = glosses(sentences, cache_dir, latin)
+    return replace(answer, glosses=found) if found else answer
+
+
+def latin_names_in(
+    sentences: Sequence[str],
+    names: Sequence[LatinName],
+    readings: Mapping[str, frozenset[str]],
+) -> dict[str, str]:
+    """The characters that most often spell each name in ``sentences`` -> the name as
+    the question wrote it (严长寿 -> "Yan Changshou"); names not found are left out."""
+    found: dict[str, str] = {}
+    for name in names:
+        if not name.syllables:  # a foreign name: its characters are not read aloud
+            continue
+        spellings = Counter(find_written(name, sentences, readings))
+        if spellings:
+            found.setdefault(spellings.most_common(1)[0][0], name.written)
+    return found
+
+
+def glosses(
+    sentences: Sequence[str],
+    cache_dir: Path,
+    known: Mapping[str, str] | None = None,
+    limit: int = MAX_GLOSSES,
+) -> tuple[Gloss, ...]:
+    """The names and numbers of ``sentences`` with their English, in order of first
+    appearance, each once, at most ``limit``, unless the sentence writes that English
+    itself; ``known`` (Chinese as written -> English) is read before the glossary."""
+    glossary = open_glossary(Path(cache_dir))
+    out: dict[str, Gloss] = {}
+    for sentence in sentences:
+        found = sorted([*names_in(sentence, glossary, known or {}), *numbers_in(sentence)])
+        for start, end, english in found:
+            text = sentence[start:end]
+            # "佩洛西（Nancy Pelosi）": the sentence already says it in English
+            if english not in sentence and text not in out:
+                out[text] = Gloss(text, english)
+            if len(out) == limit:
+                return tuple(out.values())
+    return tuple(out.values())
+
+
+def names_in(
+    sentence: str, glossary: Glossary, known: Mapping[str, str]
+) -> list[tuple[int, int, str]]:
+    """(start, end, English) of the names in ``sentence``: ``known`` ones, the name
+    table's (longest first), then the words of two characters or more the glossary knows."""
+    found = [
+        (match.start(), match.end(), english)
+        for text, english in known.items()
+        for match in re.finditer(re.escape(text), sentence)
+    ]
+    taken = {at for start, end, _ in found for at in range(start, end)}
+    simplified = to_simplified(sentence)
+    if len(simplified) != len(sentence):  # a phrase converted unevenly: read it as written
+        simplified = sentence
+    for start, end, name in glossary.table_names(simplified):
+        if not taken.intersection(range(start, end)):
+            found.append((start, end, name))
+            taken.update(range(start, end))
+    for run in _CJK_RUN.finditer(simplified):
+        for offset, word in _words(run.group()):
+            start, end = run.start() + offset, run.start() + offset + len(word)
+            if len(word) < 2 or taken.intersection(range(start, end)):
+                continue
+            english = _english(word, glossary)
+            if english is not None:
+                found.append((start, end, english))
+    return found
+
+
+def _english(word: str, glossary: Glossary) -> str | None:
+    """A word's English; a foreign name's parts joined by dots (乔治·华盛顿) are one name:
+    its own English, its parts' if the glossary knows every one, else none (not half)."""
+    if not _DOT.search(word):
+        return glossary.english(word)
+    parts = [glossary.english(part) for part in _DOT.split(word) if part]
+    whole = " ".join(p for p in parts if p) if parts and all(parts) else None
+    return glossary.english(word) or whole
+
+
+def _words(run: str) -> Iterator[tuple[int, str]]:
+    """jieba's words of a run of Chinese characters, with their offsets; a foreign
+    name's parts and the dots between them (约翰·克里) are one word."""
+    words: list[tuple[int, str]] = []
+    at = 0
+    for word in jieba_cut(run):
+        if words and (_DOT.fullmatch(word) or _DOT.fullmatch(words[-1][1][-1])):
+            words[-1] = (words[-1][0], words[-1][1] + word)
+        else:
+            words.append((at, word))
+        at += len(word)
+    yield from words
