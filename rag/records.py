@@ -289,6 +289,9 @@ class SearchResult:
     confidence: float | None = None
     # What the question was understood to ask (language, window, recency, thresholds).
     understood: Query | None = None
+    # The no-answer model's inputs (``rag.search.no_answer.FEATURES``) the confidence
+    # was computed from, when it was
+    signals: dict[str, float] | None = field(default=None, compare=False, repr=False)
 
     @property
     def found(self) -> bool:

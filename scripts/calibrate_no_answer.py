@@ -3,8 +3,9 @@
 
     python scripts/calibrate_no_answer.py [--dry-run] [--rebuild]
 
-Answerable: the CMRC 2018 trial questions (Chinese, and the 100 translated to English)
-asked of an index holding their paragraphs plus the news-oped2 distractors when present.
+Answerable: the CMRC 2018 trial questions (Chinese in both scripts, and the 100
+translated to English) asked of an index holding their paragraphs plus the news-oped2
+distractors when present.
 Unanswerable: the same questions asked of a news index (the sample corpus, plus
 news-oped2 when present) that cannot answer them. Questions are split by paragraph
 (crc32 of its id, even: fit, odd: held out), so the figures printed for the held-out half
@@ -30,14 +31,15 @@ from rag import Archive, Settings
 
 # the evaluation's CMRC reader
 from rag.eval.retrieval import Question, load_squad, write_paragraph_articles
+from rag.records import SearchOptions
 
-# the no-answer model's own features, read from each index, are what the model is fitted on
-from rag.index.local.reader import IndexReader
-from rag.search.no_answer import FEATURES, MODEL_FILE, UNSURE, signals
+# the no-answer model's own features, as every search computes them, are what it is fitted on
+from rag.search.no_answer import FEATURES, MODEL_FILE, UNSURE
 
 ROOT = _common.ROOT
 CMRC = ROOT / "tests" / "data" / "cmrc2018" / "cmrc2018_trial.json"
 CMRC_EN = ROOT / "tests" / "data" / "cmrc2018" / "cmrc2018_trial_en100.json"
+CMRC_TW = ROOT / "tests" / "data" / "cmrc2018" / "cmrc2018_trial_tw.json"
 OPED2 = ROOT.parent / "shared" / "data" / "news-oped2"
 SAMPLE = ROOT / "corpus" / "sample"
 # L2 penalty on the standardised coefficients: a handful of features, a few hundred pairs.
@@ -87,14 +89,16 @@ def rates(answered: np.ndarray, y: np.ndarray) -> tuple[float, float]:
 
 
 def collect(
-    questions: list[Question], answerable: IndexReader, news: IndexReader, archive: Archive
+    questions: list[Question], answerable: Archive, news: Archive
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(features, labels, held-out mask): each question once answerable, once not."""
+    """(features, labels, held-out mask): each question once answerable, once not, its
+    signals read from the search users run (translation and name forms included)."""
     rows, labels, mask = [], [], []
-    qvecs = archive.embedder.embed_queries([q.text for q in questions])
-    for q, qvec in zip(questions, qvecs, strict=True):
-        for reader, label in ((answerable, 1), (news, 0)):
-            found = signals(reader, q.text.strip(), qvec, None)
+    for q in questions:
+        for archive, label in ((answerable, 1), (news, 0)):
+            found = archive.search(q.text, SearchOptions(k=5)).signals
+            if found is None:
+                raise SystemExit("no signals: the search ran without the no-answer check")
             rows.append([found[f] for f in FEATURES])
             labels.append(label)
             mask.append(held_out(q))
@@ -110,11 +114,12 @@ def main() -> None:
     cache = work / "cache"
     paragraphs, zh = load_squad(CMRC)
     _, en = load_squad(CMRC_EN)
+    # the same questions in Traditional characters, asked of the same (Simplified) index
+    _, tw = load_squad(CMRC_TW)
     write_paragraph_articles(paragraphs, work / "paragraphs")
     news = [str(SAMPLE)] + ([str(OPED2)] if OPED2.is_dir() else [])
     answerable_index = Settings(index_dir=work / "answerable", cache_dir=cache)
     news_index = Settings(index_dir=work / "news", cache_dir=cache)
-    archive = Archive(answerable_index)
     for settings, paths in (
         (answerable_index, [str(work / "paragraphs"), *news[1:]]),
         (news_index, news),
@@ -124,19 +129,22 @@ def main() -> None:
             index.build(paths)
         else:
             index.update(paths)
-    answerable, unanswerable = IndexReader(work / "answerable"), IndexReader(work / "news")
+    answerable, unanswerable = Archive(answerable_index), Archive(news_index)
     defaults = Settings()
     data = {}
     for lang, questions, threshold in (
-        ("zh", zh, defaults.min_score_zh),
+        ("zh", zh + tw, defaults.min_score_zh),
         ("other", en, defaults.min_score_other),
     ):
-        x, y, mask = collect(questions, answerable, unanswerable, archive)
+        x, y, mask = collect(questions, answerable, unanswerable)
         data[lang] = (x, y, mask, threshold)
         print(
             f"{lang}: {len(questions)} questions, {int((~mask).sum()) // 2} fit, "
             f"{int(mask.sum()) // 2} held out"
         )
+    shipped = json.loads(MODEL_FILE.read_text("utf-8")) if MODEL_FILE.exists() else None
+    if shipped is not None and shipped.get("features") != list(FEATURES):
+        shipped = None
     pooled = fit_logistic(
         np.vstack([d[0][~d[2]] for d in data.values()]),
         np.concatenate([d[1][~d[2]] for d in data.values()]),
@@ -152,6 +160,11 @@ def main() -> None:
             "model, pooled": predict(pooled, x) >= UNSURE,
             f"model, {lang} only": predict(own[lang], x) >= UNSURE,
         }
+        if shipped is not None:  # the model this run replaces, as the package decides
+            part = shipped["languages"][lang]  # type: ignore[index]
+            candidates["shipped"] = (
+                predict(part, x) >= UNSURE if part.get("decides", True) else top >= threshold
+            )
         for name, answered in candidates.items():
             refused, wrong = rates(answered[mask], y[mask])
             print(f"{lang:>5} {name:<18} {refused:12.3f} {wrong:17.3f}")
@@ -175,7 +188,8 @@ def main() -> None:
         "features": list(FEATURES),
         "threshold": UNSURE,
         "languages": chosen,
-        "fitted_on": "CMRC 2018 trial (zh) + its English 100, paragraphs with even crc32; "
+        "fitted_on": "CMRC 2018 trial (zh, and in Traditional characters) + its English 100, "
+        "paragraphs with even crc32; "
         f"unanswerable against {' + '.join(Path(n).name for n in news)}",
     }
     if args.dry_run:

@@ -21,6 +21,7 @@ import numpy as np
 
 from rag.index.protocol import SearchIndex
 from rag.records import SearchFilters
+from rag.search.wording import EmbeddedWording
 from rag.text.sentences import lexical_overlap
 
 MODEL_FILE = Path(__file__).resolve().parents[1] / "data" / "no_answer.json"
@@ -70,20 +71,26 @@ class NoAnswerModel:
 
 def signals(
     reader: SearchIndex,
-    query: str,
-    qvec: np.ndarray,
+    wording: EmbeddedWording,
     allowed: list[int] | None,
     filters: SearchFilters | None = None,
 ) -> dict[str, float]:
-    """The model's inputs for ``query`` over the passages in ``allowed`` (None: all),
-    which ``filters`` describe (a backend may apply those itself)."""
-    dense = reader.rank_dense(qvec, TOP, allowed, filters)
-    keyword = reader.rank_keyword(query, TOP, allowed, filters)
+    """The model's inputs for a question over the passages in ``allowed`` (None: all),
+    which ``filters`` describe (a backend may apply those itself). With a translation,
+    the dense side is whichever wording comes closer to a passage, the keyword side
+    matches the translated terms too, and the words looked for are the translation's."""
+    dense = reader.rank_dense(wording.vector, TOP, allowed, filters)
+    words = wording.text
+    if wording.translation_vector is not None and wording.translation:
+        translated = reader.rank_dense(wording.translation_vector, TOP, allowed, filters)
+        if translated and (not dense or translated[0][1] > dense[0][1]):
+            dense, words = translated, wording.translation
+    keyword = reader.rank_keyword(wording.keywords, TOP, allowed, filters)
     cosines = [score for _, score in dense]
     top = cosines[0] if cosines else 0.0
     second = cosines[1] if len(cosines) > 1 else top
     chunks = reader.chunks([row for row, _ in dense[:3]])
-    overlap = max((lexical_overlap(query, c.text) for c in chunks.values()), default=0.0)
+    overlap = max((lexical_overlap(words, c.text) for c in chunks.values()), default=0.0)
     shared = {row for row, _ in dense} & {row for row, _ in keyword}
     return {
         "top_cosine": top,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
 
@@ -25,6 +25,7 @@ from rag.search.glossed import glossed_as
 from rag.search.no_answer import signals
 from rag.search.query import EMPTY_QUESTION, SearchPlan
 from rag.search.recency import newest_first
+from rag.search.wording import EmbeddedWording
 from rag.text.normalize import language_of
 from rag.text.pinyin import find_written
 from rag.text.sentences import best_sentence, best_sentence_coverage
@@ -78,13 +79,16 @@ def search_index(
             return result((), "no article matches the filters")
     # every mode reports cosine scores, so the question is always embedded
     qvec = embedder.embed_query(query)
-    wording = Rewording(
+    wording = EmbeddedWording(
+        query,
+        qvec,
         f"{query} {plan.keywords}" if plan.keywords else query,
+        plan.translation,
         embedder.embed_query(plan.translation) if plan.translation else None,
     )
     total = reader.passages if allowed is None else len(allowed)
 
-    def ranked_and_kept(wording: Rewording) -> tuple[Ranking, Ranking]:
+    def ranked_and_kept(wording: EmbeddedWording) -> tuple[Ranking, Ranking]:
         depth = max(50, plan.k * 10)
         while True:
             ranked = rank(
@@ -99,23 +103,30 @@ def search_index(
     if plan.latin_names and plan.readings is not None:
         names = names_in_passages(reader, ranked[:NAME_POOL], plan.latin_names, plan.readings)
         if names:
-            wording = _with_names(wording, names, plan.translation, embedder)
+            wording = _with_names(wording, names, embedder)
             ranked, kept = ranked_and_kept(wording)
     hits = _hits(reader, wording.keywords, qvec, kept)
     best = max((h.score for h in hits), default=0.0)
     model = plan.no_answer
     confidence = None
+    found_signals = None
     if model is not None and hits:
         language = plan.language or language_of(query)
-        confidence = model.confidence(language, signals(reader, query, qvec, allowed, plan.filters))
+        found_signals = signals(reader, wording, allowed, plan.filters)
+        confidence = model.confidence(language, found_signals)
     notice = None
     if hits and plan.min_score is not None and best < plan.min_score:
         notice = f"no passage is relevant enough (best cosine {best:.3f} < {plan.min_score:.2f})"
     elif plan.min_score is None and model and confidence is not None:
         notice = _unsure_notice(confidence, model.threshold, best)
-    if notice is not None:
-        return result(hits, notice, no_answer=True, query_vector=qvec, confidence=confidence)
-    return result(hits, query_vector=qvec, confidence=confidence)
+    return result(
+        hits,
+        notice,
+        no_answer=notice is not None,
+        query_vector=qvec,
+        confidence=confidence,
+        signals=found_signals,
+    )
 
 
 def names_in_passages(
@@ -145,16 +156,21 @@ def names_in_passages(
 
 
 def _with_names(
-    wording: Rewording, names: Mapping[str, str], translation: str | None, embedder: Embedder
-) -> Rewording:
-    """``wording`` with the characters found for each spelled name: on the keyword side,
-    and in place of the Latin spelling in the translation that is embedded."""
+    wording: EmbeddedWording, names: Mapping[str, str], embedder: Embedder
+) -> EmbeddedWording:
+    """``wording`` with the characters found for each name written in Latin letters: on
+    the keyword side, and in place of the Latin spelling in the translation embedded."""
+    keywords = f"{wording.keywords} {' '.join(names.values())}"
+    translation = wording.translation
     if translation is None:
-        return Rewording(f"{wording.keywords} {' '.join(names.values())}")
+        return replace(wording, keywords=keywords)
     for written, characters in names.items():
         translation = translation.replace(written, characters)
-    return Rewording(
-        f"{wording.keywords} {' '.join(names.values())}", embedder.embed_query(translation)
+    return replace(
+        wording,
+        keywords=keywords,
+        translation=translation,
+        translation_vector=embedder.embed_query(translation),
     )
 
 
@@ -225,15 +241,6 @@ def search_newest_first(
     return replace(wide, hits=tuple(hits), recency=query.recency)
 
 
-@dataclass(frozen=True)
-class Rewording:
-    """The query's other wordings, ready to rank with: the keyword side's text (the
-    question and its translated terms or name forms) and the translation's vector."""
-
-    keywords: str
-    translation_vector: np.ndarray | None = None
-
-
 def rank(
     reader: SearchIndex,
     query: str,
@@ -242,7 +249,7 @@ def rank(
     depth: int,
     allowed: list[int] | None,
     filters: SearchFilters | None = None,
-    wording: Rewording | None = None,
+    wording: EmbeddedWording | None = None,
 ) -> Ranking:
     """Rows by relevance for ``mode``; hybrid fuses the dense and keyword rankings, then
     the ranking of its first passages by their best sentence. A translated question

@@ -276,3 +276,41 @@ def test_a_foreign_name_is_read_from_a_passage_that_glosses_it(glossed_archive):
     hits = glossed_archive.search(question, SearchOptions(k=3, min_score=0.0)).hits
     assert hits[0].article.url in ("https://example.org/said", "https://example.org/intro")
     assert "https://example.org/army" not in [hit.article.url for hit in hits[:2]]
+
+
+@pytest.fixture(scope="module")
+def both_spellings_archive(tmp_path_factory: pytest.TempPathFactory, lexicon_cache: Path):
+    """A mainland outlet writing 特朗普 and a Taiwan one writing 川普 (in Traditional
+    characters) about the same tariffs, and an unrelated article, indexed with test-hash."""
+    root = tmp_path_factory.mktemp("both")
+    corpus = root / "corpus"
+    corpus.mkdir()
+    articles = {
+        "mainland.md": ("特朗普加征关税", "特朗普宣布对进口钢铁加征关税，白宫随后说明了细节。"),
+        "taiwan.md": ("川普加徵關稅", "川普宣布對進口鋼鐵加徵關稅，白宮隨後說明細節。"),
+        "other.md": ("天气", "台北今天下午有雷阵雨，气温三十度。"),
+    }
+    for name, (title, text) in articles.items():
+        (corpus / name).write_text(
+            f"---\ntitle: {title}\ndate: 2018-03-02\nfrom: https://example.org/{name[:-3]}\n"
+            f"---\n\n{text}\n",
+            encoding="utf-8",
+        )
+    settings = Settings(
+        index_dir=root / "index", embedder=TEST_EMBEDDER, model_cache_dir=lexicon_cache
+    )
+    with Archive(settings) as archive:
+        archive.build([str(corpus)])
+        yield archive
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "keyword"])
+def test_both_spellings_of_a_name_find_the_same_passages(both_spellings_archive, mode):
+    options = SearchOptions(k=2, mode=mode, min_score=0.0)
+    mainland = both_spellings_archive.search("特朗普对钢铁关税说了什么", options).hits
+    taiwan = both_spellings_archive.search("川普對鋼鐵關稅說了什麼", options).hits
+    assert [hit.chunk.id for hit in mainland] == [hit.chunk.id for hit in taiwan]
+    assert {hit.article.url for hit in mainland} == {
+        "https://example.org/mainland",
+        "https://example.org/taiwan",
+    }
