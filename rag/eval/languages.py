@@ -81,15 +81,15 @@ class LanguageReport:
 
 
 def is_labelled_file(path: Path) -> bool:
-    """True when a JSON-lines question file has answer strings or unanswerable questions,
-    which the per-language evaluation measures."""
+    """True when a JSON-lines question file has answer strings or unanswerable questions
+    (``"gold_urls": []``), which the per-language evaluation measures."""
     try:
         with path.open(encoding="utf-8") as lines:
             for line in lines:
                 if line.strip():
                     data = json.loads(line)
                     return isinstance(data, dict) and (
-                        "answers" in data or not data.get("gold_urls")
+                        "answers" in data or data.get("gold_urls") == []
                     )
     except (OSError, UnicodeDecodeError, ValueError):
         return False
@@ -132,9 +132,9 @@ def evaluate_languages(
 ) -> LanguageReport:
     """Index ``articles`` and measure every set of ``qa_files``, one row per language."""
     progress = progress or SilentProgress()
+    sets = {Path(path).stem: load_labelled(Path(path)) for path in qa_files}
     if not articles:
         raise RagError("a news question set needs the articles it asks about (--articles PATH)")
-    sets = {Path(path).stem: load_labelled(Path(path)) for path in qa_files}
     with Archive(settings) as archive:
         built = archive.build(list(articles), progress=progress)
         progress.start("asking questions", sum(len(q) for q in sets.values()))

@@ -8,7 +8,10 @@ strung together, is embedded beside the question as asked. Chinese names written
 pinyin or Wade-Giles are kept aside, to be read in the passages (``rag.text.pinyin``).
 Every question, Chinese ones too, also matches the other written forms of the names it
 contains (``rag.text.names``), and a Chinese question naming one is embedded a second
-time with its names written the other way. A Chinese question never loads the dictionary.
+time with its names written the other way. A question in Traditional characters is also
+matched and embedded in mainland Simplified wording (OpenCC tw2sp: 網路 -> 网络, 軟體 ->
+软件), since most Chinese news is written that way. A Chinese question never loads the
+dictionary.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from pathlib import Path
 from rag.records import LatinName, Query
 from rag.text.cedict import MAX_PHRASE_WORDS, EnglishLexicon, open_lexicon
 from rag.text.names import name_table
+from rag.text.normalize import to_mainland
 from rag.text.pinyin import spell
 
 # Senses of one English unit kept for the keyword side: at most this many, each at
@@ -111,10 +115,16 @@ def reword(text: str, language: str, cache_dir: Path, translate: bool = True) ->
     the dictionary's Chinese, and for every question the other forms of its names."""
     table = name_table()
     names = table.variants(text)
-    if language == "zh" or not translate:
+    if language == "zh":
+        # Taiwan's words matched and embedded as the mainland writes them too
+        mainland = to_mainland(text)
+        keywords = [*names, *([mainland] if mainland else [])]
         return Wording(
-            keywords=" ".join(names) if names else None, translation=table.respelled(text)
+            keywords=" ".join(keywords) or None,
+            translation=table.respelled(mainland or text) or mainland,
         )
+    if not translate:
+        return Wording(keywords=" ".join(names) or None)
     lexicon = open_lexicon(Path(cache_dir))
     words = question_words(text)
     spelled = latin_names(words, lexicon)

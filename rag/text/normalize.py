@@ -49,6 +49,21 @@ def to_simplified(text: str) -> str:
     return str(_t2s().convert(text))
 
 
+@lru_cache(maxsize=1)
+def _tw2sp() -> Any:
+    from opencc import OpenCC
+
+    return OpenCC("tw2sp")
+
+
+def to_mainland(text: str) -> str | None:
+    """``text`` in Simplified characters and mainland words when it is written in
+    Traditional ones (網路 -> 网络, 軟體 -> 软件, 計程車 -> 出租车); None when it is not."""
+    if to_simplified(text) == text:
+        return None
+    return str(_tw2sp().convert(text))
+
+
 def normalize_for_matching(text: str) -> str:
     """NFKC (full-width letters/digits to ASCII), lower case, Traditional to Simplified."""
     return to_simplified(unicodedata.normalize("NFKC", text).lower())

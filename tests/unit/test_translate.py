@@ -314,3 +314,36 @@ def test_both_spellings_of_a_name_find_the_same_passages(both_spellings_archive,
         "https://example.org/mainland",
         "https://example.org/taiwan",
     }
+
+
+def test_a_traditional_question_is_also_read_in_mainland_wording(tmp_path):
+    settings = Settings(model_cache_dir=tmp_path)
+    query = understand("台灣的軟體工程師在網路上說了什麼", SearchOptions(), settings)
+    assert query.translation == "台湾的软件工程师在网络上说了什么"
+    assert query.keywords is not None and "软件工程师" in query.keywords
+    simplified = understand("台湾的软件工程师说了什么", SearchOptions(), settings)
+    assert simplified.translation is None and simplified.keywords is None
+    assert not lexicon_path(tmp_path).exists()  # still no dictionary for a Chinese question
+
+
+def test_taiwan_words_find_a_passage_in_mainland_words(tmp_path, lexicon_cache):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    articles = {
+        "software.md": ("软件业", "软件工程师的收入今年上涨。"),
+        "bridge.md": ("桥梁", "桥梁工程师的收入，工程师说工程师很忙。"),
+    }
+    for name, (title, text) in articles.items():
+        (corpus / name).write_text(
+            f"---\ntitle: {title}\ndate: 2020-01-02\nfrom: https://example.org/{name[:-3]}\n"
+            f"---\n\n{text}\n",
+            encoding="utf-8",
+        )
+    settings = Settings(
+        index_dir=tmp_path / "index", embedder=TEST_EMBEDDER, model_cache_dir=lexicon_cache
+    )
+    with Archive(settings) as archive:
+        archive.build([str(corpus)])
+        # 軟體 is 软体 character by character; only the mainland word 软件 is in the article
+        hits = archive.search("軟體工程師的收入", SearchOptions(k=2, mode="keyword", min_score=0.0))
+    assert hits.hits[0].article.url == "https://example.org/software"
