@@ -289,6 +289,9 @@ class SearchResult:
     confidence: float | None = None
     # What the question was understood to ask (language, window, recency, thresholds).
     understood: Query | None = None
+    # The characters the passages write each name with that the question wrote in Latin
+    # letters ("Yan Changshou" -> 严长寿, "Kodouda" -> 科杜达)
+    names_read: dict[str, str] = field(default_factory=dict)
     # The no-answer model's inputs (``rag.search.no_answer.FEATURES``) the confidence
     # was computed from, when it was
     signals: dict[str, float] | None = field(default=None, compare=False, repr=False)

@@ -57,6 +57,10 @@ class Understood(Shape):
     question: str
     language: str = Field(description='"zh" (Chinese, either script) or "other".')
     text: str = Field(description="What was searched: the question without its time words.")
+    translation: str | None = Field(
+        description="Another wording embedded beside it: an English question's Chinese, a "
+        "Traditional one in mainland wording, a name written the other way."
+    )
     time_window: TimeWindow | None
     recency: str | None = Field(description="The recency word (最新, latest), if any.")
     min_score: float | None
@@ -156,6 +160,10 @@ class SearchResponse(Shape):
     time_window: SearchWindow | None
     recency: str | None
     understood: Understood | None
+    names_read: dict[str, str] = Field(
+        description="Each name the question wrote in Latin letters and the characters the "
+        'passages write it with ("Yan Changshou": "严长寿").'
+    )
     hits: list[SearchHit]
     answer: Answer | None = Field(description="None from search; the cited answer from ask.")
     follow_up: FollowUp | None = Field(

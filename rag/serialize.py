@@ -90,6 +90,7 @@ def search_to_dict(result: SearchResult) -> dict[str, Any]:
         "time_window": window,
         "recency": result.recency,
         "understood": query_to_dict(result.understood),
+        "names_read": dict(result.names_read),
         "hits": [hit_to_dict(h) for h in result.hits],
     }
 
@@ -103,6 +104,7 @@ def query_to_dict(query: Query | None) -> dict[str, Any] | None:
         "question": query.question,
         "language": query.language,
         "text": query.text,
+        "translation": query.translation,
         "time_window": _window_to_dict(query.time_window),
         "recency": query.recency,
         "min_score": query.min_score,

@@ -277,9 +277,8 @@ def answer_question(
             )
     else:
         answer = extractive_answer(result, embedder)
-    query = understood(result)
-    if query.language == "zh":
+    if understood(result).language == "zh":
         return answer
     from rag.answer.gloss import with_glosses
 
-    return with_glosses(answer, query, settings.model_cache_dir)
+    return with_glosses(answer, result, settings.model_cache_dir)

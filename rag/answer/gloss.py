@@ -11,18 +11,15 @@ its whole dictionary) that the glossary knows as proper nouns. Numbers are read 
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 
 from rag.index.tokenize import jieba_cut
-from rag.records import Answer, Gloss, LatinName, Query
-from rag.text.cedict import open_lexicon
+from rag.records import Answer, Gloss, SearchResult
 from rag.text.glossary import Glossary, open_glossary
 from rag.text.normalize import CJK_IDEOGRAPHS, to_simplified
 from rag.text.numbers import numbers_in
-from rag.text.pinyin import find_written
 
 # More than a line or two of glosses is read by no one.
 MAX_GLOSSES = 12
@@ -32,35 +29,20 @@ _DOT = re.compile("[·・‧•]")
 _CJK_RUN = re.compile(f"[{CJK_IDEOGRAPHS}·・‧•]+")
 
 
-def with_glosses(answer: Answer, query: Query, cache_dir: Path) -> Answer:
+def with_glosses(answer: Answer, result: SearchResult, cache_dir: Path) -> Answer:
     """``answer`` with the glosses of its quoted sentences when the question is not in
-    Chinese; an LLM answer (written in the question's language) is left as it is."""
-    if query.language == "zh" or answer.mode != "extractive" or not answer.sentences:
+    Chinese; an LLM answer (written in the question's language) is left as it is. The
+    names the search read in the passages gloss their characters first (严长寿 -> "Yan
+    Changshou", as the question wrote it)."""
+    query = result.understood
+    if query is None or query.language == "zh" or answer.mode != "extractive":
+        return answer
+    if not answer.sentences:
         return answer
     sentences = [s.text for s in answer.sentences]
-    latin: dict[str, str] = {}
-    if query.latin_names:
-        readings = open_lexicon(Path(cache_dir)).readings()
-        latin = latin_names_in(sentences, query.latin_names, readings)
-    found = glosses(sentences, cache_dir, latin)
+    known = {chinese: latin for latin, chinese in result.names_read.items()}
+    found = glosses(sentences, cache_dir, known)
     return replace(answer, glosses=found) if found else answer
-
-
-def latin_names_in(
-    sentences: Sequence[str],
-    names: Sequence[LatinName],
-    readings: Mapping[str, frozenset[str]],
-) -> dict[str, str]:
-    """The characters that most often spell each name in ``sentences`` -> the name as
-    the question wrote it (严长寿 -> "Yan Changshou"); names not found are left out."""
-    found: dict[str, str] = {}
-    for name in names:
-        if not name.syllables:  # a foreign name: its characters are not read aloud
-            continue
-        spellings = Counter(find_written(name, sentences, readings))
-        if spellings:
-            found.setdefault(spellings.most_common(1)[0][0], name.written)
-    return found
 
 
 def glosses(

@@ -151,6 +151,9 @@ def print_hits(console: Console, result: SearchResult) -> None:
                 style="cyan",
             ),
         )
+    if result.names_read:
+        read = "; ".join(f"{latin} = {chinese}" for latin, chinese in result.names_read.items())
+        print_wrapped(console, Text(f"Names as the passages write them: {read}", style="cyan"))
     if not result.hits:
         print_wrapped(console, Text(result.notice or "No passage found.", style="yellow"))
         return

@@ -100,6 +100,7 @@ def search_index(
             depth *= 4
 
     ranked, kept = ranked_and_kept(wording)
+    names: dict[str, str] = {}
     if plan.latin_names and plan.readings is not None:
         names = names_in_passages(reader, ranked[:NAME_POOL], plan.latin_names, plan.readings)
         if names:
@@ -126,6 +127,7 @@ def search_index(
         query_vector=qvec,
         confidence=confidence,
         signals=found_signals,
+        names_read=names,
     )
 
 

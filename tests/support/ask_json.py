@@ -23,6 +23,7 @@ ASK_JSON_KEYS = [
     "time_window",
     "recency",
     "understood",
+    "names_read",
     "hits",
     "answer",
 ]

@@ -18,7 +18,7 @@ from rag.answer.gloss import glosses, with_glosses
 from rag.cli import app
 from rag.cli.render_answer import gloss_lines, print_answer
 from rag.mcp.text import ask_text
-from rag.records import Answer, AnswerSentence, Gloss, Query, SearchOptions
+from rag.records import Answer, AnswerSentence, Gloss, Query, SearchOptions, SearchResult
 from rag.schemas import SearchResponse
 from rag.serialize import answer_to_dict
 from rag.text.cedict import open_lexicon
@@ -108,7 +108,14 @@ def test_a_foreign_names_parts_are_one_name_or_none(cache):
     assert "约翰" not in english_of("特使约翰·克里", cache)  # John, but Kerry unknown
 
 
-def test_a_name_the_question_spells_in_pinyin_is_glossed_as_the_question_wrote_it(cache):
+def searched(query: Query, names_read: dict[str, str] | None = None) -> SearchResult:
+    """A search result that understood ``query`` (no hits: glossing reads the answer)."""
+    return SearchResult(
+        query.question, "hybrid", "i", (), understood=query, names_read=names_read or {}
+    )
+
+
+def test_a_name_the_search_read_in_pinyin_is_glossed_as_the_question_wrote_it(cache):
     name = spell(["Yan", "Changshou"], open_lexicon(cache).syllables)
     assert name is not None
     query = Query(
@@ -117,7 +124,8 @@ def test_a_name_the_question_spells_in_pinyin_is_glossed_as_the_question_wrote_i
     answer = Answer(
         query.question, "extractive", "", (AnswerSentence("严长寿1950年生于上海市。", (1,)),)
     )
-    assert with_glosses(answer, query, cache).glosses == (
+    result = searched(query, {"Yan Changshou": "严长寿"})
+    assert with_glosses(answer, result, cache).glosses == (
         Gloss("严长寿", "Yan Changshou"),
         Gloss("上海市", "Shanghai"),
     )
@@ -200,11 +208,11 @@ def test_only_an_extractive_answer_to_a_question_not_in_chinese_is_glossed(cache
     sentences = (AnswerSentence("蓬佩奥在悉尼表示。", (1,)),)
     answer = Answer("q", "extractive", "蓬佩奥在悉尼表示。[1]", sentences)
     english = Query(ENGLISH, "other", ENGLISH)
-    glossed = with_glosses(answer, english, cache).glosses
+    glossed = with_glosses(answer, searched(english), cache).glosses
     assert glossed == (Gloss("蓬佩奥", "Pompeo"), Gloss("悉尼", "Sydney"))
-    assert with_glosses(answer, Query(CHINESE, "zh", CHINESE), cache) is answer
+    assert with_glosses(answer, searched(Query(CHINESE, "zh", CHINESE)), cache) is answer
     llm = Answer("q", "llm", "Pompeo spoke in Sydney [1].", sentences)
-    assert with_glosses(llm, english, cache) is llm
+    assert with_glosses(llm, searched(english), cache) is llm
 
 
 def test_archive_ask_glosses_an_english_questions_answer_only(hash_archive):
