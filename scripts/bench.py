@@ -88,11 +88,13 @@ def embed_seconds(embedder: Any, texts: list[str], warm: int = 32) -> float:
     return time.perf_counter() - t
 
 
-def cold_ask_seconds(index: Path, runs: int, env: dict[str, str] | None = None) -> list[float]:
+def cold_ask_seconds(
+    index: Path, runs: int, env: dict[str, str] | None = None, question: str = QUESTION
+) -> list[float]:
     """Wall seconds of ``runs`` fresh ``rag ask`` processes on ``index`` (after one that
     fills the page cache and writes jieba's question dictionary)."""
     rag = Path(sys.executable).with_name("rag")
-    cmd = [str(rag), "ask", QUESTION, "--index", str(index)]
+    cmd = [str(rag), "ask", question, "--index", str(index)]
     subprocess.run(cmd, capture_output=True, check=True, env=env)
     times = []
     for _ in range(runs):
