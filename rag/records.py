@@ -253,8 +253,7 @@ class Query:
     # English question, the other written forms of the names it contains.
     keywords: str | None = None
     # Another wording of ``text``, embedded beside it: the dictionary's Chinese for an
-    # English question, a Chinese question's names written the other way (川普 ->
-    # 特朗普); None: none.
+    # English question, a Traditional one in mainland wording (網路 -> 网络); None: none.
     translation: str | None = None
     # Chinese names the question writes in pinyin or Wade-Giles: searched for in the
     # candidate passages, and the characters found there join both wordings.
@@ -291,7 +290,7 @@ class SearchResult:
     understood: Query | None = None
     # The characters the passages write each name with that the question wrote in Latin
     # letters ("Yan Changshou" -> 严长寿, "Kodouda" -> 科杜达)
-    names_read: dict[str, str] = field(default_factory=dict)
+    names_read: tuple[tuple[str, str], ...] = ()
     # The no-answer model's inputs (``rag.search.no_answer.FEATURES``) the confidence
     # was computed from, when it was
     signals: dict[str, float] | None = field(default=None, compare=False, repr=False)

@@ -59,7 +59,7 @@ class Understood(Shape):
     text: str = Field(description="What was searched: the question without its time words.")
     translation: str | None = Field(
         description="Another wording embedded beside it: an English question's Chinese, a "
-        "Traditional one in mainland wording, a name written the other way."
+        "Traditional one in mainland wording."
     )
     time_window: TimeWindow | None
     recency: str | None = Field(description="The recency word (最新, latest), if any.")

@@ -18,15 +18,15 @@ from pathlib import Path
 from rag.index.tokenize import jieba_cut
 from rag.records import Answer, Gloss, SearchResult
 from rag.text.glossary import Glossary, open_glossary
-from rag.text.normalize import CJK_IDEOGRAPHS, to_simplified
+from rag.text.normalize import CJK_IDEOGRAPHS, NAME_DOTS, to_simplified
 from rag.text.numbers import numbers_in
 
 # More than a line or two of glosses is read by no one.
 MAX_GLOSSES = 12
 
 # The dots between a foreign name's parts: 约翰·克里, 乔治·华盛顿.
-_DOT = re.compile("[·・‧•]")
-_CJK_RUN = re.compile(f"[{CJK_IDEOGRAPHS}·・‧•]+")
+_DOT = re.compile(f"[{NAME_DOTS}]")
+_CJK_RUN = re.compile(f"[{CJK_IDEOGRAPHS}{NAME_DOTS}]+")
 
 
 def with_glosses(answer: Answer, result: SearchResult, cache_dir: Path) -> Answer:
@@ -40,7 +40,7 @@ def with_glosses(answer: Answer, result: SearchResult, cache_dir: Path) -> Answe
     if not answer.sentences:
         return answer
     sentences = [s.text for s in answer.sentences]
-    known = {chinese: latin for latin, chinese in result.names_read.items()}
+    known = {chinese: latin for latin, chinese in result.names_read}
     found = glosses(sentences, cache_dir, known)
     return replace(answer, glosses=found) if found else answer
 

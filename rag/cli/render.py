@@ -152,7 +152,7 @@ def print_hits(console: Console, result: SearchResult) -> None:
             ),
         )
     if result.names_read:
-        read = "; ".join(f"{latin} = {chinese}" for latin, chinese in result.names_read.items())
+        read = "; ".join(f"{latin} = {chinese}" for latin, chinese in result.names_read)
         print_wrapped(console, Text(f"Names as the passages write them: {read}", style="cyan"))
     if not result.hits:
         print_wrapped(console, Text(result.notice or "No passage found.", style="yellow"))

@@ -157,8 +157,8 @@ def _jieba_query_words(run: str) -> list[str]:
 
 
 def jieba_cut(run: str) -> list[str]:
-    """jieba's words of ``run`` (a short text: the words a name is made of), each once,
-    without loading jieba's whole dictionary when it is not loaded already."""
+    """jieba's words of ``run`` in order (concatenated they give ``run`` back), without
+    loading jieba's whole dictionary when it is not loaded already."""
     segmenter = _query_segmenter(run) or _jieba()
     return list(segmenter.lcut(run))  # type: ignore[attr-defined]
 

@@ -10,24 +10,26 @@ import re
 from collections.abc import Iterable
 
 from rag.index.tokenize import jieba_cut
-from rag.text.normalize import CJK_IDEOGRAPHS
+from rag.text.normalize import CJK_IDEOGRAPHS, NAME_DOTS
 
 # Chinese characters (and the dot between a foreign name's parts), then a bracket that
 # may open with a label ("英语："), holding Latin text.
+# (the lookbehind: a run is tried from its start only, not from each of its characters)
 _GLOSSED = re.compile(
-    rf"([{CJK_IDEOGRAPHS}·・]+)\s*[（(](?:[^（）()：:]{{0,6}}[：:])?\s*([^（）()]{{1,80}})[）)]"
+    rf"(?<![{CJK_IDEOGRAPHS}{NAME_DOTS}])([{CJK_IDEOGRAPHS}{NAME_DOTS}]+)"
+    r"\s*[（(](?:[^（）()：:]{0,6}[：:])?\s*([^（）()]{1,80})[）)]"
 )
-_DOTS = re.compile("[·・]")
+_DOTS = re.compile(f"[{NAME_DOTS}]")
 
 
 def glossed_as(name: str, texts: Iterable[str]) -> list[str]:
-    """The Chinese written right before a bracket that holds ``name`` (whole words,
-    any case) in ``texts``, once per occurrence: "Pompeo" in "国务卿蓬佩奥（Mike
-    Pompeo）" gives 蓬佩奥."""
-    words = [re.escape(word) for word in name.split() if len(word) >= 3]
-    if not words:
+    """The Chinese written right before a bracket that holds ``name``'s last word (a
+    family name, an acronym; whole word, any case) in ``texts``, once per occurrence:
+    "Pompeo" in "国务卿蓬佩奥（Mike Pompeo）" gives 蓬佩奥."""
+    last = name.split()[-1] if name.split() else ""
+    if len(last) < 2:
         return []
-    wanted = re.compile(rf"(?<![A-Za-z])(?:{'|'.join(words)})(?![A-Za-z])", re.IGNORECASE)
+    wanted = re.compile(rf"(?<![A-Za-z]){re.escape(last)}(?![A-Za-z])", re.IGNORECASE)
     found = []
     for text in texts:
         for match in _GLOSSED.finditer(text):

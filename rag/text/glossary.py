@@ -11,7 +11,6 @@ nothing here is loaded for a Chinese question.
 
 from __future__ import annotations
 
-import os
 import re
 import sqlite3
 import threading
@@ -19,8 +18,7 @@ from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 
-from rag.errors import RagError
-from rag.text.cedict import dictionary_lines
+from rag.text.cedict import dictionary_lines, open_cached
 from rag.text.names import NameTable, name_table
 from rag.text.normalize import CJK_IDEOGRAPHS, is_chinese, to_simplified
 
@@ -101,18 +99,10 @@ def glossary_path(cache_dir: Path) -> Path:
     return Path(cache_dir) / f"cedict-names-{TABLE_FORMAT}.sqlite"
 
 
-def write_glossary(path: Path) -> None:
-    """The dictionary's names into ``path`` (written aside, then moved into place)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    conn = sqlite3.connect(tmp)
-    try:
-        conn.execute("CREATE TABLE names (chinese TEXT PRIMARY KEY, english TEXT) WITHOUT ROWID")
-        conn.executemany("INSERT INTO names VALUES (?, ?)", sorted(dictionary_names().items()))
-        conn.commit()
-    finally:
-        conn.close()
-    os.replace(tmp, path)
+def _fill_glossary(conn: sqlite3.Connection) -> None:
+    """The dictionary's names, Chinese -> English."""
+    conn.execute("CREATE TABLE names (chinese TEXT PRIMARY KEY, english TEXT) WITHOUT ROWID")
+    conn.executemany("INSERT INTO names VALUES (?, ?)", sorted(dictionary_names().items()))
 
 
 class Glossary:
@@ -171,9 +161,5 @@ def _latin_forms(table: NameTable) -> dict[str, str]:
 def open_glossary(cache_dir: Path) -> Glossary:
     """The glossary, its dictionary part made on first use under ``cache_dir``."""
     path = glossary_path(cache_dir)
-    if not path.exists():
-        try:
-            write_glossary(path)
-        except (OSError, sqlite3.Error) as exc:
-            raise RagError(f"cannot write the dictionary cache {path}: {exc}") from exc
+    open_cached(path, _fill_glossary)
     return Glossary(path, name_table())

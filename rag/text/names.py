@@ -42,23 +42,6 @@ class NameTable:
                     found.append(form)
         return found
 
-    def respelled(self, question: str) -> str | None:
-        """``question`` with each Chinese name it contains written the group's other way
-        (the first other Chinese form: 川普 -> 特朗普, 特朗普 -> 川普), in Simplified
-        characters; None when it names none."""
-        matched = normalize_for_matching(question)
-        respelled = matched
-        for group in self.groups:
-            chinese = [form for form in group if is_chinese(form)]
-            for form in sorted(chinese, key=len, reverse=True):
-                key = normalize_for_matching(form)
-                if key in matched:
-                    other = next((o for o in chinese if normalize_for_matching(o) != key), None)
-                    if other is not None:
-                        respelled = respelled.replace(key, normalize_for_matching(other))
-                    break
-        return respelled if respelled != matched else None
-
 
 def _key(form: str) -> str:
     return normalize_for_matching(form) if is_chinese(form) else form

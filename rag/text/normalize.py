@@ -85,6 +85,8 @@ CLOSING_CHARS = "」』”’\"')）"
 # the Chinese prompt and the Chinese no-answer threshold ("中美在COP28上承诺了什么" is 0.64,
 # "What did 解振华 say" is 0.23).
 CHINESE_QUESTION_RATIO = 0.3
+# The dots between the parts of a foreign name in Chinese: 约翰·克里, 唐納‧川普.
+NAME_DOTS = "·・‧•"
 
 
 def cjk_ratio(text: str) -> float:

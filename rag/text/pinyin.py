@@ -14,6 +14,7 @@ project's dictionary and holds every reading a name uses.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 
 from rag.records import LatinName
@@ -36,16 +37,29 @@ _WG_INITIALS = (
     ("p", ("b", "p")),
 )
 _WG_FINALS = (("ung", "ong"), ("ieh", "ie"), ("ien", "ian"), ("ih", "i"), ("erh", "er"))
+# Whole syllables as Taiwan and Hong Kong spell names ("Lee Teng-hui", "Ma Ying-jeou").
+_WG_WHOLE = {
+    "lee": ("li",),
+    "yeh": ("ye",),
+    "soong": ("song",),
+    "sung": ("song",),
+    "jeou": ("jiu",),
+    "hsu": ("xu",),
+    "yu": ("yu", "you"),
+}
 
 
 def plain(syllable: str) -> str:
-    """A reading without its tone, ü written u ("Lu:4" -> "lu", "nü" -> "nu")."""
-    return re.sub(r"[^a-z]", "", syllable.lower().replace("ü", "u").replace("u:", "u"))
+    """A reading without its tone, ü written u ("Lu:4" -> "lu", "nü" -> "nu", "Xí" -> "xi")."""
+    bare = unicodedata.normalize("NFD", syllable.lower().replace("u:", "u"))
+    return re.sub(r"[^a-z]", "", bare)
 
 
 def wade_giles(syllable: str) -> set[str]:
     """The pinyin syllables a Wade-Giles syllable may stand for ("chang" -> zhang,
-    chang; "tsai" -> cai, zai; "hsieh" -> xie); empty when it reads as none."""
+    chang; "tsai" -> cai, zai; "hsieh" -> xie; "ih" -> yi); empty when it reads as none."""
+    if syllable in _WG_WHOLE:
+        return set(_WG_WHOLE[syllable])
     heads = [("", syllable)]
     for initial, replacements in _WG_INITIALS:
         if syllable.startswith(initial):
@@ -58,9 +72,9 @@ def wade_giles(syllable: str) -> set[str]:
                 rest = rest[: -len(old)] + new
                 break
         out.add(head + rest)
-    if syllable.startswith("i") and len(syllable) > 1:  # "Ing-wen": ying
-        out.add("y" + syllable)
-    if syllable in ("ko", "ho", "k'o"):
+    if syllable.startswith("i"):  # "Ing-wen": ying; "Yu-ih": yi
+        out |= {"y" + candidate for candidate in out}
+    if syllable in ("ko", "ho"):
         out.add(syllable[0] + "e")
     return out
 
@@ -123,6 +137,8 @@ def find_written(
     """Every run of characters in ``texts`` that reads as ``name``, in order of
     appearance (repeats kept: how often a spelling occurs is evidence)."""
     length = len(name.syllables)
+    if not length:
+        return []
     wanted = [set(options) for options in name.syllables]
     found = []
     for text in texts:

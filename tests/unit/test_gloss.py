@@ -108,11 +108,9 @@ def test_a_foreign_names_parts_are_one_name_or_none(cache):
     assert "约翰" not in english_of("特使约翰·克里", cache)  # John, but Kerry unknown
 
 
-def searched(query: Query, names_read: dict[str, str] | None = None) -> SearchResult:
+def searched(query: Query, names_read: tuple[tuple[str, str], ...] = ()) -> SearchResult:
     """A search result that understood ``query`` (no hits: glossing reads the answer)."""
-    return SearchResult(
-        query.question, "hybrid", "i", (), understood=query, names_read=names_read or {}
-    )
+    return SearchResult(query.question, "hybrid", "i", (), understood=query, names_read=names_read)
 
 
 def test_a_name_the_search_read_in_pinyin_is_glossed_as_the_question_wrote_it(cache):
@@ -124,7 +122,7 @@ def test_a_name_the_search_read_in_pinyin_is_glossed_as_the_question_wrote_it(ca
     answer = Answer(
         query.question, "extractive", "", (AnswerSentence("严长寿1950年生于上海市。", (1,)),)
     )
-    result = searched(query, {"Yan Changshou": "严长寿"})
+    result = searched(query, (("Yan Changshou", "严长寿"),))
     assert with_glosses(answer, result, cache).glosses == (
         Gloss("严长寿", "Yan Changshou"),
         Gloss("上海市", "Shanghai"),

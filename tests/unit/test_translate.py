@@ -13,7 +13,7 @@ from rag.config import TEST_EMBEDDER, Settings
 from rag.records import SearchOptions
 from rag.search.glossed import glossed_as, name_before
 from rag.search.query import understand
-from rag.search.translate import latin_names, question_words, translate_terms
+from rag.search.translate import latin_names, question_words, reword, translate_terms
 from rag.text.cedict import english_keys, lexicon_path, open_lexicon
 from rag.text.names import name_table, parse_names
 from rag.text.pinyin import find_written, spell, split_syllables, wade_giles
@@ -108,9 +108,6 @@ def test_name_forms_match_in_either_script_and_latin_by_case():
     assert "世卫组织" in table.variants("What did the WHO say?")
     assert table.variants("who said so?") == []
     assert table.variants("天气很好") == []
-    assert table.respelled("龐皮歐訪問台灣") == "蓬佩奥访问台湾"
-    assert table.respelled("特朗普说了什么") == "川普说了什么"
-    assert table.respelled("天气很好") is None
     custom = parse_names("# comment\n甲 | 乙 | Alpha\n丙\n")
     assert custom.groups == (("甲", "乙", "Alpha"),)  # a line of one form is no group
 
@@ -121,7 +118,7 @@ def test_a_chinese_question_gets_name_forms_and_never_the_dictionary(tmp_path):
     named = understand("川普对关税说了什么", SearchOptions(), settings)
     assert plain.keywords is None and plain.translation is None
     assert named.keywords is not None and "特朗普" in named.keywords.split()
-    assert named.translation == "特朗普对关税说了什么"  # embedded beside the question
+    assert named.translation is None
     assert not lexicon_path(tmp_path).exists()
 
 
@@ -320,30 +317,44 @@ def test_a_traditional_question_is_also_read_in_mainland_wording(tmp_path):
     settings = Settings(model_cache_dir=tmp_path)
     query = understand("台灣的軟體工程師在網路上說了什麼", SearchOptions(), settings)
     assert query.translation == "台湾的软件工程师在网络上说了什么"
-    assert query.keywords is not None and "软件工程师" in query.keywords
     simplified = understand("台湾的软件工程师说了什么", SearchOptions(), settings)
     assert simplified.translation is None and simplified.keywords is None
     assert not lexicon_path(tmp_path).exists()  # still no dictionary for a Chinese question
 
 
-def test_taiwan_words_find_a_passage_in_mainland_words(tmp_path, lexicon_cache):
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    articles = {
-        "software.md": ("软件业", "软件工程师的收入今年上涨。"),
-        "bridge.md": ("桥梁", "桥梁工程师的收入，工程师说工程师很忙。"),
-    }
-    for name, (title, text) in articles.items():
-        (corpus / name).write_text(
-            f"---\ntitle: {title}\ndate: 2020-01-02\nfrom: https://example.org/{name[:-3]}\n"
-            f"---\n\n{text}\n",
-            encoding="utf-8",
-        )
-    settings = Settings(
-        index_dir=tmp_path / "index", embedder=TEST_EMBEDDER, model_cache_dir=lexicon_cache
-    )
-    with Archive(settings) as archive:
-        archive.build([str(corpus)])
-        # 軟體 is 软体 character by character; only the mainland word 软件 is in the article
-        hits = archive.search("軟體工程師的收入", SearchOptions(k=2, mode="keyword", min_score=0.0))
-    assert hits.hits[0].article.url == "https://example.org/software"
+def test_acronyms_chinese_and_accents_in_an_english_question(lexicon_cache):
+    def gist(question: str) -> str:
+        wording = reword(question, "other", lexicon_cache)
+        return wording.translation or ""
+
+    assert gist("What did the US say about tariffs?") == "美国 关税"  # not the stop word "us"
+    assert gist("What did the U.S. say?") == "美国"
+    assert gist("AI chips").startswith("人工智能")  # "artificial intelligence (AI)"
+    assert "信息技术" in gist("the IT ministry")
+    assert gist("What did Trump say about 关税?") == "特朗普 关税"  # Chinese kept, name once
+    assert gist("What did 习近平 say about COP28?") == "习近平 COP28"
+    spelled = reword("What did Xí Jìnpíng say?", "other", lexicon_cache).latin_names
+    assert [name.written for name in spelled] == ["Xí Jìnpíng"]
+    assert spelled[0].syllables[0] == ("xi",) and "ping" in spelled[0].syllables[2]
+
+
+def test_taiwan_spellings_of_names_are_read(lexicon_cache):
+    lexicon = open_lexicon(lexicon_cache)
+    readings = lexicon.readings()
+    for words, text, found in [
+        (["Hou", "Yu-ih"], "新北市长侯友宜说", "侯友宜"),
+        (["Lee", "Teng-hui"], "前总统李登辉", "李登辉"),
+        (["Ma", "Ying-jeou"], "马英九表示", "马英九"),
+    ]:
+        name = spell(words, lexicon.syllables)
+        assert name is not None and find_written(name, [text], readings) == [found]
+
+
+def test_names_are_read_once_and_a_few_per_question(lexicon_cache):
+    assert len(reword("Who is Yan Changshou? " * 300, "other", lexicon_cache).latin_names) == 1
+    many = "Did Yan Changshou, Pan Jiali, Liu Qi, Song Jiancheng and Yang Liyin meet?"
+    assert len(reword(many, "other", lexicon_cache).latin_names) == 4
+    # a bracket counts only when it holds the name's last word
+    texts = ["教授莫妮卡·史密斯（Monica L. Smith）", "乔·拜登（Joe Biden）"]
+    assert glossed_as("Joe Smith", texts) == ["莫妮卡·史密斯"]
+    assert glossed_as("Trump", ["唐納‧川普（Donald Trump）"]) == ["唐納·川普"]
