@@ -252,9 +252,11 @@ class Query:
     # What the keyword side matches besides ``text``: the dictionary's Chinese for an
     # English question, the other written forms of the names it contains.
     keywords: str | None = None
-    # Another wording of ``text``, embedded beside it: the dictionary's Chinese for an
-    # English question, a Traditional one in mainland wording (網路 -> 网络); None: none.
+    # ``text`` in the dictionary's Chinese, embedded beside it; None: not translated.
     translation: str | None = None
+    # A question in Traditional characters in mainland wording (網路 -> 网络), which the
+    # no-answer check reads beside it; None: not written in Traditional characters.
+    mainland: str | None = None
     # Chinese names the question writes in pinyin or Wade-Giles: searched for in the
     # candidate passages, and the characters found there join both wordings.
     latin_names: tuple[LatinName, ...] = ()

@@ -58,8 +58,7 @@ class Understood(Shape):
     language: str = Field(description='"zh" (Chinese, either script) or "other".')
     text: str = Field(description="What was searched: the question without its time words.")
     translation: str | None = Field(
-        description="Another wording embedded beside it: an English question's Chinese, a "
-        "Traditional one in mainland wording."
+        description="An English question's Chinese, embedded beside it."
     )
     time_window: TimeWindow | None
     recency: str | None = Field(description="The recency word (最新, latest), if any.")

@@ -76,15 +76,20 @@ def signals(
     filters: SearchFilters | None = None,
 ) -> dict[str, float]:
     """The model's inputs for a question over the passages in ``allowed`` (None: all),
-    which ``filters`` describe (a backend may apply those itself). With a translation,
-    the dense side is whichever wording comes closer to a passage, the keyword side
-    matches the translated terms too, and the words looked for are the translation's."""
+    which ``filters`` describe (a backend may apply those itself). With another wording
+    (a translation, a Traditional question in mainland wording), the dense side is
+    whichever wording comes closer to a passage and the words looked for are that
+    wording's; the keyword side matches the translated terms too."""
     dense = reader.rank_dense(wording.vector, TOP, allowed, filters)
     words = wording.text
-    if wording.translation_vector is not None and wording.translation:
-        translated = reader.rank_dense(wording.translation_vector, TOP, allowed, filters)
-        if translated and (not dense or translated[0][1] > dense[0][1]):
-            dense, words = translated, wording.translation
+    for text, vector in (
+        (wording.translation, wording.translation_vector),
+        (wording.mainland, wording.mainland_vector),
+    ):
+        if text and vector is not None:
+            other = reader.rank_dense(vector, TOP, allowed, filters)
+            if other and (not dense or other[0][1] > dense[0][1]):
+                dense, words = other, text
     keyword = reader.rank_keyword(wording.keywords, TOP, allowed, filters)
     cosines = [score for _, score in dense]
     top = cosines[0] if cosines else 0.0

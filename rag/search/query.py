@@ -41,9 +41,10 @@ class SearchPlan:
     no_answer: NoAnswerModel | None = None
     # The question's language ("zh" or "other"); None: taken from the searched text.
     language: str | None = None
-    # The query's other wordings (``Query.keywords``, ``Query.translation``).
+    # The query's other wordings (``Query.keywords``, ``Query.translation``, ``Query.mainland``).
     keywords: str | None = None
     translation: str | None = None
+    mainland: str | None = None
     # ``Query.latin_names``, and the character readings to find them with
     latin_names: tuple[LatinName, ...] = ()
     readings: Mapping[str, frozenset[str]] | None = None
@@ -81,6 +82,7 @@ def understand(
         no_answer_check=options.min_score != 0,
         keywords=wording.keywords,
         translation=wording.translation,
+        mainland=wording.mainland,
         latin_names=wording.latin_names,
     )
 
@@ -137,8 +139,7 @@ def plan_search(query: Query, options: SearchOptions, settings: Settings) -> Sea
         language=query.language,
         keywords=query.keywords,
         translation=query.translation,
+        mainland=query.mainland,
         latin_names=query.latin_names,
-        readings=(
-            open_lexicon(settings.model_cache_dir).readings() if query.latin_names else None
-        ),
+        readings=(open_lexicon(settings.model_cache_dir).readings() if query.latin_names else None),
     )

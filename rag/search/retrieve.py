@@ -85,6 +85,8 @@ def search_index(
         f"{query} {plan.keywords}" if plan.keywords else query,
         plan.translation,
         embedder.embed_query(plan.translation) if plan.translation else None,
+        plan.mainland,
+        embedder.embed_query(plan.mainland) if plan.mainland else None,
     )
     total = reader.passages if allowed is None else len(allowed)
 

@@ -7,9 +7,11 @@ Chinese terms are what the keyword side matches, and the first sense of each uni
 strung together, is embedded beside the question as asked. Chinese names written in
 pinyin or Wade-Giles are kept aside, to be read in the passages (``rag.text.pinyin``).
 Every question, Chinese ones too, also matches the other written forms of the names it
-contains (``rag.text.names``). A question in Traditional characters is also embedded in
-mainland Simplified wording (OpenCC tw2sp: 網路 -> 网络, 軟體 -> 软件), since most Chinese
-news is written that way. A Chinese question never loads the dictionary.
+contains (``rag.text.names``). A question in Traditional characters is also written in
+mainland Simplified wording (OpenCC tw2sp: 網路 -> 网络, 軟體 -> 软件), which the no-answer
+check reads beside it: most Chinese news is written that way, and a Traditional question's
+own cosines run lower. (Ranking with it too was measured worse.) A Chinese question never
+loads the dictionary.
 """
 
 from __future__ import annotations
@@ -109,11 +111,13 @@ _IRREGULAR = {
 @dataclass(frozen=True)
 class Wording:
     """The question's other wordings: what the keyword side matches besides the
-    question, and another wording embedded beside it (None: nothing): the question in
-    the dictionary's Chinese, or a Traditional one in mainland wording."""
+    question, the question in the dictionary's Chinese embedded beside it, and a
+    Traditional question in mainland wording (None: nothing)."""
 
     keywords: str | None = None
     translation: str | None = None
+    # a question in Traditional characters in mainland wording, read by the no-answer check
+    mainland: str | None = None
     # Chinese names written in Latin letters, to be read in the passages (rag.text.pinyin)
     latin_names: tuple[LatinName, ...] = ()
 
@@ -124,8 +128,7 @@ def reword(text: str, language: str, cache_dir: Path, translate: bool = True) ->
     table = name_table()
     names = table.variants(text)
     if language == "zh":
-        # a question in Taiwan's words is embedded as the mainland writes them too
-        return Wording(keywords=" ".join(names) or None, translation=to_mainland(text))
+        return Wording(keywords=" ".join(names) or None, mainland=to_mainland(text))
     if not translate:
         return Wording(keywords=" ".join(names) or None)
     lexicon = open_lexicon(Path(cache_dir))

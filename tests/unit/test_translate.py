@@ -316,9 +316,10 @@ def test_both_spellings_of_a_name_find_the_same_passages(both_spellings_archive,
 def test_a_traditional_question_is_also_read_in_mainland_wording(tmp_path):
     settings = Settings(model_cache_dir=tmp_path)
     query = understand("台灣的軟體工程師在網路上說了什麼", SearchOptions(), settings)
-    assert query.translation == "台湾的软件工程师在网络上说了什么"
+    assert query.mainland == "台湾的软件工程师在网络上说了什么"
+    assert query.translation is None  # ranked as asked: the mainland wording is read only
     simplified = understand("台湾的软件工程师说了什么", SearchOptions(), settings)
-    assert simplified.translation is None and simplified.keywords is None
+    assert simplified.mainland is None and simplified.keywords is None
     assert not lexicon_path(tmp_path).exists()  # still no dictionary for a Chinese question
 
 
