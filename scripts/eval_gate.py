@@ -133,9 +133,12 @@ def run_languages(index_root: Path | None = None) -> list[str]:
     print(format_language_table(report))
     failures = []
     for row, metrics in floors.items():
-        measured = report.rows[row].as_dict()
+        figures = report.rows.get(row)
+        measured = figures.as_dict() if figures is not None else {}
         for metric, floor in metrics.items():
-            if measured[metric] < floor:
+            if metric not in measured:
+                failures.append(f"{LANGUAGES} {row} {metric}: not measured")
+            elif measured[metric] < floor:
                 failures.append(
                     f"{LANGUAGES} {row} {metric}: {measured[metric]:.4f} < floor {floor}"
                 )

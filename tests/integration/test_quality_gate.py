@@ -28,3 +28,11 @@ def test_latest_questions_stay_above_the_floors(tmp_path, embedding_cache):
     """最新 / latest questions: the newest relevant article first (the preference on)."""
     failures = eval_gate.run_news(index_root=tmp_path, name="news-recency")
     assert failures == []
+
+
+@pytest.mark.slow
+def test_news_questions_in_three_languages_stay_above_the_floors(tmp_path, embedding_cache):
+    """Simplified, Traditional and English questions about the same articles, names
+    written another way, and unanswerable ones: gold article, answer, no-answer decision."""
+    failures = eval_gate.run_languages(index_root=tmp_path)
+    assert failures == []

@@ -19,6 +19,7 @@ def test_floors_file_covers_both_benchmarks_and_all_modes():
         "cmrc2018-tw+news-oped2",
         "news",
         "news-recency",
+        "news-languages",
     }
     for name, table in floors.items():
         if not name.startswith("news") and name != "cmrc2018-en":
@@ -26,6 +27,12 @@ def test_floors_file_covers_both_benchmarks_and_all_modes():
     assert "answer contains gold" in floors["cmrc2018"]["answers"]
     assert "answer contains gold" in floors["cmrc2018-en"]["answers"]
     assert "window precision" in floors["news"]["window, words dropped"]
+    # every language of the hand-written sets, and the no-answer decision both ways
+    rows = floors["news-languages"]
+    for row in ("news_questions_en en", "news_questions_tw zh-Hant", "names_questions en"):
+        assert {"R@1", "R@5", "answer contains gold", "answered"} <= set(rows[row])
+    for lang in ("zh", "zh-Hant"):  # English: the cosine threshold decides (docs/quality.md)
+        assert "refused" in rows[f"news_unanswerable {lang}"]
 
 
 def test_the_gate_catches_a_drop():
