@@ -17,10 +17,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from rag.archive import Archive
 from rag.config import Settings
 from rag.errors import RagError
+from rag.eval.jsonl import read_records
 from rag.progress import Progress, SilentProgress
 from rag.records import SearchOptions, Turn
 
@@ -102,37 +104,28 @@ def is_conversation_file(path: Path) -> bool:
 
 def load_conversations(path: Path) -> list[Conversation]:
     """The conversations of a JSON-lines file (see the module's docstring)."""
-    out = []
-    try:
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            if not line.strip():
-                continue
-            data = json.loads(line)
-            turns = tuple(
-                ConversationTurn(
-                    question=str(t["question"]),
-                    gold_urls=tuple(str(u) for u in t["gold_urls"]),
-                    full=str(t.get("full") or t["question"]),
-                    new_topic=bool(t.get("new_topic", i == 0)),
-                )
-                for i, t in enumerate(data["turns"])
-            )
-            if len(turns) < 2 or any(not t.question.strip() or not t.gold_urls for t in turns):
-                raise ValueError(f"line {number}: two turns or more, each with gold_urls")
-            as_of = data["turns"][0].get("as_of")
-            out.append(
-                Conversation(
-                    str(data["id"]),
-                    str(data.get("lang", "zh")),
-                    turns,
-                    date.fromisoformat(as_of) if as_of else None,
-                )
-            )
-    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
-        raise RagError(f"{path} is not a readable conversation file ({exc})") from None
-    if not out:
-        raise RagError(f"{path} holds no conversations")
-    return out
+    return read_records(path, _conversation, "conversation", "conversations")
+
+
+def _conversation(number: int, data: dict[str, Any]) -> Conversation:
+    turns = tuple(
+        ConversationTurn(
+            question=str(t["question"]),
+            gold_urls=tuple(str(u) for u in t["gold_urls"]),
+            full=str(t.get("full") or t["question"]),
+            new_topic=bool(t.get("new_topic", i == 0)),
+        )
+        for i, t in enumerate(data["turns"])
+    )
+    if len(turns) < 2 or any(not t.question.strip() or not t.gold_urls for t in turns):
+        raise ValueError(f"line {number}: two turns or more, each with gold_urls")
+    as_of = data["turns"][0].get("as_of")
+    return Conversation(
+        str(data["id"]),
+        str(data.get("lang", "zh")),
+        turns,
+        date.fromisoformat(as_of) if as_of else None,
+    )
 
 
 def evaluate_conversations(

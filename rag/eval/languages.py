@@ -16,10 +16,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from rag.archive import Archive
 from rag.config import Settings
 from rag.errors import RagError
+from rag.eval.jsonl import read_records
 from rag.progress import Progress, SilentProgress
 from rag.records import SearchOptions
 
@@ -99,28 +101,19 @@ def is_labelled_file(path: Path) -> bool:
 def load_labelled(path: Path) -> list[LabelledQuestion]:
     """The questions of a JSON-lines file: question, gold_urls (may be empty), as_of,
     lang, answers (optional)."""
-    out = []
-    try:
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            if not line.strip():
-                continue
-            data = json.loads(line)
-            if not str(data["question"]).strip():
-                raise ValueError(f"line {number}: the question is empty")
-            out.append(
-                LabelledQuestion(
-                    question=str(data["question"]),
-                    gold_urls=tuple(str(u) for u in data.get("gold_urls") or ()),
-                    lang=str(data.get("lang", "zh")),
-                    answers=tuple(str(a) for a in data.get("answers") or ()),
-                    as_of=date.fromisoformat(data["as_of"]) if data.get("as_of") else None,
-                )
-            )
-    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
-        raise RagError(f"{path} is not a readable question file ({exc})") from None
-    if not out:
-        raise RagError(f"{path} holds no questions")
-    return out
+    return read_records(path, _labelled, "question", "questions")
+
+
+def _labelled(number: int, data: dict[str, Any]) -> LabelledQuestion:
+    if not str(data["question"]).strip():
+        raise ValueError(f"line {number}: the question is empty")
+    return LabelledQuestion(
+        question=str(data["question"]),
+        gold_urls=tuple(str(u) for u in data.get("gold_urls") or ()),
+        lang=str(data.get("lang", "zh")),
+        answers=tuple(str(a) for a in data.get("answers") or ()),
+        as_of=date.fromisoformat(data["as_of"]) if data.get("as_of") else None,
+    )
 
 
 def evaluate_languages(

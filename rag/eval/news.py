@@ -10,15 +10,16 @@ precision" is the share of the returned articles published inside the window.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from rag.archive import Archive
 from rag.config import Settings
 from rag.errors import RagError
+from rag.eval.jsonl import read_records
 from rag.progress import Progress, SilentProgress
 from rag.records import SearchOptions, TimeWindow
 
@@ -79,22 +80,15 @@ class NewsEvalReport:
 
 def load_news_questions(path: Path) -> list[NewsQuestion]:
     """The questions of a JSON-lines file: question, gold_urls, as_of (or null), lang."""
-    out = []
-    try:
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            if not line.strip():
-                continue
-            data = json.loads(line)
-            as_of = date.fromisoformat(data["as_of"]) if data.get("as_of") else None
-            urls = tuple(str(u) for u in data["gold_urls"])
-            if not str(data["question"]).strip() or not urls:
-                raise ValueError(f"line {number}: a question and gold_urls are required")
-            out.append(NewsQuestion(str(data["question"]), urls, as_of, data.get("lang", "zh")))
-    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
-        raise RagError(f"{path} is not a readable news question file ({exc})") from None
-    if not out:
-        raise RagError(f"{path} holds no questions")
-    return out
+    return read_records(path, _news_question, "news question", "questions")
+
+
+def _news_question(number: int, data: dict[str, Any]) -> NewsQuestion:
+    as_of = date.fromisoformat(data["as_of"]) if data.get("as_of") else None
+    urls = tuple(str(u) for u in data["gold_urls"])
+    if not str(data["question"]).strip() or not urls:
+        raise ValueError(f"line {number}: a question and gold_urls are required")
+    return NewsQuestion(str(data["question"]), urls, as_of, data.get("lang", "zh"))
 
 
 def evaluate_news(

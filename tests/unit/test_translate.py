@@ -191,29 +191,34 @@ def test_names_in_pinyin_are_kept_out_of_the_dictionary(lexicon_cache):
     assert latin_names(question_words("Song of the year"), lexicon) == []
 
 
+def built_archive(root: Path, cache: Path, articles: dict[str, tuple[str, str]], day: str):
+    """An archive of short articles (file name -> (title, text)), dated ``day`` and found
+    at https://example.org/<file stem>, indexed with test-hash."""
+    corpus = root / "corpus"
+    corpus.mkdir()
+    for name, (title, text) in articles.items():
+        (corpus / name).write_text(
+            f"---\ntitle: {title}\ndate: {day}\nfrom: https://example.org/{name[:-3]}\n"
+            f"---\n\n{text}\n",
+            encoding="utf-8",
+        )
+    settings = Settings(index_dir=root / "index", embedder=TEST_EMBEDDER, model_cache_dir=cache)
+    archive = Archive(settings)
+    archive.build([str(corpus)])
+    return archive
+
+
 @pytest.fixture(scope="module")
 def pinyin_archive(tmp_path_factory: pytest.TempPathFactory, lexicon_cache: Path):
     """Two people's short biographies, and a third article that matches every other
     word of the question ("born": 出生), indexed with test-hash."""
-    root = tmp_path_factory.mktemp("pinyin")
-    corpus = root / "corpus"
-    corpus.mkdir()
     articles = {
         "yan.md": ("严长寿", "严长寿，台湾企业家，亚都丽致饭店总裁，著有多本畅销书。"),
         "yang.md": ("杨丽音", "杨丽音，台湾女演员，曾走红于综艺节目。"),
         "born.md": ("名人", "出生于上海市的名人很多。"),
     }
-    for name, (title, text) in articles.items():
-        (corpus / name).write_text(
-            f"---\ntitle: {title}\ndate: 2020-05-02\nfrom: https://example.org/{name[:-3]}\n"
-            f"---\n\n{text}\n",
-            encoding="utf-8",
-        )
-    settings = Settings(
-        index_dir=root / "index", embedder=TEST_EMBEDDER, model_cache_dir=lexicon_cache
-    )
-    with Archive(settings) as archive:
-        archive.build([str(corpus)])
+    root = tmp_path_factory.mktemp("pinyin")
+    with built_archive(root, lexicon_cache, articles, "2020-05-02") as archive:
         yield archive
 
 
@@ -244,25 +249,13 @@ def test_a_bracket_glosses_a_foreign_name():
 def glossed_archive(tmp_path_factory: pytest.TempPathFactory, lexicon_cache: Path):
     """A foreign analyst named with his spelling in brackets in one article, by the
     Chinese form alone in the one that answers, and a third article about the army."""
-    root = tmp_path_factory.mktemp("glossed")
-    corpus = root / "corpus"
-    corpus.mkdir()
     articles = {
         "intro.md": ("苏丹局势", "政治分析家艾哈迈德·科杜达（Ahmed Kodouda）长期研究苏丹军队。"),
         "said.md": ("苏丹抗议", "科杜达认为，抗议者的要求是文官政府，军方不会轻易让步。"),
         "army.md": ("军队声明", "苏丹军队发表声明，说军队认为抗议者的要求无法满足。"),
     }
-    for name, (title, text) in articles.items():
-        (corpus / name).write_text(
-            f"---\ntitle: {title}\ndate: 2019-06-12\nfrom: https://example.org/{name[:-3]}\n"
-            f"---\n\n{text}\n",
-            encoding="utf-8",
-        )
-    settings = Settings(
-        index_dir=root / "index", embedder=TEST_EMBEDDER, model_cache_dir=lexicon_cache
-    )
-    with Archive(settings) as archive:
-        archive.build([str(corpus)])
+    root = tmp_path_factory.mktemp("glossed")
+    with built_archive(root, lexicon_cache, articles, "2019-06-12") as archive:
         yield archive
 
 
@@ -279,25 +272,13 @@ def test_a_foreign_name_is_read_from_a_passage_that_glosses_it(glossed_archive):
 def both_spellings_archive(tmp_path_factory: pytest.TempPathFactory, lexicon_cache: Path):
     """A mainland outlet writing 特朗普 and a Taiwan one writing 川普 (in Traditional
     characters) about the same tariffs, and an unrelated article, indexed with test-hash."""
-    root = tmp_path_factory.mktemp("both")
-    corpus = root / "corpus"
-    corpus.mkdir()
     articles = {
         "mainland.md": ("特朗普加征关税", "特朗普宣布对进口钢铁加征关税，白宫随后说明了细节。"),
         "taiwan.md": ("川普加徵關稅", "川普宣布對進口鋼鐵加徵關稅，白宮隨後說明細節。"),
         "other.md": ("天气", "台北今天下午有雷阵雨，气温三十度。"),
     }
-    for name, (title, text) in articles.items():
-        (corpus / name).write_text(
-            f"---\ntitle: {title}\ndate: 2018-03-02\nfrom: https://example.org/{name[:-3]}\n"
-            f"---\n\n{text}\n",
-            encoding="utf-8",
-        )
-    settings = Settings(
-        index_dir=root / "index", embedder=TEST_EMBEDDER, model_cache_dir=lexicon_cache
-    )
-    with Archive(settings) as archive:
-        archive.build([str(corpus)])
+    root = tmp_path_factory.mktemp("both")
+    with built_archive(root, lexicon_cache, articles, "2018-03-02") as archive:
         yield archive
 
 
