@@ -9,7 +9,7 @@ question's words for these again. The surfaces show what was understood from it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 
@@ -45,9 +45,9 @@ class SearchPlan:
     keywords: str | None = None
     translation: str | None = None
     mainland: str | None = None
-    # ``Query.latin_names``, and the character readings to find them with
+    # ``Query.latin_names``, and where to read the characters' readings to find them with
     latin_names: tuple[LatinName, ...] = ()
-    readings: Mapping[str, frozenset[str]] | None = None
+    readings_of: Callable[[Iterable[str]], Mapping[str, frozenset[str]]] | None = None
 
 
 def understand(
@@ -141,5 +141,7 @@ def plan_search(query: Query, options: SearchOptions, settings: Settings) -> Sea
         translation=query.translation,
         mainland=query.mainland,
         latin_names=query.latin_names,
-        readings=(open_lexicon(settings.model_cache_dir).readings() if query.latin_names else None),
+        readings_of=(
+            open_lexicon(settings.model_cache_dir).readings_of if query.latin_names else None
+        ),
     )

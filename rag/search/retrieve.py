@@ -4,7 +4,7 @@ and the no-answer threshold. ``Archive.search`` is the public way in."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 
 import numpy as np
@@ -103,8 +103,8 @@ def search_index(
 
     ranked, kept = ranked_and_kept(wording)
     names: dict[str, str] = {}
-    if plan.latin_names and plan.readings is not None:
-        names = names_in_passages(reader, ranked[:NAME_POOL], plan.latin_names, plan.readings)
+    if plan.latin_names and plan.readings_of is not None:
+        names = names_in_passages(reader, ranked[:NAME_POOL], plan.latin_names, plan.readings_of)
         if names:
             wording = _with_names(wording, names, embedder)
             ranked, kept = ranked_and_kept(wording)
@@ -139,7 +139,7 @@ def names_in_passages(
     reader: SearchIndex,
     ranked: Ranking,
     names: Sequence[LatinName],
-    readings: Mapping[str, frozenset[str]],
+    readings_of: Callable[[Iterable[str]], Mapping[str, frozenset[str]]],
 ) -> dict[str, str]:
     """Each name written in Latin letters -> the Chinese that most often writes it in
     ``ranked``'s passages and their titles: characters that read as its syllables
@@ -152,6 +152,8 @@ def names_in_passages(
         if chunk is not None:
             article = reader.article(chunk.article_id)
             texts += [chunk.text, article.title if article is not None else ""]
+    spelled = any(name.syllables for name in names)
+    readings = readings_of({char for text in texts for char in text}) if spelled else {}
     found = {}
     for name in names:
         spellings = Counter(find_written(name, texts, readings) if name.syllables else [])

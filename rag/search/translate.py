@@ -42,6 +42,7 @@ _WORDS = re.compile(
 # punctuation: kept as a word of its own so that no phrase or name runs across it
 _PUNCTUATION = re.compile(r"[^\w\s'\-]")
 _CJK = re.compile(f"[{CJK_IDEOGRAPHS}]")
+_DIGIT = re.compile(r"\d")
 # "U.S.", "U.K.": an abbreviation written with dots is one word
 _DOTTED = re.compile(r"\b(?:[A-Z]\.){2,}")
 _STOP_WORDS = """a an the of in on at to for from by with about as into onto over under than then
@@ -174,7 +175,8 @@ def latin_names(words: list[str], lexicon: EnglishLexicon) -> list[tuple[range |
     the year)."""
     runs: list[list[int]] = []
     for position, word in enumerate(words):
-        if word[:1].isupper() and word.lower() not in _STOP:
+        # a word with digits ("COP28", "G20") is matched as written, never a name
+        if word[:1].isupper() and word.lower() not in _STOP and not _DIGIT.search(word):
             if runs and runs[-1][-1] == position - 1:
                 runs[-1].append(position)
             else:

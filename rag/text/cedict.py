@@ -16,7 +16,7 @@ import re
 import sqlite3
 import tempfile
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -247,7 +247,7 @@ class EnglishLexicon:
         with self._lock:
             rows = self._conn.execute("SELECT pinyin FROM syllables").fetchall()
         self.syllables = frozenset(str(row[0]) for row in rows)
-        self._readings: dict[str, frozenset[str]] | None = None
+        self._readings: dict[str, frozenset[str]] = {}
 
     def senses(self, english: str, proper_only: bool = False) -> list[tuple[str, float]]:
         """(simplified Chinese, weight) for ``english`` (lower case), strongest first;
@@ -260,13 +260,23 @@ class EnglishLexicon:
             ).fetchall()
         return [(str(chinese), float(weight)) for chinese, weight in rows]
 
-    def readings(self) -> Mapping[str, frozenset[str]]:
-        """Character (either script) -> its readings, tones dropped (read on first use)."""
+    def readings_of(self, characters: Iterable[str]) -> Mapping[str, frozenset[str]]:
+        """Each of ``characters`` (either script) -> its readings, tones dropped; those
+        the dictionary lacks are left out. Read as asked for (all of them take 20 ms)."""
+        wanted = set(characters)
         with self._lock:
-            if self._readings is None:
-                rows = self._conn.execute("SELECT character, pinyin FROM readings").fetchall()
-                self._readings = {str(char): frozenset(str(p).split()) for char, p in rows}
-            return self._readings
+            missing = [char for char in wanted if char not in self._readings]
+            for start in range(0, len(missing), 500):
+                part = missing[start : start + 500]
+                rows = self._conn.execute(
+                    f"SELECT character, pinyin FROM readings WHERE character IN "
+                    f"({','.join('?' * len(part))})",
+                    part,
+                ).fetchall()
+                found = {str(char): frozenset(str(p).split()) for char, p in rows}
+                for char in part:
+                    self._readings[char] = found.get(char, frozenset())
+            return {char: self._readings[char] for char in wanted if self._readings[char]}
 
     def is_pinyin(self, word: str) -> bool:
         """True when ``word`` (lower case) is one to three pinyin syllables ("jufeng")."""

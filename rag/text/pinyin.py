@@ -140,12 +140,14 @@ def find_written(
     if not length:
         return []
     wanted = [set(options) for options in name.syllables]
+    # the characters that may start the name, so that most positions cost one look-up
+    first = {char for char, read in readings.items() if wanted[0] & read}
     found = []
     for text in texts:
-        for start in range(len(text) - length + 1):
-            if all(
+        for start, char in enumerate(text[: len(text) - length + 1]):
+            if char in first and all(
                 wanted[offset] & readings.get(text[start + offset], frozenset())
-                for offset in range(length)
+                for offset in range(1, length)
             ):
                 found.append(text[start : start + length])
     return found
