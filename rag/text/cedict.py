@@ -217,9 +217,7 @@ _MAKING = threading.Lock()
 
 def _fill_lexicon(conn: sqlite3.Connection) -> None:
     """The inverted senses, the syllables and the characters' readings."""
-    conn.execute(
-        "CREATE TABLE senses (english TEXT, chinese TEXT, weight REAL, proper INTEGER)"
-    )
+    conn.execute("CREATE TABLE senses (english TEXT, chinese TEXT, weight REAL, proper INTEGER)")
     conn.execute("CREATE TABLE syllables (pinyin TEXT PRIMARY KEY) WITHOUT ROWID")
     conn.execute("CREATE TABLE readings (character TEXT PRIMARY KEY, pinyin TEXT)")
     inverted = inverted_entries()
