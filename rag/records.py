@@ -236,6 +236,23 @@ class LatinName:
 
 
 @dataclass(frozen=True)
+class Wording:
+    """A question's other wordings, worked out in the query stage (``rag.search.translate``)."""
+
+    # What the keyword side matches besides the question: the dictionary's Chinese for
+    # an English question, the other written forms of the names it contains.
+    keywords: str | None = None
+    # The question in the dictionary's Chinese, embedded beside it; None: not translated.
+    translation: str | None = None
+    # A question in Traditional characters in mainland wording (網路 -> 网络), which the
+    # no-answer check reads beside it; None: not written in Traditional characters.
+    mainland: str | None = None
+    # Chinese names the question writes in pinyin or Wade-Giles (or foreign ones):
+    # read in the candidate passages, and the characters found there join both wordings.
+    latin_names: tuple[LatinName, ...] = ()
+
+
+@dataclass(frozen=True)
 class Query:
     """A question as the archive understood it, once, before anything was searched."""
 
@@ -249,17 +266,7 @@ class Query:
     min_score: float | None = None
     relevance: float = 0.0  # the cosine a passage must reach to count as relevant
     no_answer_check: bool = True  # False when the check is off (min_score 0)
-    # What the keyword side matches besides ``text``: the dictionary's Chinese for an
-    # English question, the other written forms of the names it contains.
-    keywords: str | None = None
-    # ``text`` in the dictionary's Chinese, embedded beside it; None: not translated.
-    translation: str | None = None
-    # A question in Traditional characters in mainland wording (網路 -> 网络), which the
-    # no-answer check reads beside it; None: not written in Traditional characters.
-    mainland: str | None = None
-    # Chinese names the question writes in pinyin or Wade-Giles: searched for in the
-    # candidate passages, and the characters found there join both wordings.
-    latin_names: tuple[LatinName, ...] = ()
+    wording: Wording = field(default_factory=Wording)  # ``text``'s other wordings
 
 
 @dataclass(frozen=True)

@@ -104,7 +104,7 @@ def query_to_dict(query: Query | None) -> dict[str, Any] | None:
         "question": query.question,
         "language": query.language,
         "text": query.text,
-        "translation": query.translation,
+        "translation": query.wording.translation,
         "time_window": _window_to_dict(query.time_window),
         "recency": query.recency,
         "min_score": query.min_score,

@@ -10,12 +10,12 @@ question's words for these again. The surfaces show what was understood from it.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from rag.config import Settings
 from rag.errors import RagError
-from rag.records import LatinName, Query, SearchFilters, SearchOptions
+from rag.records import Query, SearchFilters, SearchOptions, Wording
 from rag.search.no_answer import NoAnswerModel, load_model
 from rag.search.recency import recency_word
 from rag.search.timeexpr import find_time_window, without_expression
@@ -41,12 +41,9 @@ class SearchPlan:
     no_answer: NoAnswerModel | None = None
     # The question's language ("zh" or "other"); None: taken from the searched text.
     language: str | None = None
-    # The query's other wordings (``Query.keywords``, ``Query.translation``, ``Query.mainland``).
-    keywords: str | None = None
-    translation: str | None = None
-    mainland: str | None = None
-    # ``Query.latin_names``, and where to read the characters' readings to find them with
-    latin_names: tuple[LatinName, ...] = ()
+    # The query's other wordings (``Query.wording``), and where to read the characters'
+    # readings to find its names in Latin letters with
+    wording: Wording = field(default_factory=Wording)
     readings_of: Callable[[Iterable[str]], Mapping[str, frozenset[str]]] | None = None
 
 
@@ -70,7 +67,6 @@ def understand(
         text = without_expression(question, window).strip()
     recency = recency_word(question) if window is None and options.prefer_recent else None
     relevance = relevance_threshold(language, settings, options.min_score)
-    wording = reword(text, language, settings.model_cache_dir, settings.translate_questions)
     return Query(
         question=asked,
         language=language,
@@ -80,10 +76,7 @@ def understand(
         min_score=_answer_threshold(language, settings, options.min_score),
         relevance=relevance,
         no_answer_check=options.min_score != 0,
-        keywords=wording.keywords,
-        translation=wording.translation,
-        mainland=wording.mainland,
-        latin_names=wording.latin_names,
+        wording=reword(text, language, settings.model_cache_dir, settings.translate_questions),
     )
 
 
@@ -137,11 +130,10 @@ def plan_search(query: Query, options: SearchOptions, settings: Settings) -> Sea
         per_source=options.per_source if options.per_source is not None else settings.per_source,
         no_answer=no_answer_model(query),
         language=query.language,
-        keywords=query.keywords,
-        translation=query.translation,
-        mainland=query.mainland,
-        latin_names=query.latin_names,
+        wording=query.wording,
         readings_of=(
-            open_lexicon(settings.model_cache_dir).readings_of if query.latin_names else None
+            open_lexicon(settings.model_cache_dir).readings_of
+            if query.wording.latin_names
+            else None
         ),
     )

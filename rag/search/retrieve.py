@@ -79,23 +79,20 @@ def search_index(
             return result((), "no article matches the filters")
     # every mode reports cosine scores, so the question is always embedded
     qvec = embedder.embed_query(query)
+    other = plan.wording
     wording = EmbeddedWording(
         query,
         qvec,
-        f"{query} {plan.keywords}" if plan.keywords else query,
-        plan.translation,
-        embedder.embed_query(plan.translation) if plan.translation else None,
-        plan.mainland,
-        embedder.embed_query(plan.mainland) if plan.mainland else None,
+        f"{query} {other.keywords}" if other.keywords else query,
+        other.translation,
+        embedder.embed_query(other.translation) if other.translation else None,
     )
     total = reader.passages if allowed is None else len(allowed)
 
     def ranked_and_kept(wording: EmbeddedWording) -> tuple[Ranking, Ranking]:
         depth = max(50, plan.k * 10)
         while True:
-            ranked = rank(
-                reader, query, qvec, plan.mode, min(depth, total), allowed, plan.filters, wording
-            )
+            ranked = rank(reader, wording, plan.mode, min(depth, total), allowed, plan.filters)
             kept = cap_per_article(reader, ranked, plan.k, plan.per_article, plan.per_source)
             if len(kept) >= plan.k or depth >= total:
                 return ranked, kept
@@ -103,8 +100,8 @@ def search_index(
 
     ranked, kept = ranked_and_kept(wording)
     names: dict[str, str] = {}
-    if plan.latin_names and plan.readings_of is not None:
-        names = names_in_passages(reader, ranked[:NAME_POOL], plan.latin_names, plan.readings_of)
+    if other.latin_names and plan.readings_of is not None:
+        names = names_in_passages(reader, ranked[:NAME_POOL], other.latin_names, plan.readings_of)
         if names:
             wording = _with_names(wording, names, embedder)
             ranked, kept = ranked_and_kept(wording)
@@ -115,6 +112,9 @@ def search_index(
     found_signals = None
     # the signals whenever the check is on, so that a model can be fitted on them
     if hits and (model is not None or (plan.min_score or 0.0) > 0.0):
+        if other.mainland:  # read by the signals only, so embedded only for them
+            mainland = embedder.embed_query(other.mainland)
+            wording = replace(wording, mainland=other.mainland, mainland_vector=mainland)
         found_signals = signals(reader, wording, allowed, plan.filters)
     if model is not None and found_signals is not None:
         language = plan.language or language_of(query)
@@ -251,22 +251,19 @@ def search_newest_first(
 
 def rank(
     reader: SearchIndex,
-    query: str,
-    qvec: np.ndarray,
+    wording: EmbeddedWording,
     mode: str,
     depth: int,
     allowed: list[int] | None,
     filters: SearchFilters | None = None,
-    wording: EmbeddedWording | None = None,
 ) -> Ranking:
     """Rows by relevance for ``mode``; hybrid fuses the dense and keyword rankings, then
     the ranking of its first passages by their best sentence. A translated question
     ranks by both of its vectors, fused."""
-    keywords = wording.keywords if wording is not None else query
-    tvec = wording.translation_vector if wording is not None else None
-    dense = [reader.rank_dense(qvec, depth, allowed, filters)]
-    if tvec is not None and mode != KEYWORD:
-        dense.append(reader.rank_dense(tvec, depth, allowed, filters))
+    keywords = wording.keywords
+    dense = [reader.rank_dense(wording.vector, depth, allowed, filters)]
+    if wording.translation_vector is not None and mode != KEYWORD:
+        dense.append(reader.rank_dense(wording.translation_vector, depth, allowed, filters))
     if mode == DENSE:
         return dense[0] if len(dense) == 1 else reciprocal_rank_fusion(dense)[:depth]
     if mode == KEYWORD:

@@ -17,10 +17,10 @@ loads the dictionary.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
-from rag.records import LatinName, Query
+from rag.records import LatinName, Query, Wording
 from rag.text.cedict import MAX_PHRASE_WORDS, EnglishLexicon, open_lexicon
 from rag.text.names import name_table
 from rag.text.normalize import CJK_IDEOGRAPHS, to_mainland
@@ -109,20 +109,6 @@ _IRREGULAR = {
 }
 
 
-@dataclass(frozen=True)
-class Wording:
-    """The question's other wordings: what the keyword side matches besides the
-    question, the question in the dictionary's Chinese embedded beside it, and a
-    Traditional question in mainland wording (None: nothing)."""
-
-    keywords: str | None = None
-    translation: str | None = None
-    # a question in Traditional characters in mainland wording, read by the no-answer check
-    mainland: str | None = None
-    # Chinese names written in Latin letters, to be read in the passages (rag.text.pinyin)
-    latin_names: tuple[LatinName, ...] = ()
-
-
 def reword(text: str, language: str, cache_dir: Path, translate: bool = True) -> Wording:
     """The other wordings of ``text``: for a non-Chinese question (with ``translate``)
     the dictionary's Chinese, and for every question the other forms of its names."""
@@ -149,8 +135,8 @@ def reword(text: str, language: str, cache_dir: Path, translate: bool = True) ->
 def with_translation(query: Query, chinese: str) -> Query:
     """``query`` with ``chinese``, its translation by an LLM, embedded beside it in
     place of the dictionary's word-by-word one and matched on the keyword side too."""
-    keywords = " ".join(part for part in (query.keywords, chinese) if part)
-    return replace(query, keywords=keywords, translation=chinese)
+    keywords = " ".join(part for part in (query.wording.keywords, chinese) if part)
+    return replace(query, wording=replace(query.wording, keywords=keywords, translation=chinese))
 
 
 def question_words(text: str) -> list[str]:

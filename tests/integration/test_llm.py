@@ -351,8 +351,8 @@ def test_an_english_question_is_put_into_chinese_by_the_llm(server, sample_index
     server.behaviour = Behaviour(tokens=["中美在COP28上", "承诺了什么"])
     translated = archive.search(english, SearchOptions(k=5), llm=True)
     assert translated.understood is not None
-    assert translated.understood.translation == "中美在COP28上承诺了什么"
-    assert "中美在COP28上承诺了什么" in (translated.understood.keywords or "")
+    assert translated.understood.wording.translation == "中美在COP28上承诺了什么"
+    assert "中美在COP28上承诺了什么" in (translated.understood.wording.keywords or "")
     system, user = server.requests[0].body["messages"]
     assert "Simplified Chinese" in system["content"]
     assert f"<question>{english}</question>" in user["content"]

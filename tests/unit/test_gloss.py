@@ -18,7 +18,15 @@ from rag.answer.gloss import glosses, with_glosses
 from rag.cli import app
 from rag.cli.render_answer import gloss_lines, print_answer
 from rag.mcp.text import ask_text
-from rag.records import Answer, AnswerSentence, Gloss, Query, SearchOptions, SearchResult
+from rag.records import (
+    Answer,
+    AnswerSentence,
+    Gloss,
+    Query,
+    SearchOptions,
+    SearchResult,
+    Wording,
+)
 from rag.schemas import SearchResponse
 from rag.serialize import answer_to_dict
 from rag.text.cedict import open_lexicon
@@ -117,7 +125,10 @@ def test_a_name_the_search_read_in_pinyin_is_glossed_as_the_question_wrote_it(ca
     name = spell(["Yan", "Changshou"], open_lexicon(cache).syllables)
     assert name is not None
     query = Query(
-        "Where was Yan Changshou born?", "other", "Yan Changshou born", latin_names=(name,)
+        "Where was Yan Changshou born?",
+        "other",
+        "Yan Changshou born",
+        wording=Wording(latin_names=(name,)),
     )
     answer = Answer(
         query.question, "extractive", "", (AnswerSentence("严长寿1950年生于上海市。", (1,)),)

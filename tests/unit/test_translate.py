@@ -116,9 +116,9 @@ def test_a_chinese_question_gets_name_forms_and_never_the_dictionary(tmp_path):
     settings = Settings(model_cache_dir=tmp_path)
     plain = understand("中美在COP28上承诺了什么", SearchOptions(), settings)
     named = understand("川普对关税说了什么", SearchOptions(), settings)
-    assert plain.keywords is None and plain.translation is None
-    assert named.keywords is not None and "特朗普" in named.keywords.split()
-    assert named.translation is None
+    assert plain.wording.keywords is None and plain.wording.translation is None
+    assert named.wording.keywords is not None and "特朗普" in named.wording.keywords.split()
+    assert named.wording.translation is None
     assert not lexicon_path(tmp_path).exists()
 
 
@@ -129,9 +129,9 @@ def test_an_english_question_is_translated_for_both_sides(lexicon_cache):
         Settings(model_cache_dir=lexicon_cache),
     )
     assert query.language == "other"
-    assert query.keywords is not None and query.translation is not None
-    assert {"大学", "悉尼", "雪梨"} <= set(query.keywords.split())
-    assert "大学" in query.translation and "悉尼" in query.translation
+    assert query.wording.keywords is not None and query.wording.translation is not None
+    assert {"大学", "悉尼", "雪梨"} <= set(query.wording.keywords.split())
+    assert "大学" in query.wording.translation and "悉尼" in query.wording.translation
 
 
 def test_either_name_finds_the_passage_that_writes_one_of_them(names_archive):
@@ -228,7 +228,7 @@ def test_an_english_question_finds_the_person_its_pinyin_names(pinyin_archive):
     # returns every passage of so small an archive
     options = SearchOptions(k=3, mode="hybrid", min_score=0.0)
     query = pinyin_archive.understand("Where was Yan Changshou born?", options)
-    assert [name.written for name in query.latin_names] == ["Yan Changshou"]
+    assert [name.written for name in query.wording.latin_names] == ["Yan Changshou"]
     hits = pinyin_archive.search("Where was Yan Changshou born?", options).hits
     assert hits[0].article.url == "https://example.org/yan"
     hits = pinyin_archive.search("What did Yang Liyin do?", options).hits
@@ -263,7 +263,7 @@ def glossed_archive(tmp_path_factory: pytest.TempPathFactory, lexicon_cache: Pat
 def test_a_foreign_name_is_read_from_a_passage_that_glosses_it(glossed_archive):
     question = "What does Kodouda think the protesters demand?"
     query = glossed_archive.understand(question)
-    assert [name.written for name in query.latin_names] == ["Kodouda"]
+    assert [name.written for name in query.wording.latin_names] == ["Kodouda"]
     hits = glossed_archive.search(question, SearchOptions(k=3, min_score=0.0)).hits
     assert hits[0].article.url in ("https://example.org/said", "https://example.org/intro")
     assert "https://example.org/army" not in [hit.article.url for hit in hits[:2]]
@@ -298,10 +298,10 @@ def test_both_spellings_of_a_name_find_the_same_passages(both_spellings_archive,
 def test_a_traditional_question_is_also_read_in_mainland_wording(tmp_path):
     settings = Settings(model_cache_dir=tmp_path)
     query = understand("台灣的軟體工程師在網路上說了什麼", SearchOptions(), settings)
-    assert query.mainland == "台湾的软件工程师在网络上说了什么"
-    assert query.translation is None  # ranked as asked: the mainland wording is read only
+    assert query.wording.mainland == "台湾的软件工程师在网络上说了什么"
+    assert query.wording.translation is None  # ranked as asked: the mainland wording is read only
     simplified = understand("台湾的软件工程师说了什么", SearchOptions(), settings)
-    assert simplified.mainland is None and simplified.keywords is None
+    assert simplified.wording.mainland is None and simplified.wording.keywords is None
     assert not lexicon_path(tmp_path).exists()  # still no dictionary for a Chinese question
 
 
