@@ -159,16 +159,14 @@ def latin_names(words: list[str], lexicon: EnglishLexicon) -> list[tuple[range |
     run with a word the dictionary lacks ("Kodouda") is a foreign name (``where`` None).
     The question's first word alone counts only when it is no English word ("Song" of
     the year)."""
-    runs: list[list[int]] = []
-    for position, word in enumerate(words):
-        # a word with digits ("COP28", "G20") is matched as written, never a name
-        if word[:1].isupper() and word.lower() not in _STOP and not _DIGIT.search(word):
-            if runs and runs[-1][-1] == position - 1:
-                runs[-1].append(position)
-            else:
-                runs.append([position])
+    # a word with digits ("COP28", "G20") is matched as written, never a name
+    capitalised = [
+        position
+        for position, word in enumerate(words)
+        if word[:1].isupper() and word.lower() not in _STOP and not _DIGIT.search(word)
+    ]
     found: list[tuple[range | None, LatinName]] = []
-    for run in runs:
+    for run in _consecutive(capitalised):
         written = [words[position] for position in run]
         phrase = " ".join(written)
         if lexicon.senses(phrase.lower(), proper_only=True) or name_table().variants(phrase):
@@ -190,8 +188,10 @@ def latin_names(words: list[str], lexicon: EnglishLexicon) -> list[tuple[range |
         if not whole and any(not lexicon.senses(word.lower()) for word in written):
             found.append((None, LatinName(phrase, ())))
     # each name once; a question names a few people and places, not dozens
-    unique = {name.written: (where, name) for where, name in reversed(found)}
-    return sorted(unique.values(), key=lambda item: found.index(item))[:MAX_NAMES]
+    unique: dict[str, tuple[range | None, LatinName]] = {}
+    for where, name in found:
+        unique.setdefault(name.written, (where, name))
+    return list(unique.values())[:MAX_NAMES]
 
 
 def _chinese_names(
