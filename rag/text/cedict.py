@@ -73,6 +73,14 @@ def dictionary_lines() -> Iterator[str]:
         raise RagError(MISSING) from exc
 
 
+def dictionary_entries() -> Iterator[tuple[str, str, str, str]]:
+    """(traditional, simplified, reading, glosses separated by /) of every CC-CEDICT entry."""
+    for line in dictionary_lines():
+        match = None if line.startswith("#") else _ENTRY.match(line)
+        if match is not None:
+            yield match.group(1), match.group(2), match.group(3), match.group(4)
+
+
 def english_keys(gloss: str) -> list[str]:
     """The English words or phrases one CC-CEDICT gloss offers as lookup keys, lower case
     ("to found" -> found; "Sydney, capital of New South Wales" -> sydney), an acronym in
@@ -143,15 +151,9 @@ def inverted_entries() -> InvertedDictionary:
     frequencies = _word_frequencies()
     table: dict[str, dict[str, tuple[float, bool]]] = {}
     readings: dict[str, set[str]] = {}
-    for line in dictionary_lines():
-        if line.startswith("#"):
-            continue
-        match = _ENTRY.match(line)
-        if match is None:
-            continue
-        traditional, simplified = match.group(1), match.group(2)
-        glosses = match.group(4).split("/")
-        reading = [plain(syllable) for syllable in match.group(3).split()]
+    for traditional, simplified, pinyin, glossed in dictionary_entries():
+        glosses = glossed.split("/")
+        reading = [plain(syllable) for syllable in pinyin.split()]
         if len(reading) == len(simplified) == len(traditional):
             for pair in zip(traditional, simplified, reading, strict=True):
                 readings.setdefault(pair[0], set()).add(pair[2])

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 
-from rag.text.cedict import dictionary_lines, open_cached
+from rag.text.cedict import dictionary_entries, open_cached
 from rag.text.names import NameTable, name_table
 from rag.text.normalize import CJK_IDEOGRAPHS, is_chinese, to_simplified
 
@@ -27,7 +27,6 @@ TABLE_FORMAT = 1
 # A gloss longer than this describes rather than names.
 MAX_NAME_CHARS = 60
 
-_ENTRY = re.compile(r"^(\S+) (\S+) \[([^\]]*)\] /(.*)/\s*$")
 # Glosses that point elsewhere or name no one thing.
 _NOT_A_NAME = (
     "surname ",
@@ -75,11 +74,7 @@ def dictionary_names() -> dict[str, str]:
     headwords that are common words too are left out."""
     names: dict[str, str] = {}
     common: set[str] = set()
-    for line in dictionary_lines():
-        match = _ENTRY.match(line)
-        if match is None:
-            continue
-        traditional, simplified, reading, glosses = match.groups()
+    for traditional, simplified, reading, glosses in dictionary_entries():
         if len(simplified) < 2:
             continue
         heads = {simplified, traditional}
