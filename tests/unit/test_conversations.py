@@ -74,21 +74,9 @@ def test_rag_eval_reports_follow_ups_each_way_plumbing(tmp_path: Path) -> None:
     subset = tmp_path / "talks.jsonl"
     lines = CONVERSATIONS.read_text(encoding="utf-8").splitlines()
     subset.write_text("\n".join(lines[:4] + lines[-2:]) + "\n", encoding="utf-8")
-    result = CliRunner().invoke(
-        app,
-        [
-            "eval",
-            str(subset),
-            "--articles",
-            str(SAMPLE),
-            "--articles",
-            str(NEWS),
-            "--index",
-            str(tmp_path / "index"),
-            "--json",
-        ],
-        env={"RAG_EMBEDDER": "test-hash"},
-    )
+    command = ["eval", str(subset), "--articles", str(SAMPLE), "--articles", str(NEWS)]
+    command += ["--index", str(tmp_path / "index")]
+    result = CliRunner().invoke(app, [*command, "--json"], env={"RAG_EMBEDDER": "test-hash"})
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["conversations"] == 6 and report["articles"] == 46
@@ -99,20 +87,7 @@ def test_rag_eval_reports_follow_ups_each_way_plumbing(tmp_path: Path) -> None:
     )
     assert list(report["variants"]) == ["asked alone", "completed by rules", "written in full"]
     assert report["variants"]["completed by rules"]["new topics kept apart"] == 1.0
-    text = CliRunner().invoke(
-        app,
-        [
-            "eval",
-            str(subset),
-            "--articles",
-            str(SAMPLE),
-            "--articles",
-            str(NEWS),
-            "--index",
-            str(tmp_path / "index"),
-        ],
-        env={"RAG_EMBEDDER": "test-hash"},
-    )
+    text = CliRunner().invoke(app, command, env={"RAG_EMBEDDER": "test-hash"})
     assert text.exit_code == 0 and "completed by rules" in text.stdout
     with Archive(Settings(index_dir=tmp_path / "index", embedder="test-hash")) as archive:
         articles = {chunk.article_id for chunk in archive.passages()}
